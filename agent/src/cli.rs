@@ -1,0 +1,134 @@
+//! The `custos-agent` command line: `run`, `scan`.
+
+use crate::config::AgentConfig;
+use crate::{Agent, RunMode};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Custos agent: finds personal data in logs and data stores and reports it, masked, to the collector.
+#[derive(Debug, Parser)]
+#[command(name = "custos-agent", version)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Tail the configured logs and stream findings to the collector.
+    Run {
+        /// Agent configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Read what is there, deliver it, and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Scan files and directories once and print findings (exit 0: none, 1: found, 2: error).
+    Scan {
+        /// Files or directories.
+        #[arg(required = true)]
+        locations: Vec<PathBuf>,
+        /// JSON Lines output, one object per finding.
+        #[arg(long)]
+        json: bool,
+        /// Directory of extra rule packs (*.toml).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Print raw values (they are masked otherwise).
+        #[arg(long)]
+        show_values: bool,
+        /// Minimum confidence to report.
+        #[arg(long)]
+        min_confidence: Option<f32>,
+    },
+}
+
+/// Sets up `tracing` on stderr in the chosen format; `RUST_LOG` filters, else `default_level`.
+pub fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, "info");
+    match cli.command {
+        Command::Run { config, once } => match run(config, once) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("custos-agent: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Scan { locations, json, rules, show_values, min_confidence } => {
+            let engine = match crate::load_engine(rules.as_deref(), min_confidence) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("custos-agent: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            let opts = crate::scan::ScanOptions { json, show_values };
+            match crate::scan::scan_paths(&engine, &locations, &opts, &mut out) {
+                Ok(s) => {
+                    if std::io::Write::flush(&mut out).is_err() {
+                        return ExitCode::from(2);
+                    }
+                    if s.errors > 0 {
+                        ExitCode::from(2)
+                    } else if s.findings > 0 {
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("custos-agent: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+fn run(config: PathBuf, once: bool) -> anyhow::Result<()> {
+    let config = AgentConfig::load(&config)?;
+    let agent = Agent::new(config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        let (progress, _) = tokio::sync::watch::channel(crate::Delivery::default());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+            tracing::info!("shutting down");
+            let _ = stop_tx.send(true);
+        });
+        agent.run(if once { RunMode::Once } else { RunMode::Follow }, progress, stop_rx).await
+    })
+}

@@ -1,0 +1,149 @@
+//! From a [`Detection`] to a wire [`Finding`]: where raw values are left behind.
+//!
+//! This is the privacy boundary of Custos. A detection carries the raw value; the finding built
+//! here carries only the masked preview and the keyed fingerprint. Every finding gets a
+//! deterministic id from (agent, source, position, detector), so a finding resent after a
+//! crash or a lost ack is recognised by the collector and stored once.
+
+use custos_proto::v1 as pb;
+use custos_rules::{Category, Detection, Engine, FingerprintKey, mask};
+use sha2::{Digest, Sha256};
+
+/// Maps a rules category to its wire enum.
+pub fn category_to_wire(c: Category) -> pb::Category {
+    match c {
+        Category::Contact => pb::Category::Contact,
+        Category::Identity => pb::Category::Identity,
+        Category::NationalId => pb::Category::NationalId,
+        Category::Financial => pb::Category::Financial,
+        Category::OnlineIdentifier => pb::Category::OnlineIdentifier,
+        Category::Location => pb::Category::Location,
+        Category::Health => pb::Category::Health,
+        Category::Biometric => pb::Category::Biometric,
+        Category::Genetic => pb::Category::Genetic,
+        Category::EthnicOrigin => pb::Category::EthnicOrigin,
+        Category::PoliticalOpinion => pb::Category::PoliticalOpinion,
+        Category::ReligiousBelief => pb::Category::ReligiousBelief,
+        Category::TradeUnion => pb::Category::TradeUnion,
+        Category::SexLife => pb::Category::SexLife,
+        Category::Criminal => pb::Category::Criminal,
+    }
+}
+
+/// Maps a wire category back; `None` for `UNSPECIFIED` or an unknown number.
+pub fn category_from_wire(v: i32) -> Option<Category> {
+    let c = pb::Category::try_from(v).ok()?;
+    Some(match c {
+        pb::Category::Unspecified => return None,
+        pb::Category::Contact => Category::Contact,
+        pb::Category::Identity => Category::Identity,
+        pb::Category::NationalId => Category::NationalId,
+        pb::Category::Financial => Category::Financial,
+        pb::Category::OnlineIdentifier => Category::OnlineIdentifier,
+        pb::Category::Location => Category::Location,
+        pb::Category::Health => Category::Health,
+        pb::Category::Biometric => Category::Biometric,
+        pb::Category::Genetic => Category::Genetic,
+        pb::Category::EthnicOrigin => Category::EthnicOrigin,
+        pb::Category::PoliticalOpinion => Category::PoliticalOpinion,
+        pb::Category::ReligiousBelief => Category::ReligiousBelief,
+        pb::Category::TradeUnion => Category::TradeUnion,
+        pb::Category::SexLife => Category::SexLife,
+        pb::Category::Criminal => Category::Criminal,
+    })
+}
+
+/// The deterministic id of a finding: SHA-256 over its identifying parts, 128 bits in hex.
+pub fn finding_id(agent_id: &str, source: &pb::Source, position: &str, detector: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [agent_id, &source.kind.to_string(), &source.locator, &source.identity, position, detector] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Builds findings for one agent.
+#[derive(Debug, Clone)]
+pub struct FindingFactory {
+    agent_id: String,
+    host: String,
+    key: FingerprintKey,
+}
+
+impl FindingFactory {
+    /// A factory for `agent_id` on `host`, fingerprinting under `key`.
+    pub fn new(agent_id: String, host: String, key: FingerprintKey) -> Self {
+        FindingFactory { agent_id, host, key }
+    }
+
+    /// A finding for a detection in a line of a text source.
+    ///
+    /// `line` is 1-based; `line_offset` is the byte offset of the line in the file; `raw` is the
+    /// matched bytes (used only for the preview, never copied into the finding).
+    pub fn text_finding(&self, engine: &Engine, source: &pb::Source, line: u64, line_offset: u64, d: &Detection, raw: &[u8]) -> pb::Finding {
+        let spec = engine.detector(d.detector);
+        let position = pb::TextPosition { line, start: d.start as u64, end: d.end as u64, line_offset };
+        let pos_key = format!("{}:{}:{}", line_offset, d.start, d.end);
+        pb::Finding {
+            id: finding_id(&self.agent_id, source, &pos_key, &spec.id),
+            agent_id: self.agent_id.clone(),
+            host: self.host.clone(),
+            source: Some(source.clone()),
+            position: Some(pb::Position { at: Some(pb::position::At::Text(position)) }),
+            detector: spec.id.clone(),
+            category: category_to_wire(spec.category) as i32,
+            special_category: spec.special,
+            confidence: d.confidence,
+            preview: mask::preview(&spec.id, raw),
+            fingerprint: self.key.fingerprint(&spec.id, &d.normalized).0.to_vec(),
+            observed_at_ms: now_ms(),
+            kind: pb::FindingKind::PersonalData as i32,
+            evidence: Default::default(),
+        }
+    }
+}
+
+/// Reads the fingerprint key file: 64+ hex characters, or at least 16 raw bytes.
+pub fn load_fingerprint_key(path: &std::path::Path) -> Result<FingerprintKey, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read fingerprint key: {e}", path.display()))?;
+    let trimmed = String::from_utf8_lossy(&bytes).trim().to_string();
+    let key = if trimmed.len() >= 32 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(&trimmed).map_err(|e| format!("{}: bad hex key: {e}", path.display()))?
+    } else {
+        bytes
+    };
+    FingerprintKey::new(key).ok_or_else(|| format!("{}: fingerprint key must be at least {} bytes", path.display(), FingerprintKey::MIN_LEN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_is_deterministic_and_position_sensitive() {
+        let s = pb::Source { kind: 1, locator: "/var/log/a.log".into(), identity: "1:2".into() };
+        assert_eq!(finding_id("a", &s, "0:1:5", "email"), finding_id("a", &s, "0:1:5", "email"));
+        assert_ne!(finding_id("a", &s, "0:1:5", "email"), finding_id("a", &s, "0:1:6", "email"));
+        assert_ne!(finding_id("a", &s, "0:1:5", "email"), finding_id("b", &s, "0:1:5", "email"));
+    }
+
+    #[test]
+    fn finding_carries_no_raw_value() {
+        let engine = Engine::with_default_packs().unwrap();
+        let f = FindingFactory::new("a".into(), "h".into(), FingerprintKey::new(vec![9; 32]).unwrap());
+        let line = b"contact jean.dupont@example.fr";
+        let mut ds = Vec::new();
+        engine.scan(line, &mut ds);
+        let s = pb::Source { kind: 1, locator: "x".into(), identity: "i".into() };
+        let finding = f.text_finding(&engine, &s, 1, 0, &ds[0], &line[ds[0].start..ds[0].end]);
+        let wire = prost::Message::encode_to_vec(&finding);
+        assert!(!wire.windows(11).any(|w| w == b"jean.dupont"));
+        assert_eq!(finding.preview, "j***@e***.fr");
+    }
+}

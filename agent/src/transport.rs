@@ -1,0 +1,275 @@
+//! Transport: findings to the collector over one mutual-TLS gRPC stream, at least once.
+//!
+//! Findings are grouped into batches with a sequence number. A batch stays *pending* until the
+//! collector acknowledges it; when the stream breaks, the agent reconnects with exponential
+//! backoff and jitter and resends every pending batch. Because finding ids are deterministic and
+//! the collector ingests idempotently, a resend never creates a duplicate. At most
+//! `max_in_flight` batches are pending: beyond that the agent stops taking findings, which
+//! pushes back on the readers instead of growing memory.
+
+use crate::config::{BatchConfig, CollectorEndpoint};
+use custos_proto::v1 as pb;
+use custos_proto::v1::ingest_client::IngestClient;
+use rand::Rng;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+/// Transport failures that need the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// TLS material could not be read.
+    #[error("{path}: cannot read TLS material: {source}")]
+    Tls {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The collector URL is not usable.
+    #[error("collector url `{0}` is invalid: {1}")]
+    Url(String, String),
+}
+
+/// Progress, observable by the embedding process (quickstart, tests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Findings acknowledged by the collector.
+    pub acked_findings: u64,
+    /// Batches acknowledged.
+    pub acked_batches: u64,
+    /// Findings sent but not yet acknowledged, or waiting to be batched.
+    pub pending_findings: u64,
+    /// Successful connections so far.
+    pub connections: u64,
+    /// Last connection or stream error, if the latest attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// Exponential backoff with full jitter, 200 ms to 30 s.
+#[derive(Debug)]
+struct Backoff {
+    attempt: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let cap = 200u64.saturating_mul(1u64 << self.attempt.min(8)).min(30_000);
+        self.attempt += 1;
+        Duration::from_millis(rand::rng().random_range(cap / 2..=cap))
+    }
+    fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+/// The agent's side of the `Ingest` stream.
+pub struct Transport {
+    endpoint: CollectorEndpoint,
+    batch: BatchConfig,
+    agent_id: String,
+    host: String,
+    tls: ClientTlsConfig,
+}
+
+impl Transport {
+    /// Reads the TLS material and prepares the connection settings.
+    pub fn new(endpoint: CollectorEndpoint, batch: BatchConfig, agent_id: String, host: String) -> Result<Self, TransportError> {
+        let read = |p: &std::path::Path| std::fs::read(p).map_err(|source| TransportError::Tls { path: p.display().to_string(), source });
+        let ca = read(&endpoint.ca)?;
+        let cert = read(&endpoint.cert)?;
+        let key = read(&endpoint.key)?;
+        let server_name = match &endpoint.server_name {
+            Some(n) => n.clone(),
+            None => endpoint
+                .url
+                .parse::<tonic::codegen::http::Uri>()
+                .map_err(|e| TransportError::Url(endpoint.url.clone(), e.to_string()))?
+                .host()
+                .unwrap_or("localhost")
+                .to_string(),
+        };
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(ca))
+            .identity(Identity::from_pem(cert, key))
+            .domain_name(server_name);
+        Ok(Transport { endpoint, batch, agent_id, host, tls })
+    }
+
+    async fn connect(&self) -> Result<Channel, String> {
+        Channel::from_shared(self.endpoint.url.clone())
+            .map_err(|e| e.to_string())?
+            .tls_config(self.tls.clone())
+            .map_err(|e| e.to_string())?
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .map_err(|e| describe_error(&e))
+    }
+
+    /// Sends everything received on `findings` until that channel closes and every batch is
+    /// acknowledged (then returns), or until `shutdown` turns true.
+    pub async fn run(self, mut findings: mpsc::Receiver<pb::Finding>, progress: watch::Sender<Delivery>, mut shutdown: watch::Receiver<bool>) {
+        let mut pending: BTreeMap<u64, pb::FindingBatch> = BTreeMap::new();
+        let mut buffer: Vec<pb::Finding> = Vec::new();
+        let mut next_seq: u64 = 1;
+        let mut input_closed = false;
+        let mut backoff = Backoff { attempt: 0 };
+        let linger = Duration::from_millis(self.batch.linger_ms);
+        let pending_count = |p: &BTreeMap<u64, pb::FindingBatch>, b: &Vec<pb::Finding>| p.values().map(|x| x.findings.len() as u64).sum::<u64>() + b.len() as u64;
+
+        'connection: loop {
+            if *shutdown.borrow() || (input_closed && pending.is_empty() && buffer.is_empty()) {
+                return;
+            }
+            let channel = match self.connect().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(collector = %self.endpoint.url, error = %e, "cannot reach the collector; retrying");
+                    progress.send_modify(|p| p.last_error = Some(e));
+                    let wait = backoff.next();
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+            };
+            let (tx, rx) = mpsc::channel::<pb::FindingBatch>(self.batch.max_in_flight + 2);
+            for b in pending.values() {
+                // Capacity exceeds max_in_flight: this never waits.
+                let _ = tx.send(b.clone()).await;
+            }
+            let mut client = IngestClient::new(channel).max_decoding_message_size(16 << 20).max_encoding_message_size(64 << 20);
+            let mut acks = match client.stream_findings(tokio_stream::wrappers::ReceiverStream::new(rx)).await {
+                Ok(r) => r.into_inner(),
+                Err(status) => {
+                    let e = describe_status(&status);
+                    tracing::warn!(collector = %self.endpoint.url, error = %e, "collector refused the stream; retrying");
+                    progress.send_modify(|p| p.last_error = Some(e));
+                    let wait = backoff.next();
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+            };
+            tracing::info!(collector = %self.endpoint.url, resent = pending.len(), "connected to the collector");
+            progress.send_modify(|p| {
+                p.connections += 1;
+                p.last_error = None;
+            });
+            loop {
+                if input_closed && pending.is_empty() && buffer.is_empty() {
+                    return;
+                }
+                let can_take = !input_closed && pending.len() < self.batch.max_in_flight && buffer.len() < self.batch.max_findings;
+                let flush_now = !buffer.is_empty() && (input_closed || buffer.len() >= self.batch.max_findings) && pending.len() < self.batch.max_in_flight;
+                if flush_now {
+                    let batch = self.make_batch(next_seq, std::mem::take(&mut buffer));
+                    next_seq += 1;
+                    pending.insert(batch.seq, batch.clone());
+                    if tx.send(batch).await.is_err() {
+                        continue 'connection;
+                    }
+                    continue;
+                }
+                tokio::select! {
+                    biased;
+                    _ = shutdown.changed() => {
+                        if *shutdown.borrow() { return; }
+                    }
+                    ack = acks.message() => match ack {
+                        Ok(Some(ack)) => {
+                            if let Some(b) = pending.remove(&ack.seq) {
+                                backoff.reset();
+                                let n = b.findings.len() as u64;
+                                progress.send_modify(|p| { p.acked_findings += n; p.acked_batches += 1; });
+                            }
+                            progress.send_modify(|p| p.pending_findings = pending_count(&pending, &buffer));
+                        }
+                        Ok(None) => {
+                            tracing::warn!("collector closed the stream; reconnecting");
+                            continue 'connection;
+                        }
+                        Err(status) => {
+                            let e = describe_status(&status);
+                            tracing::warn!(error = %e, "stream to the collector failed; reconnecting");
+                            progress.send_modify(|p| p.last_error = Some(e));
+                            tokio::time::sleep(backoff.next()).await;
+                            continue 'connection;
+                        }
+                    },
+                    f = findings.recv(), if can_take => match f {
+                        Some(f) => {
+                            buffer.push(f);
+                            progress.send_modify(|p| p.pending_findings = pending_count(&pending, &buffer));
+                        }
+                        None => input_closed = true,
+                    },
+                    _ = tokio::time::sleep(linger), if !buffer.is_empty() && pending.len() < self.batch.max_in_flight => {
+                        let batch = self.make_batch(next_seq, std::mem::take(&mut buffer));
+                        next_seq += 1;
+                        pending.insert(batch.seq, batch.clone());
+                        if tx.send(batch).await.is_err() {
+                            continue 'connection;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn make_batch(&self, seq: u64, findings: Vec<pb::Finding>) -> pb::FindingBatch {
+        pb::FindingBatch {
+            seq,
+            agent_id: self.agent_id.clone(),
+            findings,
+            agent_version: env!("CARGO_PKG_VERSION").to_string(),
+            host: self.host.clone(),
+        }
+    }
+}
+
+/// A transport error with its causes, so a TLS refusal says why.
+fn describe_error(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+fn describe_status(s: &tonic::Status) -> String {
+    let mut msg = format!("{:?}: {}", s.code(), s.message());
+    if let Some(src) = std::error::Error::source(s) {
+        msg.push_str(": ");
+        msg.push_str(&describe_error(src));
+    }
+    if matches!(s.code(), tonic::Code::Unknown | tonic::Code::Unavailable) && msg.to_lowercase().contains("certificate") {
+        msg.push_str(" (TLS authentication failed: check that the agent certificate is signed by the collector's CA)");
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let mut b = Backoff { attempt: 0 };
+        let first = b.next();
+        assert!(first <= Duration::from_millis(200));
+        for _ in 0..20 {
+            assert!(b.next() <= Duration::from_secs(30));
+        }
+        b.reset();
+        assert!(b.next() <= Duration::from_millis(200));
+    }
+}

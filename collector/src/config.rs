@@ -1,0 +1,63 @@
+//! Collector configuration (`collector.toml`), parsed strictly.
+//!
+//! ```toml
+//! listen = "0.0.0.0:7443"
+//! data_dir = "/var/lib/custos"
+//! register = "/etc/custos/register.toml"
+//!
+//! [tls]
+//! ca = "/var/lib/custos/pki/ca.pem"
+//! cert = "/var/lib/custos/pki/collector.pem"
+//! key = "/var/lib/custos/pki/collector.key"
+//! ```
+//! Relative paths are resolved against the config file's directory.
+
+use custos_agent::config::{ConfigError, parse_toml_file};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// TLS material of the gRPC endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// CA whose signature agents' certificates must carry.
+    pub ca: PathBuf,
+    /// Server certificate (PEM).
+    pub cert: PathBuf,
+    /// Server key (PEM).
+    pub key: PathBuf,
+}
+
+/// The collector configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorConfig {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// State directory (database, PKI).
+    pub data_dir: PathBuf,
+    /// The Art. 30 register.
+    pub register: PathBuf,
+    /// TLS files.
+    pub tls: TlsFiles,
+}
+
+impl CollectorConfig {
+    /// Loads and checks a config file.
+    pub fn load(path: &Path) -> Result<CollectorConfig, ConfigError> {
+        let (mut cfg, text): (CollectorConfig, String) = parse_toml_file(path)?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for p in [&mut cfg.data_dir, &mut cfg.register, &mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        for (field, p) in [("register", &cfg.register), ("tls.ca", &cfg.tls.ca), ("tls.cert", &cfg.tls.cert), ("tls.key", &cfg.tls.key)] {
+            if !p.is_file() {
+                return Err(ConfigError::field(path, &text, field, format!("file {} does not exist", p.display())));
+            }
+        }
+        Ok(cfg)
+    }
+}

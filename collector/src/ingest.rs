@@ -1,0 +1,141 @@
+//! The gRPC `Ingest` service: authenticated agents in, acknowledgements out.
+//!
+//! Each agent is identified by the Common Name of the client certificate it presented during
+//! the mutual-TLS handshake; a batch claiming another agent id is refused. A batch is
+//! acknowledged only once its transaction has committed, so an ack means "durably stored".
+
+use crate::config::TlsFiles;
+use crate::register::Register;
+use crate::store::Store;
+use custos_proto::v1 as pb;
+use custos_proto::v1::ingest_server::{Ingest, IngestServer};
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::{Request, Response, Status, Streaming};
+
+/// Shared collector state: the store, the current register, and incident events.
+pub struct Collector {
+    store: Mutex<Store>,
+    register: RwLock<Arc<Register>>,
+    events: broadcast::Sender<i64>,
+}
+
+impl Collector {
+    /// State over an opened store and a loaded register.
+    pub fn new(store: Store, register: Register) -> Arc<Collector> {
+        let (events, _) = broadcast::channel(1024);
+        Arc::new(Collector { store: Mutex::new(store), register: RwLock::new(Arc::new(register)), events })
+    }
+
+    /// Ids of incidents as they are opened.
+    pub fn subscribe(&self) -> broadcast::Receiver<i64> {
+        self.events.subscribe()
+    }
+
+    /// Runs `f` with the store (blocking; call from a blocking context).
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// The register in force.
+    pub fn register(&self) -> Arc<Register> {
+        self.register.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn ingest(&self, batch: &pb::FindingBatch, agent_id: &str) -> Result<pb::BatchAck, Status> {
+        let register = self.register();
+        let now = custos_agent::finding::now_ms();
+        let outcome = self.with_store(|s| s.ingest(batch, agent_id, &register, now)).map_err(|e| {
+            tracing::error!(error = %e, "cannot store a batch");
+            Status::unavailable("the collector cannot store findings right now; retry later")
+        })?;
+        for id in &outcome.opened {
+            let _ = self.events.send(*id);
+        }
+        tracing::debug!(agent = agent_id, seq = batch.seq, stored = outcome.stored, duplicates = outcome.duplicates, "batch stored");
+        Ok(pb::BatchAck { seq: batch.seq, stored: outcome.stored, duplicates: outcome.duplicates, rejected: outcome.rejected })
+    }
+}
+
+/// The agent id carried by the client certificate of a request.
+fn authenticated_agent<T>(req: &Request<T>) -> Result<String, Status> {
+    let certs = req.peer_certs().ok_or_else(|| Status::unauthenticated("a client certificate signed by the collector's CA is required"))?;
+    let leaf = certs.first().ok_or_else(|| Status::unauthenticated("a client certificate signed by the collector's CA is required"))?;
+    crate::pki::common_name(leaf.as_ref()).ok_or_else(|| Status::unauthenticated("the client certificate has no Common Name (agent id)"))
+}
+
+/// The tonic service.
+#[derive(Clone)]
+pub struct IngestService {
+    collector: Arc<Collector>,
+}
+
+#[tonic::async_trait]
+impl Ingest for IngestService {
+    type StreamFindingsStream = ReceiverStream<Result<pb::BatchAck, Status>>;
+
+    async fn stream_findings(&self, req: Request<Streaming<pb::FindingBatch>>) -> Result<Response<Self::StreamFindingsStream>, Status> {
+        let agent_id = authenticated_agent(&req)?;
+        tracing::info!(agent = %agent_id, "agent connected");
+        let mut inbound = req.into_inner();
+        let (tx, rx) = mpsc::channel(64);
+        let collector = self.collector.clone();
+        tokio::spawn(async move {
+            loop {
+                let batch = match inbound.message().await {
+                    Ok(Some(b)) => b,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::info!(agent = %agent_id, error = %e, "agent stream ended");
+                        break;
+                    }
+                };
+                if batch.agent_id != agent_id {
+                    tracing::warn!(agent = %agent_id, claimed = %batch.agent_id, "agent claimed another id; closing its stream");
+                    let _ = tx.send(Err(Status::permission_denied(format!("this certificate belongs to agent `{agent_id}`, not `{}`", batch.agent_id)))).await;
+                    break;
+                }
+                let c = collector.clone();
+                let id = agent_id.clone();
+                let ack = match tokio::task::spawn_blocking(move || c.ingest(&batch, &id)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(Status::internal("ingestion task failed")),
+                };
+                let failed = ack.is_err();
+                if tx.send(ack).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// Reads the TLS files and builds the server TLS config: client certificates are required and
+/// must chain to the CA.
+pub fn server_tls(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: cannot read TLS file: {e}", p.display()));
+    Ok(ServerTlsConfig::new()
+        .identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?))
+        .client_ca_root(Certificate::from_pem(read(&files.ca)?))
+        .client_auth_optional(false))
+}
+
+/// Serves `Ingest` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    tls: ServerTlsConfig,
+    collector: Arc<Collector>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let service = IngestServer::new(IngestService { collector }).max_decoding_message_size(64 << 20);
+    Server::builder()
+        .tls_config(tls)?
+        .add_service(service)
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}
