@@ -1,1 +1,199 @@
+//! End-to-end behaviour of the foundation: real agent and collector processes, real mutual TLS
+//! over loopback, a real SQLite file.
 
+use custos_tests::*;
+use std::process::Command;
+use std::time::Duration;
+
+const REGISTER: &str = r#"
+[controller]
+name = "Test SAS"
+dpo = { name = "DPO", email = "dpo@test.example" }
+
+[[activity]]
+id = "accounts"
+name = "Customer accounts"
+legal_basis = "contract"
+data_categories = ["contact"]
+[[activity.system]]
+hosts = ["web-*"]
+paths = ["**/logs/*.log"]
+"#;
+
+const EMAIL: &str = "jeanne.planted@example.fr";
+const IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
+const IBAN_COMPACT: &str = "FR7630006000011234567890189";
+const CARD: &str = "4111 1111 1111 1111";
+
+fn db_bytes(d: &Deployment) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(d.root().join("collector-data")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            all.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    all
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_stored() {
+    let d = Deployment::new(REGISTER);
+    let _collector = d.start_collector();
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "end");
+    let log = d.root().join("logs/app.log");
+    append(&log, "old line before the agent started: old.value@example.fr\n");
+    let agent = d.start_agent(&cfg, "agent");
+
+    // Give the agent time to see the file, then append lines it must pick up.
+    std::thread::sleep(Duration::from_millis(800));
+    append(&log, &format!("2026-11-20 INFO login user={EMAIL}\n"));
+    append(&log, &format!("2026-11-20 ERROR refund failed iban={IBAN} card={CARD}\n"));
+
+    let db = d.db();
+    let incidents = wait_for(Duration::from_secs(30), || {
+        (db.is_file() && count(&db, "SELECT COUNT(*) FROM incidents") >= 1 && count(&db, "SELECT COUNT(*) FROM findings") >= 3).then_some(())
+    });
+    assert!(incidents.is_some(), "no incident; agent log:\n{}\ncollector log:\n{}", agent.stderr(), std::fs::read_to_string(d.root().join("collector.stderr")).unwrap_or_default());
+
+    // Declared contact data (e-mail) opens nothing; undeclared financial data does.
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM findings"), 3, "email + iban + card; the line before start is skipped (read_from = end)");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM incidents"), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM incident_categories WHERE category = 'financial'"), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM incident_categories WHERE category = 'contact'"), 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM incident_findings"), 2);
+    assert_eq!(count(&db, "SELECT deadline - detected_at FROM incidents"), 72 * 3600 * 1000, "Art. 33: 72 hours from awareness");
+
+    // The CLI lists it, with the explanation naming the system, category and activity.
+    let out = Command::new(bin("e2e-collector")).args(["incidents", "--json", "--data-dir"]).arg(d.root().join("collector-data")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(v["rule"], "undeclared_personal_data");
+    assert_eq!(v["categories"], serde_json::json!(["financial"]));
+    assert_eq!(v["findings"], 2);
+    assert_eq!(v["distinct_subjects"], 2);
+    let why = v["explanation"].as_str().unwrap();
+    assert!(why.contains("web-01:") && why.contains("app.log"), "{why}");
+    assert!(why.contains("Customer accounts") && why.contains("financial"), "{why}");
+
+    // Privacy by design: none of the planted values is in the database files (db + WAL).
+    let bytes = db_bytes(&d);
+    for raw in [EMAIL, IBAN, IBAN_COMPACT, CARD, "4111111111111111"] {
+        assert!(!contains(&bytes, raw), "raw value {raw} found in the collector's database");
+    }
+    // Nor in the processes' logs.
+    let logs = agent.stderr() + &std::fs::read_to_string(d.root().join("collector.stderr")).unwrap_or_default();
+    for raw in [EMAIL, IBAN, CARD] {
+        assert!(!logs.contains(raw), "raw value {raw} found in a log");
+    }
+}
+
+#[test]
+fn a_resent_finding_is_stored_once() {
+    let d = Deployment::new(REGISTER);
+    let _collector = d.start_collector();
+    append(&d.root().join("logs/app.log"), &format!("iban={IBAN}\ncontact {EMAIL}\n"));
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    // Two runs over the same content send the same findings twice.
+    for _ in 0..2 {
+        let out = Command::new(bin("e2e-agent")).args(["run", "--once", "--config"]).arg(&cfg).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM findings"), 2);
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM incident_findings"), 1);
+}
+
+#[test]
+fn an_agent_with_a_certificate_from_another_ca_is_refused() {
+    let d = Deployment::new(REGISTER);
+    let _collector = d.start_collector();
+    let rogue_ca = TestCa::new("Rogue CA");
+    let cfg = d.agent_config("rogue", "web-01-agent", &rogue_ca, "web-01-agent", "beginning");
+    append(&d.root().join("logs/app.log"), &format!("iban={IBAN}\n"));
+    let agent = d.start_agent(&cfg, "rogue");
+    let refused = wait_for(Duration::from_secs(20), || {
+        let e = agent.stderr();
+        (e.contains("cannot reach the collector") || e.contains("refused the stream") || e.contains("stream to the collector failed")).then_some(e)
+    });
+    assert!(refused.is_some(), "agent did not report a refusal:\n{}", agent.stderr());
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM findings"), 0, "nothing from an unknown CA may be stored");
+}
+
+#[test]
+fn an_agent_claiming_another_id_than_its_certificate_is_refused() {
+    let d = Deployment::new(REGISTER);
+    let _collector = d.start_collector();
+    // Certificate for "web-02-agent", config claims "web-01-agent".
+    let cfg = d.agent_config("liar", "web-01-agent", &d.ca, "web-02-agent", "beginning");
+    append(&d.root().join("logs/app.log"), &format!("iban={IBAN}\n"));
+    let agent = d.start_agent(&cfg, "liar");
+    let refused = wait_for(Duration::from_secs(20), || agent.stderr().contains("PermissionDenied").then_some(()));
+    assert!(refused.is_some(), "agent log:\n{}", agent.stderr());
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM findings"), 0);
+}
+
+#[test]
+fn a_config_typo_names_file_line_and_field() {
+    let d = Deployment::new(REGISTER);
+    let cfg = d.agent_config("agent", "a", &d.ca, "a", "end");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("read_from = \"end\"", "read_form = \"end\"");
+    std::fs::write(&cfg, text).unwrap();
+    let out = Command::new(bin("e2e-agent")).args(["run", "--config"]).arg(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("agent.toml:20:") && err.contains("read_form"), "{err}");
+
+    // The collector refuses a register with a wrong category, naming line and field.
+    std::fs::write(d.root().join("register.toml"), REGISTER.replace("[\"contact\"]", "[\"kontact\"]")).unwrap();
+    let out = Command::new(bin("e2e-collector")).args(["run", "--config"]).arg(d.root().join("collector.toml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("register.toml:10:") && err.contains("data_categories") && err.contains("kontact"), "{err}");
+}
+
+#[test]
+fn an_unreadable_log_file_is_reported_and_skipped() {
+    let d = Deployment::new(REGISTER);
+    let _collector = d.start_collector();
+    let logs = d.root().join("logs");
+    // A directory matching the glob is skipped; a file with no read permission is reported
+    // (root can read anything, so use a dangling symlink, which fails to open for everyone).
+    std::os::unix::fs::symlink(logs.join("missing-target"), logs.join("broken.log")).unwrap();
+    append(&logs.join("good.log"), &format!("iban={IBAN}\n"));
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    let out = Command::new(bin("e2e-agent")).args(["run", "--once", "--config"]).arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("cannot read log file") && err.contains("broken.log"), "{err}");
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM findings"), 1);
+}
+
+#[test]
+fn quickstart_once_prints_the_undeclared_cases_and_exits_zero() {
+    let data = tempfile::tempdir().unwrap();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let out = Command::new(bin("e2e-collector"))
+        .args(["quickstart", "--once", "--data-dir"])
+        .arg(data.path())
+        .arg("--examples")
+        .arg(&examples)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("payments.log") && stdout.contains("financial"), "{stdout}");
+    assert!(stdout.contains("crm-sync.log") && stdout.contains("No processing activity"), "{stdout}");
+    assert!(!stdout.contains("logs/app.log  "), "declared data in app.log must not be flagged:\n{stdout}");
+    // A second run over the same data adds no findings (idempotent) and still lists them.
+    let db = data.path().join("custos.db");
+    let before = count(&db, "SELECT COUNT(*) FROM findings");
+    let out = Command::new(bin("e2e-collector")).args(["quickstart", "--once", "--data-dir"]).arg(data.path()).arg("--examples").arg(&examples).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM findings"), before);
+}

@@ -74,7 +74,9 @@ impl Tailer {
             for pattern in &s.paths {
                 let Ok(paths) = glob::glob(pattern) else { continue };
                 for p in paths.flatten() {
-                    if p.is_file() && !out.iter().any(|(q, _, _)| *q == p) {
+                    // Dangling links are kept so that the failure to open them is reported.
+                    let wanted = p.is_file() || (p.is_symlink() && !p.is_dir());
+                    if wanted && !out.iter().any(|(q, _, _)| *q == p) {
                         out.push((p, s.read_from, s.max_line_bytes));
                     }
                 }
