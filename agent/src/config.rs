@@ -156,6 +156,60 @@ pub struct AgentConfig {
     /// Log files to tail.
     #[serde(default, rename = "log")]
     pub logs: Vec<LogSource>,
+    /// How often files are read and globs rescanned.
+    #[serde(default)]
+    pub tail: TailConfig,
+    /// The on-disk spool.
+    #[serde(default)]
+    pub spool: crate::spool::SpoolConfig,
+    /// Prometheus metrics endpoint (off when absent).
+    #[serde(default)]
+    pub metrics: Option<MetricsConfig>,
+}
+
+/// Tailing cadence.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TailConfig {
+    /// Followed files are read at least this often (file-system events wake the reader sooner).
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// Globs are re-evaluated at least this often, to find new files where events are unreliable.
+    #[serde(default = "default_rescan_ms")]
+    pub rescan_interval_ms: u64,
+    /// A rotated-away or deleted file is still read until it has been quiet this long.
+    #[serde(default = "default_orphan_ms")]
+    pub orphan_grace_ms: u64,
+    /// Checkpoints are persisted at most this often.
+    #[serde(default = "default_checkpoint_ms")]
+    pub checkpoint_interval_ms: u64,
+}
+
+fn default_poll_ms() -> u64 {
+    250
+}
+fn default_rescan_ms() -> u64 {
+    1000
+}
+fn default_orphan_ms() -> u64 {
+    2000
+}
+fn default_checkpoint_ms() -> u64 {
+    1000
+}
+
+impl Default for TailConfig {
+    fn default() -> Self {
+        TailConfig { poll_interval_ms: default_poll_ms(), rescan_interval_ms: default_rescan_ms(), orphan_grace_ms: default_orphan_ms(), checkpoint_interval_ms: default_checkpoint_ms() }
+    }
+}
+
+/// Where `/metrics` is served.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Listen address, e.g. `127.0.0.1:9477`.
+    pub listen: std::net::SocketAddr,
 }
 
 /// How to reach the collector.
@@ -238,6 +292,9 @@ pub struct LogSource {
     /// Longest line kept whole; longer lines are scanned in pieces of this size.
     #[serde(default = "default_max_line")]
     pub max_line_bytes: usize,
+    /// Also read compressed rotated files (`*.gz`) matched by the globs, once each.
+    #[serde(default)]
+    pub include_compressed: bool,
 }
 
 fn default_max_line() -> usize {

@@ -7,7 +7,9 @@
 //! Decisions that shaped it:
 //! - **Raw values never leave this process.** [`finding`] is the only place a detection becomes
 //!   something sendable, and what it builds holds a masked preview and an HMAC fingerprint.
-//! - **At-least-once delivery, idempotent storage.** Finding ids are deterministic; the
+//! - **At-least-once delivery, idempotent storage.** Every finding is written to the on-disk
+//!   [`spool`] before it is sent and leaves it only when acknowledged; [`checkpoint`]s advance
+//!   only after the findings they cover are in the spool. Finding ids are deterministic, the
 //!   [`transport`] resends anything not acknowledged, the collector stores each id once.
 //! - **Blocking work off the async runtime.** Reading files and running regexes happen on a
 //!   dedicated thread; the runtime only moves batches.
@@ -16,20 +18,26 @@
 
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod finding;
+pub mod metrics;
 pub mod scan;
+pub mod spool;
 pub mod tail;
 pub mod transport;
 
+use checkpoint::Checkpoints;
 use config::AgentConfig;
 use custos_proto::v1 as pb;
 use custos_rules::{Engine, EngineOptions, RuleSet};
 use finding::FindingFactory;
+use metrics::Metrics;
+use spool::Spool;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
 pub use transport::Delivery;
 
 /// How long an agent runs.
@@ -87,59 +95,204 @@ impl Agent {
     /// Runs the agent. Delivery progress is published on `progress`; setting `shutdown` to true
     /// stops it. In [`RunMode::Once`] it returns by itself when everything read is acknowledged.
     pub async fn run(self, mode: RunMode, progress: watch::Sender<Delivery>, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.config.data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", self.config.data_dir.display()))?;
+        let data_dir = self.config.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", data_dir.display()))?;
+        let metrics = Arc::new(Metrics::default());
+        if let Some(m) = &self.config.metrics {
+            let (addr, metrics) = (m.listen, metrics.clone());
+            tokio::spawn(async move {
+                if let Err(e) = metrics::serve(addr, metrics).await {
+                    tracing::error!(%addr, error = %e, "cannot serve metrics");
+                }
+            });
+        }
+        let spool = Spool::open(&data_dir.join("spool"), self.config.spool.clone(), metrics.clone())
+            .map_err(|e| anyhow::anyhow!("{}: cannot open the spool: {e}", data_dir.join("spool").display()))?;
+        let checkpoints_path = data_dir.join("checkpoints.json");
+        let saved = Checkpoints::load(&checkpoints_path)?;
         let transport = transport::Transport::new(self.config.collector.clone(), self.config.batch.clone(), self.config.agent_id.clone(), self.host.clone())?;
-        let (tx, rx) = mpsc::channel::<pb::Finding>(self.config.batch.max_findings * 4);
-        let reader_shutdown = shutdown.clone();
+        let (done_tx, done_rx) = watch::channel(false);
         let reader = {
-            let engine = self.engine.clone();
-            let factory = self.factory.clone();
-            let sources = self.config.logs.clone();
-            std::thread::Builder::new()
-                .name("custos-reader".into())
-                .spawn(move || read_loop(sources, engine, factory, tx, mode, reader_shutdown))?
+            let ctx = ReaderContext {
+                engine: self.engine.clone(),
+                factory: self.factory.clone(),
+                sources: self.config.logs.clone(),
+                tail: self.config.tail.clone(),
+                spool: spool.clone(),
+                metrics: metrics.clone(),
+                checkpoints_path,
+                saved,
+                mode,
+                shutdown: shutdown.clone(),
+            };
+            std::thread::Builder::new().name("custos-reader".into()).spawn(move || {
+                let r = read_loop(ctx);
+                let _ = done_tx.send(true);
+                r
+            })?
         };
-        transport.run(rx, progress, shutdown).await;
-        // The reader ends once its channel is closed or shutdown is set.
-        let _ = tokio::task::spawn_blocking(move || reader.join()).await;
-        Ok(())
+        transport.run(spool.clone(), metrics, progress, shutdown, done_rx).await;
+        let joined = tokio::task::spawn_blocking(move || reader.join()).await;
+        spool.sync()?;
+        match joined {
+            Ok(Ok(r)) => r,
+            _ => Err(anyhow::anyhow!("the reader thread panicked")),
+        }
     }
 }
 
-/// Tails, detects and hands findings to the transport. Runs on its own thread.
-fn read_loop(sources: Vec<config::LogSource>, engine: Arc<Engine>, factory: FindingFactory, tx: mpsc::Sender<pb::Finding>, mode: RunMode, shutdown: watch::Receiver<bool>) {
-    let mut tailer = tail::Tailer::new(sources);
-    let mut detections = Vec::new();
-    let mut closed = false;
-    let mut on_line = |l: tail::LogLine<'_>| {
-        if closed {
-            return;
-        }
-        detections.clear();
-        engine.scan(l.bytes, &mut detections);
-        if detections.is_empty() {
-            return;
-        }
-        let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
-        for d in &detections {
-            let f = factory.text_finding(&engine, &source, l.line, l.offset, d, &l.bytes[d.start..d.end]);
-            // Blocks when the transport is saturated: backpressure on reading.
-            if tx.blocking_send(f).is_err() {
-                closed = true;
-                return;
+struct ReaderContext {
+    engine: Arc<Engine>,
+    factory: FindingFactory,
+    sources: Vec<config::LogSource>,
+    tail: config::TailConfig,
+    spool: Spool,
+    metrics: Arc<Metrics>,
+    checkpoints_path: std::path::PathBuf,
+    saved: Option<Checkpoints>,
+    mode: RunMode,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Base directories of glob patterns, watched for file-system events.
+fn watch_roots(sources: &[config::LogSource]) -> Vec<(std::path::PathBuf, bool)> {
+    let mut roots = Vec::new();
+    for s in sources {
+        for p in &s.paths {
+            let mut base = std::path::PathBuf::new();
+            for c in std::path::Path::new(p).components() {
+                let text = c.as_os_str().to_string_lossy();
+                if text.contains(['*', '?', '[', '{']) {
+                    break;
+                }
+                base.push(c);
+            }
+            let recursive = p.contains("**");
+            let dir = if base.is_dir() { base } else { base.parent().map(|b| b.to_path_buf()).unwrap_or_default() };
+            if dir.is_dir() && !roots.iter().any(|(r, _)| *r == dir) {
+                roots.push((dir, recursive));
             }
         }
+    }
+    roots
+}
+
+/// Tails, detects, spools findings and persists checkpoints. Runs on its own thread.
+fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
+    use notify::Watcher;
+    let mut tailer = tail::Tailer::new(ctx.sources.clone(), ctx.saved);
+    tailer.set_orphan_grace(Duration::from_millis(ctx.tail.orphan_grace_ms));
+    // File-system events wake the loop early; the periodic poll is the fallback.
+    let (wake_tx, wake_rx) = std::sync::mpsc::channel::<bool>();
+    let _watcher = if ctx.mode == RunMode::Follow {
+        let tx = wake_tx.clone();
+        match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            if let Ok(ev) = ev {
+                let _ = tx.send(matches!(ev.kind, notify::EventKind::Create(_) | notify::EventKind::Modify(notify::event::ModifyKind::Name(_)) | notify::EventKind::Remove(_)));
+            }
+        }) {
+            Ok(mut w) => {
+                for (root, recursive) in watch_roots(&ctx.sources) {
+                    let mode = if recursive { notify::RecursiveMode::Recursive } else { notify::RecursiveMode::NonRecursive };
+                    if let Err(e) = w.watch(&root, mode) {
+                        tracing::warn!(dir = %root.display(), error = %e, "cannot watch directory; relying on periodic rescans");
+                    }
+                }
+                Some(w)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "file-system events unavailable; relying on periodic polling");
+                None
+            }
+        }
+    } else {
+        None
     };
-    let mut warn = |p: &std::path::Path, e: &str| tracing::warn!(path = %p.display(), error = %e, "cannot read log file; skipping it for now");
+    let stop = || *ctx.shutdown.borrow();
+    let mut pending: Vec<pb::Finding> = Vec::with_capacity(1024);
+    let mut detections = Vec::new();
+    let mut spool_error: Option<std::io::Error> = None;
+    let mut last_rescan = Instant::now();
+    let mut last_checkpoint = Instant::now();
+    let mut rescan = true;
+    let mut checkpoint_dirty = false;
     loop {
-        tailer.poll(&mut on_line, &mut warn);
-        if mode == RunMode::Once {
-            tailer.flush_partial_lines(&mut on_line);
-            return;
+        let stats = {
+            let mut on_line = |l: tail::LogLine<'_>| {
+                detections.clear();
+                ctx.engine.scan(l.bytes, &mut detections);
+                if detections.is_empty() {
+                    return;
+                }
+                let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
+                for d in &detections {
+                    pending.push(ctx.factory.text_finding(&ctx.engine, &source, l.line, l.offset, d, &l.bytes[d.start..d.end]));
+                }
+                if pending.len() >= 1024 && spool_error.is_none() {
+                    // Blocks while the spool is full (backpressure on reading).
+                    match ctx.spool.append(&pending, &stop) {
+                        Ok(()) => {
+                            ctx.metrics.findings.inc_by(pending.len() as u64);
+                        }
+                        Err(e) => spool_error = Some(e),
+                    }
+                    pending.clear();
+                }
+            };
+            let mut warn = |p: &std::path::Path, e: &str| tracing::warn!(path = %p.display(), error = %e, "cannot read log file; skipping it for now");
+            let stats = tailer.poll(rescan, &mut on_line, &mut warn);
+            if ctx.mode == RunMode::Once {
+                tailer.flush_partial_lines(&mut on_line);
+            }
+            stats
+        };
+        if spool_error.is_none() && !pending.is_empty() {
+            match ctx.spool.append(&pending, &stop) {
+                Ok(()) => {
+                            ctx.metrics.findings.inc_by(pending.len() as u64);
+                        }
+                Err(e) => spool_error = Some(e),
+            }
+            pending.clear();
         }
-        if *shutdown.borrow() || tx.is_closed() {
-            return;
+        if let Some(e) = spool_error.take() {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(()); // shutdown while the spool was full; checkpoints not advanced
+            }
+            return Err(anyhow::anyhow!("cannot write to the spool: {e}"));
         }
-        std::thread::sleep(Duration::from_millis(200));
+        ctx.metrics.lines_read.inc_by(stats.lines);
+        ctx.metrics.bytes_read.inc_by(stats.bytes);
+        ctx.metrics.overlong_lines.inc_by(stats.overlong);
+        ctx.metrics.files_followed.set(tailer.followed() as i64);
+        if stats.overlong > 0 {
+            tracing::warn!(lines = stats.overlong, "overlong lines were scanned in pieces of max_line_bytes");
+        }
+        checkpoint_dirty |= stats.bytes > 0 || rescan;
+        let finishing = ctx.mode == RunMode::Once || stop();
+        if checkpoint_dirty && (finishing || last_checkpoint.elapsed() >= Duration::from_millis(ctx.tail.checkpoint_interval_ms)) {
+            // The findings of every line before the checkpoint must be durable first.
+            ctx.spool.sync()?;
+            tailer.checkpoints().save(&ctx.checkpoints_path).map_err(|e| anyhow::anyhow!("{}: cannot save checkpoints: {e}", ctx.checkpoints_path.display()))?;
+            last_checkpoint = Instant::now();
+            checkpoint_dirty = false;
+        }
+        if finishing {
+            return Ok(());
+        }
+        rescan = false;
+        match wake_rx.recv_timeout(Duration::from_millis(ctx.tail.poll_interval_ms)) {
+            Ok(structural) => rescan = structural,
+            Err(_) => {}
+        }
+        while let Ok(structural) = wake_rx.try_recv() {
+            rescan |= structural;
+        }
+        if last_rescan.elapsed() >= Duration::from_millis(ctx.tail.rescan_interval_ms) {
+            rescan = true;
+        }
+        if rescan {
+            last_rescan = Instant::now();
+        }
     }
 }

@@ -1,19 +1,32 @@
 //! Transport: findings to the collector over one mutual-TLS gRPC stream, at least once.
 //!
-//! Findings are grouped into batches with a sequence number. A batch stays *pending* until the
-//! collector acknowledges it; when the stream breaks, the agent reconnects with exponential
-//! backoff and jitter and resends every pending batch. Because finding ids are deterministic and
-//! the collector ingests idempotently, a resend never creates a duplicate. At most
-//! `max_in_flight` batches are pending: beyond that the agent stops taking findings, which
-//! pushes back on the readers instead of growing memory.
+//! Findings are read from the on-disk [spool](crate::spool) and sent in batches with a sequence
+//! number. A batch stays *in flight* until the collector acknowledges it; only then does the
+//! spool let go of its findings. When the stream breaks, the agent reconnects with exponential
+//! backoff and jitter and resends everything after the spool's acknowledged position. Because
+//! finding ids are deterministic and the collector ingests idempotently, a resend never creates
+//! a duplicate. At most `max_in_flight` batches are in flight, so memory stays bounded however
+//! slow the collector is: the backlog waits on disk.
 
 use crate::config::{BatchConfig, CollectorEndpoint};
+use crate::metrics::Metrics;
+use crate::spool::{Position, Spool};
 use custos_proto::v1 as pb;
 use custos_proto::v1::ingest_client::IngestClient;
 use rand::Rng;
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
+
+/// A batch sent and not yet acknowledged.
+struct InFlight {
+    seq: u64,
+    /// Spool position after its last finding.
+    end: Position,
+    findings: u64,
+    sent_at: Instant,
+}
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 /// Transport failures that need the operator.
@@ -108,19 +121,16 @@ impl Transport {
             .map_err(|e| describe_error(&e))
     }
 
-    /// Sends everything received on `findings` until that channel closes and every batch is
-    /// acknowledged (then returns), or until `shutdown` turns true.
-    pub async fn run(self, mut findings: mpsc::Receiver<pb::Finding>, progress: watch::Sender<Delivery>, mut shutdown: watch::Receiver<bool>) {
-        let mut pending: BTreeMap<u64, pb::FindingBatch> = BTreeMap::new();
-        let mut buffer: Vec<pb::Finding> = Vec::new();
-        let mut next_seq: u64 = 1;
-        let mut input_closed = false;
+    /// Sends what the spool holds, batch by batch, and acknowledges it in the spool as the
+    /// collector acknowledges it. Returns when `shutdown` turns true, or — once `input_done`
+    /// is true — when the spool is empty (everything acknowledged).
+    pub async fn run(self, spool: Spool, metrics: Arc<Metrics>, progress: watch::Sender<Delivery>, mut shutdown: watch::Receiver<bool>, input_done: watch::Receiver<bool>) {
         let mut backoff = Backoff { attempt: 0 };
-        let linger = Duration::from_millis(self.batch.linger_ms);
-        let pending_count = |p: &BTreeMap<u64, pb::FindingBatch>, b: &Vec<pb::Finding>| p.values().map(|x| x.findings.len() as u64).sum::<u64>() + b.len() as u64;
+        let mut seq: u64 = 0;
+        let finished = |spool: &Spool| *input_done.borrow() && spool.depth() == 0;
 
         'connection: loop {
-            if *shutdown.borrow() || (input_closed && pending.is_empty() && buffer.is_empty()) {
+            if *shutdown.borrow() || finished(&spool) {
                 return;
             }
             let channel = match self.connect().await {
@@ -137,10 +147,6 @@ impl Transport {
                 }
             };
             let (tx, rx) = mpsc::channel::<pb::FindingBatch>(self.batch.max_in_flight + 2);
-            for b in pending.values() {
-                // Capacity exceeds max_in_flight: this never waits.
-                let _ = tx.send(b.clone()).await;
-            }
             let mut client = IngestClient::new(channel).max_decoding_message_size(16 << 20).max_encoding_message_size(64 << 20);
             let mut acks = match client.stream_findings(tokio_stream::wrappers::ReceiverStream::new(rx)).await {
                 Ok(r) => r.into_inner(),
@@ -156,26 +162,43 @@ impl Transport {
                     continue;
                 }
             };
-            tracing::info!(collector = %self.endpoint.url, resent = pending.len(), "connected to the collector");
+            let connections = progress.borrow().connections;
+            if connections > 0 {
+                metrics.reconnects.inc();
+            }
+            tracing::info!(collector = %self.endpoint.url, unacknowledged = spool.depth(), "connected to the collector");
             progress.send_modify(|p| {
                 p.connections += 1;
                 p.last_error = None;
             });
+            // Everything not acknowledged is (re)sent on this stream, oldest first.
+            let mut sent = spool.acked();
+            let mut pending: VecDeque<InFlight> = VecDeque::new();
             loop {
-                if input_closed && pending.is_empty() && buffer.is_empty() {
+                if finished(&spool) {
                     return;
                 }
-                let can_take = !input_closed && pending.len() < self.batch.max_in_flight && buffer.len() < self.batch.max_findings;
-                let flush_now = !buffer.is_empty() && (input_closed || buffer.len() >= self.batch.max_findings) && pending.len() < self.batch.max_in_flight;
-                if flush_now {
-                    let batch = self.make_batch(next_seq, std::mem::take(&mut buffer));
-                    next_seq += 1;
-                    pending.insert(batch.seq, batch.clone());
-                    if tx.send(batch).await.is_err() {
+                while pending.len() < self.batch.max_in_flight {
+                    let (findings, end) = match spool.read(sent, self.batch.max_findings) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot read the spool");
+                            break;
+                        }
+                    };
+                    if findings.is_empty() {
+                        break;
+                    }
+                    seq += 1;
+                    let n = findings.len() as u64;
+                    pending.push_back(InFlight { seq, end, findings: n, sent_at: Instant::now() });
+                    sent = end;
+                    metrics.batches_sent.inc();
+                    if tx.send(self.make_batch(seq, findings)).await.is_err() {
                         continue 'connection;
                     }
-                    continue;
                 }
+                progress.send_modify(|p| p.pending_findings = spool.depth());
                 tokio::select! {
                     biased;
                     _ = shutdown.changed() => {
@@ -183,12 +206,19 @@ impl Transport {
                     }
                     ack = acks.message() => match ack {
                         Ok(Some(ack)) => {
-                            if let Some(b) = pending.remove(&ack.seq) {
+                            while pending.front().is_some_and(|f| f.seq <= ack.seq) {
+                                let Some(done) = pending.pop_front() else { break };
+                                if let Err(e) = spool.ack(done.end, done.findings) {
+                                    tracing::error!(error = %e, "cannot record an acknowledgement in the spool");
+                                }
+                                metrics.batches_acked.inc();
+                                metrics.send_latency.observe(done.sent_at.elapsed().as_secs_f64());
                                 backoff.reset();
-                                let n = b.findings.len() as u64;
-                                progress.send_modify(|p| { p.acked_findings += n; p.acked_batches += 1; });
+                                progress.send_modify(|p| { p.acked_findings += done.findings; p.acked_batches += 1; });
                             }
-                            progress.send_modify(|p| p.pending_findings = pending_count(&pending, &buffer));
+                            if ack.rejected > 0 {
+                                tracing::warn!(rejected = ack.rejected, seq = ack.seq, "the collector refused malformed findings");
+                            }
                         }
                         Ok(None) => {
                             tracing::warn!("collector closed the stream; reconnecting");
@@ -202,21 +232,8 @@ impl Transport {
                             continue 'connection;
                         }
                     },
-                    f = findings.recv(), if can_take => match f {
-                        Some(f) => {
-                            buffer.push(f);
-                            progress.send_modify(|p| p.pending_findings = pending_count(&pending, &buffer));
-                        }
-                        None => input_closed = true,
-                    },
-                    _ = tokio::time::sleep(linger), if !buffer.is_empty() && pending.len() < self.batch.max_in_flight => {
-                        let batch = self.make_batch(next_seq, std::mem::take(&mut buffer));
-                        next_seq += 1;
-                        pending.insert(batch.seq, batch.clone());
-                        if tx.send(batch).await.is_err() {
-                            continue 'connection;
-                        }
-                    }
+                    _ = spool.appended.notified(), if pending.len() < self.batch.max_in_flight => {}
+                    _ = tokio::time::sleep(Duration::from_millis(self.batch.linger_ms.max(10))) => {}
                 }
             }
         }

@@ -101,7 +101,10 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         fingerprint: FingerprintConfig { key_file },
         detection: DetectionConfig::default(),
         batch: BatchConfig::default(),
-        logs: vec![LogSource { paths: vec![format!("{}/**/*.log", logs.display())], read_from: ReadFrom::Beginning, max_line_bytes: 1 << 20 }],
+        logs: vec![LogSource { paths: vec![format!("{}/**/*.log", logs.display())], read_from: ReadFrom::Beginning, max_line_bytes: 1 << 20, include_compressed: false }],
+        tail: Default::default(),
+        spool: Default::default(),
+        metrics: None,
     };
     let agent = Agent::new(config)?;
     let (progress_tx, progress_rx) = watch::channel(Delivery::default());
