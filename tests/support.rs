@@ -29,6 +29,13 @@ impl TestCa {
         TestCa { pem: cert.pem(), issuer: Issuer::new(p, key) }
     }
 
+    /// Writes the CA private key to `dir/name`.
+    pub fn write_key(&self, dir: &Path, name: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, self.issuer.key().serialize_pem()).unwrap();
+        p
+    }
+
     /// Writes the CA certificate to `dir/name`.
     pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
         let p = dir.join(name);
@@ -176,6 +183,7 @@ impl Deployment {
         std::fs::create_dir_all(root.join("pki")).unwrap();
         std::fs::create_dir_all(root.join("logs")).unwrap();
         ca.write(&root.join("pki"), "ca.pem");
+        ca.write_key(&root.join("pki"), "ca.key");
         ca.server(&root.join("pki"));
         std::fs::write(root.join("register.toml"), register).unwrap();
         std::fs::write(root.join("fingerprint.key"), "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff").unwrap();
@@ -183,7 +191,7 @@ impl Deployment {
         std::fs::write(
             root.join("collector.toml"),
             format!(
-                "listen = \"127.0.0.1:{port}\"\ndata_dir = \"collector-data\"\nregister = \"register.toml\"\n\n[tls]\nca = \"pki/ca.pem\"\ncert = \"pki/server.pem\"\nkey = \"pki/server.key\"\n"
+                "listen = \"127.0.0.1:{port}\"\ndata_dir = \"collector-data\"\nregister = \"register.toml\"\n\n[tls]\nca = \"pki/ca.pem\"\ncert = \"pki/server.pem\"\nkey = \"pki/server.key\"\nca_key = \"pki/ca.key\"\n"
             ),
         )
         .unwrap();

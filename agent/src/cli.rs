@@ -37,6 +37,24 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Obtain this agent's certificate from the collector with a one-time token.
+    Enroll {
+        /// Collector URL, `https://host:port`.
+        #[arg(long)]
+        collector: String,
+        /// Token printed by `custos-collector enroll --agent-id ID`.
+        #[arg(long)]
+        token: String,
+        /// CA certificate of the collector (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+        /// Name expected in the collector's certificate (default: the URL's host).
+        #[arg(long)]
+        server_name: Option<String>,
+        /// Where to write agent.pem, agent.key and ca.pem.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Scan files and directories once and print findings (exit 0: none, 1: found, 2: error).
     Scan {
         /// Files or directories.
@@ -79,6 +97,24 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Enroll { collector, token, ca, server_name, out } => {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(crate::enrollment::enroll(&collector, &token, &ca, server_name.as_deref(), &out)));
+            match result {
+                Ok(e) => {
+                    println!("enrolled as `{}`", e.agent_id);
+                    println!("[collector]\nurl = \"{collector}\"\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"", e.ca.display(), e.cert.display(), e.key.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("custos-agent: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Scan { locations, json, rules, show_values, min_confidence } => {
             let engine = match crate::load_engine(rules.as_deref(), min_confidence) {
                 Ok(e) => e,

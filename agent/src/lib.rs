@@ -21,6 +21,7 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod enrollment;
 pub mod finding;
 pub mod metrics;
 pub mod scan;

@@ -303,7 +303,10 @@ impl Followed {
             return Ok(());
         }
         let size = self.file.metadata()?.len();
-        if size < self.offset {
+        // Shrunk, or rewritten from the start (truncated then refilled past our offset between
+        // two polls): the head no longer matches.
+        let rewritten = size >= self.head_len && self.head_len > 0 && head_hash(&self.file, self.head_len)? != self.head_hash;
+        if size < self.offset || rewritten {
             // Truncated in place (copytruncate): new content, new identity.
             self.flush_partial(emit, stats);
             let head_len = size.min(HEAD_BYTES);

@@ -40,6 +40,29 @@ enum Command {
         #[arg(long, default_value = "examples")]
         examples: PathBuf,
     },
+    /// Issue a one-time enrolment token for an agent (printed once, stored hashed).
+    Enroll {
+        /// The agent id the certificate will carry.
+        #[arg(long)]
+        agent_id: String,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// Validity of the token, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl_seconds: i64,
+    },
+    /// Revoke an agent: refused at its next stream (and on its next batch if connected).
+    Revoke {
+        /// The agent id.
+        agent_id: String,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// Why (kept with the revocation).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// List incidents (possible breaches).
     Incidents {
         /// State directory of the collector.
@@ -63,6 +86,8 @@ pub fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(crate::quickstart::run(crate::quickstart::QuickstartOptions { data_dir, examples, once })))
         }
         Command::Incidents { data_dir, json } => incidents(data_dir, json),
+        Command::Enroll { agent_id, data_dir, ttl_seconds } => enroll(agent_id, data_dir, ttl_seconds),
+        Command::Revoke { agent_id, data_dir, reason } => revoke(agent_id, data_dir, reason),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,6 +109,13 @@ async fn run(config: PathBuf) -> anyhow::Result<()> {
     let store = Store::open(&cfg.data_dir.join("custos.db"))?;
     let collector = Collector::new(store, register);
     let tls = ingest::server_tls(&cfg.tls)?;
+    let ca = match &cfg.tls.ca_key {
+        Some(key) => {
+            let read = |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()));
+            Some(crate::pki::CertificateAuthority::load(&read(&cfg.tls.ca)?, &read(key)?).map_err(|e| anyhow::anyhow!("{}: cannot load the CA: {e}", key.display()))?)
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
     tracing::info!(listen = %listener.local_addr()?, register = %cfg.register.display(), "collector ready");
     let shutdown = async {
@@ -94,7 +126,43 @@ async fn run(config: PathBuf) -> anyhow::Result<()> {
         }
         tracing::info!("shutting down");
     };
-    ingest::serve(listener, tls, collector, shutdown).await
+    ingest::serve(listener, tls, collector, ca, shutdown).await
+}
+
+fn valid_agent_id(id: &str) -> anyhow::Result<()> {
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        anyhow::bail!("agent id `{id}` must be 1-128 letters, digits, '-', '_' or '.'");
+    }
+    Ok(())
+}
+
+fn enroll(agent_id: String, data_dir: PathBuf, ttl_seconds: i64) -> anyhow::Result<()> {
+    valid_agent_id(&agent_id)?;
+    if ttl_seconds <= 0 {
+        anyhow::bail!("--ttl-seconds must be positive");
+    }
+    std::fs::create_dir_all(&data_dir)?;
+    let mut store = Store::open(&data_dir.join("custos.db"))?;
+    let token = store.issue_enrollment_token(&agent_id, custos_agent::finding::now_ms(), ttl_seconds.saturating_mul(1000))?;
+    eprintln!("one-time token for agent `{agent_id}`, valid {ttl_seconds} s; on the agent host run:");
+    eprintln!("  custos-agent enroll --collector https://COLLECTOR:PORT --token <token> --ca ca.pem");
+    println!("{token}");
+    Ok(())
+}
+
+fn revoke(agent_id: String, data_dir: PathBuf, reason: String) -> anyhow::Result<()> {
+    valid_agent_id(&agent_id)?;
+    let db = data_dir.join("custos.db");
+    if !db.is_file() {
+        anyhow::bail!("{}: no database; pass the collector's --data-dir", db.display());
+    }
+    let mut store = Store::open(&db)?;
+    if store.revoke_agent(&agent_id, &reason, custos_agent::finding::now_ms())? {
+        println!("agent `{agent_id}` revoked");
+    } else {
+        println!("agent `{agent_id}` was already revoked");
+    }
+    Ok(())
 }
 
 fn incidents(data_dir: PathBuf, json: bool) -> anyhow::Result<()> {

@@ -45,6 +45,14 @@ impl Collector {
         self.register.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Whether the agent is revoked (checked at stream start and on every batch).
+    pub fn revoked(&self, agent_id: &str) -> Result<bool, Status> {
+        self.with_store(|s| s.is_revoked(agent_id)).map_err(|e| {
+            tracing::error!(error = %e, "cannot check revocations");
+            Status::unavailable("the collector cannot check revocations right now; retry later")
+        })
+    }
+
     fn ingest(&self, batch: &pb::FindingBatch, agent_id: &str) -> Result<pb::BatchAck, Status> {
         let register = self.register();
         let now = custos_agent::finding::now_ms();
@@ -79,6 +87,10 @@ impl Ingest for IngestService {
 
     async fn stream_findings(&self, req: Request<Streaming<pb::FindingBatch>>) -> Result<Response<Self::StreamFindingsStream>, Status> {
         let agent_id = authenticated_agent(&req)?;
+        if self.collector.revoked(&agent_id)? {
+            tracing::warn!(agent = %agent_id, "revoked agent refused");
+            return Err(Status::permission_denied(format!("agent `{agent_id}` is revoked")));
+        }
         tracing::info!(agent = %agent_id, "agent connected");
         let mut inbound = req.into_inner();
         let (tx, rx) = mpsc::channel(64);
@@ -93,6 +105,18 @@ impl Ingest for IngestService {
                         break;
                     }
                 };
+                match collector.revoked(&agent_id) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        tracing::warn!(agent = %agent_id, "agent revoked; closing its stream");
+                        let _ = tx.send(Err(Status::permission_denied(format!("agent `{agent_id}` is revoked")))).await;
+                        break;
+                    }
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                }
                 if batch.agent_id != agent_id {
                     tracing::warn!(agent = %agent_id, claimed = %batch.agent_id, "agent claimed another id; closing its stream");
                     let _ = tx.send(Err(Status::permission_denied(format!("this certificate belongs to agent `{agent_id}`, not `{}`", batch.agent_id)))).await;
@@ -114,27 +138,32 @@ impl Ingest for IngestService {
     }
 }
 
-/// Reads the TLS files and builds the server TLS config: client certificates are required and
-/// must chain to the CA.
+/// Reads the TLS files and builds the server TLS config. A client certificate that is
+/// presented must chain to the CA (else the handshake fails); one may be absent only for
+/// enrolment — `StreamFindings` refuses any caller without one.
 pub fn server_tls(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
     let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: cannot read TLS file: {e}", p.display()));
     Ok(ServerTlsConfig::new()
         .identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?))
         .client_ca_root(Certificate::from_pem(read(&files.ca)?))
-        .client_auth_optional(false))
+        .client_auth_optional(true))
 }
 
-/// Serves `Ingest` on `listener` until `shutdown` resolves.
+/// Serves `Ingest` (and `Enrollment` when a CA key is available) on `listener` until
+/// `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     tls: ServerTlsConfig,
     collector: Arc<Collector>,
+    ca: Option<crate::pki::CertificateAuthority>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let service = IngestServer::new(IngestService { collector }).max_decoding_message_size(64 << 20);
+    let service = IngestServer::new(IngestService { collector: collector.clone() }).max_decoding_message_size(64 << 20);
+    let enrollment = ca.map(|ca| custos_proto::v1::enrollment_server::EnrollmentServer::new(crate::enrollment::EnrollmentService::new(collector, ca)));
     Server::builder()
         .tls_config(tls)?
         .add_service(service)
+        .add_optional_service(enrollment)
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod config;
 pub mod correlation;
+pub mod enrollment;
 pub mod ingest;
 pub mod pki;
 pub mod quickstart;

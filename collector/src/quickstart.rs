@@ -64,9 +64,10 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     let collector = Collector::new(store, register);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let tls = ingest::server_tls(&crate::config::TlsFiles { ca: pki.ca_cert(), cert: pki.server_cert(), key: pki.server_key() })?;
+    let tls = ingest::server_tls(&crate::config::TlsFiles { ca: pki.ca_cert(), cert: pki.server_cert(), key: pki.server_key(), ca_key: Some(pki.ca_key()) })?;
+    let ca = pki::CertificateAuthority::load(&std::fs::read_to_string(pki.ca_cert())?, &std::fs::read_to_string(pki.ca_key())?)?;
     let (stop_server_tx, mut stop_server_rx) = watch::channel(false);
-    let server = tokio::spawn(ingest::serve(listener, tls, collector.clone(), async move {
+    let server = tokio::spawn(ingest::serve(listener, tls, collector.clone(), Some(ca), async move {
         let _ = stop_server_rx.wait_for(|s| *s).await;
     }));
     println!("Custos quickstart: collector on https://{addr} (mutual TLS), data in {}", data_dir.display());

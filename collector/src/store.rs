@@ -74,6 +74,19 @@ const SCHEMA: &[&str] = &[
         fingerprint BLOB NOT NULL,
         PRIMARY KEY (incident_id, fingerprint)
      ) WITHOUT ROWID;",
+    // v2: enrolment and revocation
+    "CREATE TABLE enrollment_tokens (
+        token_hash TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+     );
+     CREATE TABLE revocations (
+        agent_id TEXT PRIMARY KEY,
+        revoked_at INTEGER NOT NULL,
+        reason TEXT NOT NULL
+     );",
 ];
 
 /// Store errors.
@@ -320,6 +333,11 @@ impl Store {
         v.detected_at = rfc3339(v.detected_at_ms);
         v.deadline = rfc3339(v.deadline_ms);
         Ok(Some(v))
+    }
+
+    /// The connection, for modules that own their tables (enrolment).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// Number of stored findings.
