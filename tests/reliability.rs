@@ -195,3 +195,33 @@ fn enrolment_tokens_are_one_time_and_expire_and_revoked_agents_are_cut_off() {
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM findings"), 10);
 }
+
+#[test]
+fn metrics_are_served_in_prometheus_text_format() {
+    let d = Deployment::new(REGISTER);
+    let _collector = d.start_collector();
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    let port = free_port();
+    append(&cfg, &format!("\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n"));
+    write_lines(&d.root().join("logs/app.log"), 0, 50);
+    let agent = d.start_agent(&cfg, "agent");
+    assert!(wait_for_count(&d.db(), 50, 30), "{}", agent.stderr());
+    let body = wait_for(Duration::from_secs(10), || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        out.contains("custos_agent_batches_acked_total").then_some(out)
+    })
+    .expect("metrics endpoint");
+    let value = |name: &str| -> f64 {
+        body.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().last()).and_then(|v| v.parse().ok()).unwrap_or(-1.0)
+    };
+    assert!(value("custos_agent_lines_read_total") >= 50.0, "{body}");
+    assert!(value("custos_agent_findings_total") >= 50.0, "{body}");
+    assert!(value("custos_agent_batches_acked_total") >= 1.0, "{body}");
+    assert!(value("custos_agent_spool_depth") >= 0.0, "{body}");
+    assert!(body.contains("custos_agent_send_latency_seconds_bucket"), "{body}");
+    assert!(body.contains("custos_agent_reconnects_total"), "{body}");
+}
