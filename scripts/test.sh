@@ -17,5 +17,29 @@ fi
 export CUSTOS_BENCH_PYTHON="$VENV/bin/python"
 export CUSTOS_BENCH_DIR="${CUSTOS_BENCH_DIR:-$ROOT/../shared/bench}"
 
+# PostgreSQL for the data-store and store tests: use the one that answers on 127.0.0.1:5432,
+# else install Debian's package and start a cluster (fresh machines).
+ensure_postgres() {
+  if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then return 0; fi
+  log "starting PostgreSQL"
+  if ! command -v pg_ctlcluster >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  local ver
+  ver=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+  if [ -z "$ver" ]; then
+    ver=$(ls /usr/lib/postgresql | sort -V | tail -n1)
+    pg_createcluster "$ver" main >/dev/null
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+  for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  # A fresh cluster asks for a password over TCP: give postgres one, and make the test database.
+  su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+  su postgres -c "psql -q -tc \"SELECT 1 FROM pg_database WHERE datname = 'test'\" | grep -q 1 || createdb test"
+}
+ensure_postgres
+export CUSTOS_TEST_POSTGRES="${CUSTOS_TEST_POSTGRES:-postgres://postgres:postgres@127.0.0.1:5432/test}"
+
 log "cargo test --workspace"
 cargo test --workspace --locked
