@@ -188,8 +188,13 @@ fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
     let _watcher = if ctx.mode == RunMode::Follow {
         let tx = wake_tx.clone();
         match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            // Only structural events (new, renamed, removed files) wake the reader early: data
+            // written to followed files is picked up by the periodic read, which costs far less
+            // CPU than one wake-up per write on a busy log.
             if let Ok(ev) = ev {
-                let _ = tx.send(matches!(ev.kind, notify::EventKind::Create(_) | notify::EventKind::Modify(notify::event::ModifyKind::Name(_)) | notify::EventKind::Remove(_)));
+                if matches!(ev.kind, notify::EventKind::Create(_) | notify::EventKind::Modify(notify::event::ModifyKind::Name(_)) | notify::EventKind::Remove(_)) {
+                    let _ = tx.send(true);
+                }
             }
         }) {
             Ok(mut w) => {
