@@ -60,6 +60,7 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     ensure_fingerprint_key(&key_file)?;
 
     let register = Register::load(&register_path)?;
+    crate::cli::remember_register(&data_dir, &register_path);
     let store = Store::open(&data_dir.join("custos.db"))?;
     let collector = Collector::new(store, register);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
