@@ -231,7 +231,7 @@ pub fn main() -> ExitCode {
             }
             Err(e) => {
                 for p in &e.problems {
-                    println!("{}: {p}", file.display());
+                    println!("{}", p.render(&file.display().to_string()));
                 }
                 eprintln!("{} problem(s)", e.problems.len());
                 return ExitCode::from(1);

@@ -281,6 +281,20 @@ pub struct Problem {
     pub reason: String,
 }
 
+impl Problem {
+    /// `file:LINE: field: reason` (compiler style) for text files, `file: row N: field: reason`
+    /// for tables.
+    pub fn render(&self, file: &str) -> String {
+        match self.at.strip_prefix("line ") {
+            Some(n) => {
+                let rest = Problem { at: String::new(), ..self.clone() };
+                format!("{file}:{n}: {rest}")
+            }
+            None => format!("{file}: {self}"),
+        }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.at.is_empty(), self.field.is_empty()) {
@@ -294,7 +308,7 @@ impl std::fmt::Display for Problem {
 
 /// Every problem of a register file, which cannot be loaded while there is one.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {} problem(s) in the register:\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+#[error("{} problem(s) in the register:\n{}", problems.len(), problems.iter().map(|p| p.render(file)).collect::<Vec<_>>().join("\n"))]
 pub struct RegisterError {
     /// The file.
     pub file: String,
@@ -327,8 +341,10 @@ impl CompiledSystem {
         (self.agents.is_empty() || self.agents.iter().any(|a| a == agent_id)) && any(&self.hosts, host) && place
     }
 
+    /// Only systems that name their hosts or agents say that data lives on a given host.
     fn covers_host(&self, agent_id: &str, host: &str) -> bool {
-        (self.agents.is_empty() || self.agents.iter().any(|a| a == agent_id)) && (self.hosts.is_empty() || self.hosts.iter().any(|g| g.is_match(host)))
+        !(self.agents.is_empty() && self.hosts.is_empty())
+            && (self.agents.is_empty() || self.agents.iter().any(|a| a == agent_id)) && (self.hosts.is_empty() || self.hosts.iter().any(|g| g.is_match(host)))
     }
 }
 
@@ -431,9 +447,10 @@ pub fn read_file(path: &Path) -> Result<(RegisterFile, Vec<Problem>, Locator), R
         Format::Toml | Format::Yaml => {
             let text = std::fs::read_to_string(path).map_err(|e| err(Problem { at: String::new(), field: String::new(), reason: format!("cannot read: {e}") }))?;
             let parsed: Result<RegisterFile, Problem> = if format == Format::Toml {
-                toml::from_str(&text).map_err(|e| {
-                    let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-                    Problem { at: format!("line {line}"), field: String::new(), reason: e.message().to_string() }
+                custos_agent::config::parse_toml(path, &text).map_err(|e| Problem {
+                    at: if e.line > 0 { format!("line {}", e.line) } else { String::new() },
+                    field: e.field.unwrap_or_default(),
+                    reason: e.reason,
                 })
             } else {
                 serde_norway::from_str(&text).map_err(|e| Problem {
@@ -586,7 +603,8 @@ impl Register {
             .collect()
     }
 
-    /// Activities with a system on this host (whatever the path or table).
+    /// Activities with a system on this host (whatever the path or table); only systems that
+    /// name hosts or agents count.
     pub fn covering_host(&self, agent_id: &str, host: &str) -> Vec<&Activity> {
         self.activities.iter().zip(&self.systems).filter(|(_, systems)| systems.iter().any(|s| s.covers_host(agent_id, host))).map(|(a, _)| a).collect()
     }

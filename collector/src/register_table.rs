@@ -132,7 +132,9 @@ pub fn read(path: &Path, format: Format) -> Result<(RegisterFile, Vec<Problem>, 
         }
     }
     fn header_name(k: &str) -> String {
-        COLUMNS.iter().find(|(c, _)| *c == k).map_or(k, |(_, n)| n[0]).to_string()
+        let name = COLUMNS.iter().find(|(c, _)| *c == k).map_or(k, |(_, n)| n[0]);
+        let mut chars = name.chars();
+        chars.next().map_or(String::new(), |f| f.to_uppercase().chain(chars).collect())
     }
     let mut controller = Controller::default();
     let mut activities = Vec::new();
