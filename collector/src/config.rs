@@ -242,11 +242,10 @@ impl CollectorConfig {
                 *p = base.join(&*p);
             }
         }
-        if let Some(k) = &cfg.tls.ca_key {
-            if !k.is_file() {
+        if let Some(k) = &cfg.tls.ca_key
+            && !k.is_file() {
                 return Err(ConfigError::field(path, &text, "tls.ca_key", format!("file {} does not exist", k.display())));
             }
-        }
         for (field, p) in [("register", &cfg.register), ("tls.ca", &cfg.tls.ca), ("tls.cert", &cfg.tls.cert), ("tls.key", &cfg.tls.key)] {
             if !p.is_file() {
                 return Err(ConfigError::field(path, &text, field, format!("file {} does not exist", p.display())));
@@ -256,11 +255,10 @@ impl CollectorConfig {
             if Rule::from_id(id).is_none() {
                 return Err(ConfigError::field(path, &text, "rules", format!("unknown rule `{id}`; rules are {}", Rule::ALL.map(|r| r.id()).join(", "))));
             }
-            if let Some(sev) = &s.severity {
-                if Severity::parse(sev).is_none() {
+            if let Some(sev) = &s.severity
+                && Severity::parse(sev).is_none() {
                     return Err(ConfigError::field(path, &text, "severity", format!("rules.{id}.severity `{sev}` must be low, medium, high or critical")));
                 }
-            }
         }
         for (glob, country) in cfg.locations.hosts.iter().chain(&cfg.locations.agents) {
             if country.len() != 2 {

@@ -304,8 +304,8 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
             if let Some(age_s) = f.evidence.get("oldest_record_age_s").and_then(|v| v.trim().parse::<u64>().ok()) {
                 // The longest retention any declaring activity allows is the one that binds.
                 let allowed = declaring.iter().filter_map(|a| a.retention_for(category).map(|(d, t)| (d, t, *a))).max_by_key(|(d, _, _)| *d);
-                if let Some((days, text, act)) = allowed {
-                    if age_s > u64::from(days) * 86_400 {
+                if let Some((days, text, act)) = allowed
+                    && age_s > u64::from(days) * 86_400 {
                         let source = f.evidence.get("oldest_record_source").map_or(String::new(), |s| format!(" (from {s})"));
                         let why = format!(
                             "{seen} Its oldest record is {} days old{source}, longer than the {text} ({days} days) that «{}» ({}) declares for `{category}`. Delete or anonymise records past their retention (Art. 5(1)(e)).",
@@ -315,7 +315,6 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                         );
                         push(Rule::RetentionExceeded, None, vec![category], why, &[act]);
                     }
-                }
             }
             if let Some(country) = policy.location(f.agent_id, f.host) {
                 let refusing: Vec<&Activity> = covering.iter().copied().filter(|a| !a.allows_location(country)).collect();

@@ -85,10 +85,10 @@ impl Digest {
         let places = store.places()?;
         let undeclared_stores = places
             .iter()
-            .filter(|(agent, host, loc, _)| register.covering(agent, host, loc).is_empty())
-            .map(|(_, host, loc, cats)| format!("{host}:{loc} [{}]", cats.join(", ")))
+            .filter(|p| register.covering(&p.agent_id, &p.host, &p.locator).is_empty())
+            .map(|p| format!("{}:{} [{}]", p.host, p.locator, p.categories.join(", ")))
             .collect();
-        let triples: Vec<(String, String, String)> = places.iter().map(|(a, h, l, _)| (a.clone(), h.clone(), l.clone())).collect();
+        let triples: Vec<(String, String, String)> = places.iter().map(|p| (p.agent_id.clone(), p.host.clone(), p.locator.clone())).collect();
         let unseen_systems = register.systems_seen(&triples).into_iter().filter(|(_, _, seen)| !seen).map(|(a, s, _)| format!("«{}» ({}): {}", a.name, a.id, s.describe())).collect();
         let silent_ms = i64::from(silent_agent_hours) * 3_600_000;
         let silent_agents = store.agents()?.into_iter().filter(|(_, _, last)| *last < now_ms - silent_ms).map(|(a, h, last)| format!("{a} ({h}), last seen {}", rfc3339(last))).collect();

@@ -528,7 +528,8 @@ pub fn check_model(file: &RegisterFile, loc: &Locator) -> Vec<Problem> {
             }
         }
         for l in &a.allowed_locations {
-            if !(l.len() == 2 && l.bytes().all(|b| b.is_ascii_alphabetic())) && !l.eq_ignore_ascii_case("EEA") {
+            let country_code = l.len() == 2 && l.bytes().all(|b| b.is_ascii_alphabetic());
+            if !country_code && !l.eq_ignore_ascii_case("EEA") {
                 push(Some(i), "allowed_locations", f("allowed_locations"), format!("`{l}` is not a two-letter country code (or EU / EEA)"));
             }
         }

@@ -139,12 +139,12 @@ impl Art33Draft {
         let mut s = format!("# Personal-data breach notification (GDPR Art. 33) — draft for incident #{}\n\n", self.incident_id);
         s += &format!("Controller: {}  \nAwareness: {}  \nDeadline (72 h): {}{}\n\n", self.controller, self.awareness, self.deadline, if self.late { " — **passed**" } else { "" });
         s += &format!("## (a) Nature of the breach\n\n{}\n\nSystems: {}\n\n", self.nature, self.systems.join(", "));
-        s += &format!("Categories of personal data:\n{}\n", list(&self.data_categories, &format!("{TODO}")));
+        s += &format!("Categories of personal data:\n{}\n", list(&self.data_categories, TODO));
         s += &format!("Categories of data subjects:\n{}\n", list(&self.subject_categories, &format!("{TODO}: no activity of the register covers this system")));
         s += &format!("Approximate number of data subjects: {} (distinct keyed fingerprints)  \nApproximate number of records: {}\n\n", self.approx_subjects, self.approx_records);
         s += &format!("## (b) DPO contact\n\n{}\n\n", if self.dpo.is_empty() { TODO.to_string() } else { self.dpo.clone() });
         s += &format!("## (c) Likely consequences\n\n{}\n", list(&self.likely_consequences, TODO));
-        s += &format!("## (d) Measures taken or proposed\n\n{}\nSecurity measures declared in the register:\n{}\n", list(&self.measures, &format!("{TODO}")), list(&self.declared_security_measures, "none declared"));
+        s += &format!("## (d) Measures taken or proposed\n\n{}\nSecurity measures declared in the register:\n{}\n", list(&self.measures, TODO), list(&self.declared_security_measures, "none declared"));
         s += "## Timeline\n\n";
         for e in &self.timeline {
             s += &format!("- {} {} ({}){}\n", e.at, e.kind, e.actor, if e.note.is_empty() { String::new() } else { format!(": {}", e.note) });

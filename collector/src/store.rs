@@ -276,6 +276,13 @@ impl Store {
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version < SCHEMA.len() as i64 {
+            // A database from an older collector: upgrade it first (what the collector would do
+            // at its next start), so listings see the current schema.
+            drop(conn);
+            return Store::open(path);
+        }
         Ok(Store { conn })
     }
 
@@ -528,11 +535,16 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Places where personal data was seen: (agent, host, locator), with the categories seen.
-    pub fn places(&self) -> Result<Vec<(String, String, String, Vec<String>)>, StoreError> {
+    /// Places where personal data was seen, with the categories seen there.
+    pub fn places(&self) -> Result<Vec<Place>, StoreError> {
         let mut st = self.conn.prepare("SELECT agent_id, host, locator, group_concat(DISTINCT category) FROM findings WHERE kind = 1 GROUP BY agent_id, host, locator ORDER BY host, locator")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, Option<String>>(3)?.unwrap_or_default().split(',').map(String::from).collect()))
+            Ok(Place {
+                agent_id: r.get(0)?,
+                host: r.get(1)?,
+                locator: r.get(2)?,
+                categories: r.get::<_, Option<String>>(3)?.unwrap_or_default().split(',').map(String::from).collect(),
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -623,6 +635,19 @@ fn notification_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NotificationView>
 fn timeline_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TimelineEntry> {
     let at: i64 = r.get(2)?;
     Ok(TimelineEntry { id: r.get(0)?, incident_id: r.get(1)?, at_ms: at, at: rfc3339(at), kind: r.get(3)?, actor: r.get(4)?, note: r.get(5)? })
+}
+
+/// A place where agents found personal data.
+#[derive(Debug, Clone, Serialize)]
+pub struct Place {
+    /// Agent.
+    pub agent_id: String,
+    /// Host.
+    pub host: String,
+    /// Path or table locator.
+    pub locator: String,
+    /// Categories seen there.
+    pub categories: Vec<String>,
 }
 
 /// One finding behind an incident, as `custos-collector incident ID` shows it.
