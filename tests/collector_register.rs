@@ -175,12 +175,16 @@ fn export_anomaly_on_a_host_holding_personal_data_is_critical_and_elsewhere_is_n
     // db-07: no activity names the host, and no personal data was seen there: not flagged.
     d.ingest(&reg, vec![export("x1", "db-07")], T0);
     assert!(d.rules().is_empty());
-    // web-01 holds contact data (declared by the register): an export there is a possible breach.
+    // web-01 holds contact data of two people (declared, no incident): an export there is a
+    // possible breach concerning them.
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[]), finding("b", "web-01", "/var/log/app/a.log", pb::Category::Contact, 2, &[])], T0);
+    assert!(d.rules().is_empty());
     d.ingest(&reg, vec![export("x2", "web-01")], T0);
     let list = d.store.incidents().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!((list[0].rule.as_str(), list[0].severity.as_str()), ("export_anomaly", "critical"));
     assert_eq!(list[0].categories, ["contact"]);
+    assert_eq!(list[0].distinct_subjects, 2, "the subjects whose data was seen on the host");
     assert!(list[0].explanation.contains("dump_command") && list[0].explanation.contains("actor backup"), "{}", list[0].explanation);
 }
 
@@ -224,6 +228,12 @@ fn findings_of_one_rule_and_system_within_the_window_share_an_incident_with_dist
     assert_eq!(first.deadline_ms - first.detected_at_ms, 72 * HOUR);
     let kinds: Vec<String> = d.store.timeline(1).unwrap().into_iter().map(|t| t.kind).collect();
     assert_eq!(kinds, ["detected", "worsened"]);
+    // Several categories in the batch that opens an incident: one detection, no `worsened` alert.
+    d.ingest(&reg, vec![finding("f", "web-01", "/var/log/app/z.log", pb::Category::Financial, 4, &[]), finding("g", "web-01", "/var/log/app/z.log", pb::Category::Health, 4, &[])], T0);
+    let z = d.store.incidents().unwrap().into_iter().find(|v| v.system.ends_with("z.log")).unwrap();
+    assert_eq!((z.categories.len(), z.severity.as_str()), (2, "high"));
+    let kinds: Vec<String> = d.store.timeline(z.id).unwrap().into_iter().map(|t| t.kind).collect();
+    assert_eq!(kinds, ["detected"]);
     // Nothing of the value in the explanation that notifications carry.
     assert!(!first.explanation.contains("j***"), "{}", first.explanation);
 }

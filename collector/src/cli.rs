@@ -188,6 +188,15 @@ enum Command {
         #[arg(long, default_value = "./custos-data")]
         data_dir: PathBuf,
     },
+    /// Register coverage: undeclared stores, and declared systems never seen by an agent.
+    Coverage {
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// The register (default: the one the collector last loaded).
+        #[arg(long)]
+        register: Option<PathBuf>,
+    },
     /// The correlation rules and their default severities.
     Rules,
 }
@@ -243,6 +252,7 @@ pub fn main() -> ExitCode {
         Command::Mute { rule, system, reason, by, data_dir } => mute(rule, system, reason, by, data_dir, true),
         Command::Unmute { rule, system, reason, by, data_dir } => mute(rule, system, reason, by, data_dir, false),
         Command::Audit { data_dir } => audit(data_dir),
+        Command::Coverage { data_dir, register } => coverage(data_dir, register),
         Command::Rules => {
             for r in crate::correlation::Rule::ALL {
                 println!("{:<20} {:<8} {}", r.id(), r.default_severity(), r.title());
@@ -530,5 +540,16 @@ fn audit(data_dir: PathBuf) -> anyhow::Result<()> {
     for a in store.audit()? {
         println!("{} {:<10} {:<15} {}: {}", a.at, a.actor, a.action, a.subject, a.detail);
     }
+    Ok(())
+}
+
+fn coverage(data_dir: PathBuf, register: Option<PathBuf>) -> anyhow::Result<()> {
+    let register = load_register(&data_dir, register)?;
+    let store = open_db(&data_dir, false)?;
+    let d = crate::digest::Digest::build(&store, &register, u32::MAX, now())?;
+    println!("Undeclared stores — personal data no activity of {} covers ({}):", register.source, d.undeclared_stores.len());
+    d.undeclared_stores.iter().for_each(|s| println!("  {s}"));
+    println!("Declared systems never seen by an agent ({}):", d.unseen_systems.len());
+    d.unseen_systems.iter().for_each(|s| println!("  {s}"));
     Ok(())
 }

@@ -792,6 +792,12 @@ fn correlate_stored(tx: &rusqlite::Transaction<'_>, finding_id: &str, register: 
         }
         let muted: bool = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM mutes WHERE rule = ?1 AND system = ?2)")?.query_row(params![v.rule.id(), v.system], |r| r.get(0))?;
         let incident = if muted { None } else { Some(attach(tx, &v, finding_id, fingerprint.as_deref(), settings.window_ms, now_ms, opened)?) };
+        if let (Some(id), correlation::Rule::ExportAnomaly) = (incident, v.rule) {
+            // An export carries no values; the subjects at stake are those whose data the
+            // agents saw on the host.
+            tx.prepare_cached("INSERT OR IGNORE INTO incident_subjects (incident_id, fingerprint) SELECT ?1, fingerprint FROM findings WHERE host = ?2 AND kind = 1 AND fingerprint IS NOT NULL")?
+                .execute(params![id, host])?;
+        }
         tx.prepare_cached("INSERT INTO verdicts (finding_id, rule, incident_id, muted, severity, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
             .execute(params![finding_id, v.rule.id(), incident, muted, v.severity.as_str(), now_ms])?;
     }
@@ -831,7 +837,11 @@ fn attach(tx: &rusqlite::Transaction<'_>, v: &correlation::Verdict, finding_id: 
                 if !new_categories.is_empty() {
                     note.push(format!("new categories: {}", new_categories.join(", ")));
                 }
-                tx.execute("INSERT INTO incident_timeline (incident_id, at, kind, actor, note) VALUES (?1, ?2, 'worsened', 'custos', ?3)", params![id, now_ms, note.join("; ")])?;
+                // Worse news in the batch that opened the incident is part of its detection, not a
+                // second alert.
+                if !opened.contains(&id) {
+                    tx.execute("INSERT INTO incident_timeline (incident_id, at, kind, actor, note) VALUES (?1, ?2, 'worsened', 'custos', ?3)", params![id, now_ms, note.join("; ")])?;
+                }
             }
             id
         }
