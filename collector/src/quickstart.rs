@@ -139,5 +139,14 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         data_dir.join("custos.db").display()
     );
     crate::print_incident_table(&incidents);
+    if let Some(first) = incidents.last() {
+        let dir = data_dir.display();
+        println!("\nNext, as the DPO would:");
+        println!("  custos-collector incident {} --data-dir {dir}              # evidence (masked) and timeline", first.id);
+        println!("  custos-collector incident {} --data-dir {dir} --set-status triaged --by you --note \"...\"", first.id);
+        println!("  custos-collector report {} --format md --data-dir {dir}    # Art. 33 notification draft", first.id);
+        println!("  custos-collector breach-register --format csv --data-dir {dir}");
+        println!("  custos-collector coverage --data-dir {dir}                  # undeclared stores");
+    }
     Ok(())
 }
