@@ -20,7 +20,7 @@
 //! receiver recomputes it to check that the message comes from the collector, unaltered.
 
 use crate::config::{EmailConfig, NotificationConfig, WebhookConfig};
-use crate::incident::{Status, hours_left};
+use crate::incident::hours_left;
 use crate::store::{IncidentView, NotificationView, Store, StoreError};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -169,11 +169,7 @@ impl Notifier {
         }
         let mut thresholds = self.cfg.reminders_hours.clone();
         thresholds.sort_unstable();
-        for v in store.incidents()? {
-            let status = Status::parse(&v.status).unwrap_or(Status::New);
-            if !matches!(status, Status::New | Status::Triaged) || v.deadline_ms <= now_ms {
-                continue;
-            }
+        for v in store.unassessed_incidents(now_ms)? {
             let left = v.deadline_ms - now_ms;
             // Only the tightest threshold crossed: a collector started late sends one reminder.
             if let Some(h) = thresholds.iter().find(|h| left <= i64::from(**h) * 3_600_000) {
@@ -181,7 +177,7 @@ impl Notifier {
                 queued += self.enqueue(store, &format!("reminder:{}:{h}", v.id), Some(v.id), &incident_message(&event, &v, now_ms), now_ms)?;
             }
         }
-        if let Some(week) = crate::digest::due_week(&self.cfg, now_ms) {
+        if let Some(week) = crate::digest::due_week(&self.cfg, now_ms).filter(|w| !self.channels().is_empty() && !store.notification_queued(&format!("digest:{w}:")).unwrap_or(false)) {
             let d = crate::digest::Digest::build(store, register, silent_agent_hours, now_ms)?;
             queued += self.enqueue(store, &format!("digest:{week}"), None, &d.message(), now_ms)?;
         }

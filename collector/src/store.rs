@@ -566,6 +566,21 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Whether a notification was ever queued under this key (any channel suffix included).
+    pub fn notification_queued(&self, key_prefix: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM notifications WHERE dedup_key >= ?1 AND dedup_key < ?1 || x'ff')")?.query_row([key_prefix], |r| r.get(0))?)
+    }
+
+    /// Incidents whose deadline is still ahead and that nobody assessed yet (reminder candidates).
+    pub fn unassessed_incidents(&self, now_ms: i64) -> Result<Vec<IncidentView>, StoreError> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM incidents WHERE status IN ('new', 'triaged') AND deadline > ?1 ORDER BY id")?
+            .query_map([now_ms], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.into_iter().filter_map(|id| self.incident(id).transpose()).collect()
+    }
+
     /// Pending notifications whose next attempt is due.
     pub fn due_notifications(&self, now_ms: i64) -> Result<Vec<NotificationView>, StoreError> {
         let mut st = self.conn.prepare_cached(&format!("{NOTIFICATION_SELECT} WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT 100"))?;
