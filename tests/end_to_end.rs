@@ -73,7 +73,7 @@ fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_sto
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let line = String::from_utf8(out.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
-    assert_eq!(v["rule"], "undeclared_personal_data");
+    assert_eq!(v["rule"], "undeclared_category");
     assert_eq!(v["categories"], serde_json::json!(["financial"]));
     assert_eq!(v["findings"], 2);
     assert_eq!(v["distinct_subjects"], 2);

@@ -3,7 +3,10 @@
 use crate::config::CollectorConfig;
 use crate::ingest::{self, Collector};
 use crate::register::Register;
-use crate::store::Store;
+use crate::correlation::Policy;
+use crate::incident::Status;
+use crate::notify::Notifier;
+use crate::store::{CorrelationSettings, Store};
 use clap::{Parser, Subcommand};
 use custos_agent::cli::{LogFormat, init_logging};
 use std::path::PathBuf;
@@ -72,6 +75,147 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show one incident with its evidence (masked previews) and timeline, or change its status.
+    Incident {
+        /// Incident id.
+        id: i64,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+        /// New status: triaged, assessed, notified or not_notifiable.
+        #[arg(long)]
+        set_status: Option<String>,
+        /// Who makes the change (kept in the timeline and audit trail).
+        #[arg(long, default_value = "")]
+        by: String,
+        /// Why; for not_notifiable, the justification Art. 33(5) asks to document.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The Art. 33 notification draft of an incident.
+    Report {
+        /// Incident id.
+        id: i64,
+        /// md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// The register (default: the one the collector last loaded).
+        #[arg(long)]
+        register: Option<PathBuf>,
+    },
+    /// The Art. 33(5) breach register: every incident, notified or not.
+    BreachRegister {
+        /// csv or json (JSON Lines).
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
+    /// Check or import a register (TOML, YAML, CSV or XLSX).
+    Register {
+        #[command(subcommand)]
+        action: RegisterAction,
+    },
+    /// The weekly digest: new incidents, open deadlines, undeclared stores, silent agents.
+    Digest {
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// The register (default: the one the collector last loaded).
+        #[arg(long)]
+        register: Option<PathBuf>,
+        /// Agents silent for longer are listed.
+        #[arg(long, default_value_t = 24)]
+        silent_hours: u32,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also send it on the channels of this collector configuration.
+        #[arg(long)]
+        send: Option<PathBuf>,
+    },
+    /// Notifications queued, sent and failed.
+    Notifications {
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mute a rule for a system (`host:locator`); the reason goes to the audit trail.
+    Mute {
+        /// Rule id.
+        rule: String,
+        /// System, as incidents name it (`host:locator`).
+        system: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Who.
+        #[arg(long)]
+        by: String,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
+    /// Lift a mute.
+    Unmute {
+        /// Rule id.
+        rule: String,
+        /// System.
+        system: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Who.
+        #[arg(long)]
+        by: String,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
+    /// The audit trail (mutes, status changes).
+    Audit {
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
+    /// Register coverage: undeclared stores, and declared systems never seen by an agent.
+    Coverage {
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// The register (default: the one the collector last loaded).
+        #[arg(long)]
+        register: Option<PathBuf>,
+    },
+    /// The correlation rules and their default severities.
+    Rules,
+}
+
+#[derive(Debug, Subcommand)]
+enum RegisterAction {
+    /// Print every problem of a register file, with its line or row and field (exit 1 if any).
+    Check {
+        /// The register file.
+        file: PathBuf,
+    },
+    /// Convert a register (typically the DPO's CSV or XLSX) to native TOML.
+    Import {
+        /// The register file.
+        file: PathBuf,
+        /// Where to write the TOML.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 /// Entry point of the binary.
@@ -86,6 +230,35 @@ pub fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(crate::quickstart::run(crate::quickstart::QuickstartOptions { data_dir, examples, once })))
         }
         Command::Incidents { data_dir, json } => incidents(data_dir, json),
+        Command::Incident { id, data_dir, json, set_status, by, note } => incident(id, data_dir, json, set_status, by, note),
+        Command::Report { id, format, data_dir, register } => report(id, &format, data_dir, register),
+        Command::BreachRegister { format, data_dir } => breach_register(&format, data_dir),
+        Command::Register { action: RegisterAction::Check { file } } => match crate::register::check_file(&file) {
+            Ok(r) => {
+                println!("{}: OK — {} processing activities", file.display(), r.activities.len());
+                Ok(())
+            }
+            Err(e) => {
+                for p in &e.problems {
+                    println!("{}", p.render(&file.display().to_string()));
+                }
+                eprintln!("{} problem(s)", e.problems.len());
+                return ExitCode::from(1);
+            }
+        },
+        Command::Register { action: RegisterAction::Import { file, output } } => register_import(&file, &output),
+        Command::Digest { data_dir, register, silent_hours, json, send } => digest(data_dir, register, silent_hours, json, send),
+        Command::Notifications { data_dir, json } => notifications(data_dir, json),
+        Command::Mute { rule, system, reason, by, data_dir } => mute(rule, system, reason, by, data_dir, true),
+        Command::Unmute { rule, system, reason, by, data_dir } => mute(rule, system, reason, by, data_dir, false),
+        Command::Audit { data_dir } => audit(data_dir),
+        Command::Coverage { data_dir, register } => coverage(data_dir, register),
+        Command::Rules => {
+            for r in crate::correlation::Rule::ALL {
+                println!("{:<20} {:<8} {}", r.id(), r.default_severity(), r.title());
+            }
+            Ok(())
+        }
         Command::Enroll { agent_id, data_dir, ttl_seconds } => enroll(agent_id, data_dir, ttl_seconds),
         Command::Revoke { agent_id, data_dir, reason } => revoke(agent_id, data_dir, reason),
     };
@@ -106,8 +279,15 @@ async fn run(config: PathBuf) -> anyhow::Result<()> {
     let cfg = CollectorConfig::load(&config)?;
     let register = Register::load(&cfg.register)?;
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", cfg.data_dir.display()))?;
-    let store = Store::open(&cfg.data_dir.join("custos.db"))?;
-    let collector = Collector::new(store, register);
+    remember_register(&cfg.data_dir, &cfg.register);
+    let mut store = Store::open(&cfg.data_dir.join("custos.db"))?;
+    let settings = CorrelationSettings { policy: Policy::new(&cfg.rules, &cfg.locations), window_ms: i64::from(cfg.incident_window_hours) * 3_600_000 };
+    // Findings stored under an older register or policy are checked against the current one.
+    store.recorrelate(&register, &settings, custos_agent::finding::now_ms())?;
+    let collector = Collector::with_settings(store, register, settings);
+    let notifier = std::sync::Arc::new(Notifier::new(cfg.notifications.clone())?);
+    tokio::spawn(crate::watch::watch_register(collector.clone(), cfg.register.clone(), std::time::Duration::from_secs(cfg.register_poll_seconds.max(1))));
+    tokio::spawn(crate::watch::notify_loop(collector.clone(), notifier, cfg.silent_agent_hours));
     let tls = ingest::server_tls(&cfg.tls)?;
     let ca = match &cfg.tls.ca_key {
         Some(key) => {
@@ -179,5 +359,197 @@ fn incidents(data_dir: PathBuf, json: bool) -> anyhow::Result<()> {
     } else {
         crate::print_incident_table(&list);
     }
+    Ok(())
+}
+
+fn open_db(data_dir: &std::path::Path, write: bool) -> anyhow::Result<Store> {
+    let db = data_dir.join("custos.db");
+    if !db.is_file() {
+        anyhow::bail!("{}: no database; start the collector (or the quickstart) with this --data-dir first", db.display());
+    }
+    Ok(if write { Store::open(&db)? } else { Store::open_read_only(&db)? })
+}
+
+/// Records which register the collector loaded, so `report` and `digest` find it.
+pub fn remember_register(data_dir: &std::path::Path, register: &std::path::Path) {
+    let abs = std::fs::canonicalize(register).unwrap_or_else(|_| register.to_path_buf());
+    if let Err(e) = std::fs::write(data_dir.join("register.path"), abs.display().to_string()) {
+        tracing::warn!(error = %e, "cannot record the register path in the data directory");
+    }
+}
+
+fn load_register(data_dir: &std::path::Path, given: Option<PathBuf>) -> anyhow::Result<Register> {
+    let path = match given {
+        Some(p) => p,
+        None => match std::fs::read_to_string(data_dir.join("register.path")) {
+            Ok(p) => PathBuf::from(p.trim()),
+            Err(_) => anyhow::bail!("no register known for {}; pass --register FILE", data_dir.display()),
+        },
+    };
+    Ok(Register::load(&path)?)
+}
+
+fn now() -> i64 {
+    custos_agent::finding::now_ms()
+}
+
+fn incident(id: i64, data_dir: PathBuf, json: bool, set_status: Option<String>, by: String, note: String) -> anyhow::Result<()> {
+    if let Some(s) = set_status {
+        let to = Status::parse(&s).ok_or_else(|| anyhow::anyhow!("--set-status `{s}`: use triaged, assessed, notified or not_notifiable"))?;
+        let mut store = open_db(&data_dir, true)?;
+        store.set_status(id, to, &by, &note, now())?.map_err(|e| anyhow::anyhow!("incident #{id}: {e}"))?;
+        println!("incident #{id} is now {to}");
+        return Ok(());
+    }
+    let store = open_db(&data_dir, false)?;
+    let v = store.incident(id)?.ok_or_else(|| anyhow::anyhow!("no incident #{id}; list them with `custos-collector incidents`"))?;
+    let evidence = store.evidence(id)?;
+    let timeline = store.timeline(id)?;
+    if json {
+        println!("{}", serde_json::json!({ "incident": v, "evidence": evidence, "timeline": timeline }));
+        return Ok(());
+    }
+    crate::print_incident(&v);
+    println!("     status: {}  records (estimate): {}  hours left: {}", v.status, v.records, crate::incident::hours_left(v.deadline_ms, now()));
+    if !v.justification.is_empty() {
+        println!("     not notified because: {}", v.justification);
+    }
+    println!("\nEvidence ({} findings; masked previews only):", evidence.len());
+    for e in &evidence {
+        let ev: Vec<String> = e.evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("  {} {} {}:{} {} {} `{}` {}", e.observed_at, e.kind, e.host, e.locator, e.at, e.detector, e.preview, ev.join(" "));
+    }
+    println!("\nTimeline:");
+    for t in &timeline {
+        println!("  {} {:<15} {:<10} {}", t.at, t.kind, t.actor, t.note);
+    }
+    Ok(())
+}
+
+fn report(id: i64, format: &str, data_dir: PathBuf, register: Option<PathBuf>) -> anyhow::Result<()> {
+    let register = load_register(&data_dir, register)?;
+    let mut store = open_db(&data_dir, true)?;
+    let v = store.incident(id)?.ok_or_else(|| anyhow::anyhow!("no incident #{id}"))?;
+    if !store.timeline(id)?.iter().any(|t| t.kind == "draft") {
+        store.add_timeline(id, "draft", "custos", "Art. 33 notification draft produced", now())?;
+    }
+    let draft = crate::report::Art33Draft::build(&v, store.timeline(id)?, &register, now());
+    match format {
+        "md" => print!("{}", draft.markdown()),
+        "json" => println!("{}", serde_json::to_string_pretty(&draft)?),
+        other => anyhow::bail!("--format {other}: use md or json"),
+    }
+    Ok(())
+}
+
+fn breach_register(format: &str, data_dir: PathBuf) -> anyhow::Result<()> {
+    let store = open_db(&data_dir, false)?;
+    let rows = crate::report::breach_register(&store)?;
+    match format {
+        "csv" => print!("{}", crate::report::breach_register_csv(&rows)?),
+        "json" => {
+            for r in &rows {
+                println!("{}", serde_json::to_string(r)?);
+            }
+        }
+        other => anyhow::bail!("--format {other}: use csv or json"),
+    }
+    Ok(())
+}
+
+fn register_import(file: &std::path::Path, output: &std::path::Path) -> anyhow::Result<()> {
+    let model = crate::register::check_file(file)?;
+    let text = crate::register_table::to_toml(&model).map_err(|e| anyhow::anyhow!("cannot render TOML: {e}"))?;
+    std::fs::write(output, text).map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;
+    // What we wrote must load back.
+    Register::load(output)?;
+    println!("{} processing activities written to {}", model.activities.len(), output.display());
+    Ok(())
+}
+
+fn digest(data_dir: PathBuf, register: Option<PathBuf>, silent_hours: u32, json: bool, send: Option<PathBuf>) -> anyhow::Result<()> {
+    let register = load_register(&data_dir, register)?;
+    let store = open_db(&data_dir, send.is_some())?;
+    let d = crate::digest::Digest::build(&store, &register, silent_hours, now())?;
+    if json {
+        println!("{}", serde_json::to_string(&d)?);
+    } else {
+        print!("{}", d.text());
+    }
+    if let Some(cfg) = send {
+        let cfg = CollectorConfig::load(&cfg)?;
+        let notifier = Notifier::new(cfg.notifications)?;
+        let msg = d.message();
+        let mut failures = 0;
+        for ch in notifier.channels() {
+            match notifier.send(ch, &msg) {
+                Ok(()) => eprintln!("digest sent by {ch}"),
+                Err(e) => {
+                    eprintln!("digest not sent by {ch}: {e}");
+                    failures += 1;
+                }
+            }
+        }
+        if failures > 0 {
+            anyhow::bail!("{failures} channel(s) failed");
+        }
+    }
+    Ok(())
+}
+
+fn notifications(data_dir: PathBuf, json: bool) -> anyhow::Result<()> {
+    let store = open_db(&data_dir, false)?;
+    let list = store.notifications()?;
+    if json {
+        for n in &list {
+            println!("{}", serde_json::to_string(n)?);
+        }
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("no notifications");
+    }
+    for n in &list {
+        let inc = n.incident_id.map_or("-".to_string(), |i| format!("#{i}"));
+        println!("{:>5} {:<8} {:<7} {:<14} {:<5} {:<8} attempts {} {}", n.id, n.status, n.channel, n.event, inc, n.created_at, n.attempts, n.last_error);
+    }
+    Ok(())
+}
+
+fn mute(rule: String, system: String, reason: String, by: String, data_dir: PathBuf, on: bool) -> anyhow::Result<()> {
+    if crate::correlation::Rule::from_id(&rule).is_none() {
+        anyhow::bail!("unknown rule `{rule}`; see `custos-collector rules`");
+    }
+    if by.trim().is_empty() || (on && reason.trim().is_empty()) {
+        anyhow::bail!("--by and --reason are required: mutes are kept in the audit trail");
+    }
+    let mut store = open_db(&data_dir, true)?;
+    if on {
+        store.mute(&rule, &system, &reason, &by, now())?;
+        println!("{rule} muted on {system}");
+    } else if store.unmute(&rule, &system, &reason, &by, now())? {
+        println!("{rule} unmuted on {system}");
+    } else {
+        println!("{rule} was not muted on {system}");
+    }
+    Ok(())
+}
+
+fn audit(data_dir: PathBuf) -> anyhow::Result<()> {
+    let store = open_db(&data_dir, false)?;
+    for a in store.audit()? {
+        println!("{} {:<10} {:<15} {}: {}", a.at, a.actor, a.action, a.subject, a.detail);
+    }
+    Ok(())
+}
+
+fn coverage(data_dir: PathBuf, register: Option<PathBuf>) -> anyhow::Result<()> {
+    let register = load_register(&data_dir, register)?;
+    let store = open_db(&data_dir, false)?;
+    let d = crate::digest::Digest::build(&store, &register, u32::MAX, now())?;
+    println!("Undeclared stores — personal data no activity of {} covers ({}):", register.source, d.undeclared_stores.len());
+    d.undeclared_stores.iter().for_each(|s| println!("  {s}"));
+    println!("Declared systems never seen by an agent ({}):", d.unseen_systems.len());
+    d.unseen_systems.iter().for_each(|s| println!("  {s}"));
     Ok(())
 }

@@ -3,18 +3,50 @@
 //! ```toml
 //! listen = "0.0.0.0:7443"
 //! data_dir = "/var/lib/custos"
-//! register = "/etc/custos/register.toml"
+//! register = "/etc/custos/register.toml"   # .toml, .yaml, .csv or .xlsx
+//! register_poll_seconds = 5                # reload when the file changes (also on SIGHUP)
+//! incident_window_hours = 24               # findings of one (rule, system) within this window share an incident
+//! silent_agent_hours = 24                  # the weekly digest lists agents silent for longer
 //!
 //! [tls]
 //! ca = "/var/lib/custos/pki/ca.pem"
 //! cert = "/var/lib/custos/pki/collector.pem"
 //! key = "/var/lib/custos/pki/collector.key"
 //! ca_key = "/var/lib/custos/pki/ca.key"    # optional: enables enrolment
+//!
+//! # Rules are all on by default, with the severities shown in `custos-collector rules`.
+//! [rules.retention_exceeded]
+//! severity = "high"
+//! [rules.undeclared_system]
+//! enabled = false
+//!
+//! # Where hosts are (the wire carries no location): agent ids or host globs → country code.
+//! [locations]
+//! agents = { "web-eu-1" = "FR" }
+//! hosts = { "us-*" = "US" }
+//!
+//! [notifications]
+//! reminders_hours = [48, 24, 6]
+//! digest_weekday = "monday"                # weekly digest, at digest_hour UTC
+//! digest_hour = 8
+//! [notifications.webhook]
+//! url = "https://hooks.example/custos"
+//! secret_file = "/etc/custos/webhook.secret"   # HMAC-SHA256 key for X-Custos-Signature
+//! [notifications.email]
+//! server = "smtp.example.fr"
+//! port = 587                                # STARTTLS is required
+//! from = "custos@example.fr"
+//! to = ["dpo@example.fr", "soc@example.fr"]
+//! username = "custos"                       # optional, with password_file
+//! password_file = "/etc/custos/smtp.password"
+//! ca_file = "/etc/custos/smtp-ca.pem"       # optional extra trusted root
 //! ```
 //! Relative paths are resolved against the config file's directory.
 
+use crate::correlation::{Rule, Severity};
 use custos_agent::config::{ConfigError, parse_toml_file};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +66,128 @@ pub struct TlsFiles {
     pub ca_key: Option<PathBuf>,
 }
 
+/// Settings of one correlation rule.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSetting {
+    /// Off disables the rule.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Overrides the rule's default severity (`low`, `medium`, `high`, `critical`).
+    #[serde(default)]
+    pub severity: Option<String>,
+}
+
+/// Where hosts are: the collector-side mapping to country codes.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Locations {
+    /// Agent id → ISO alpha-2 country.
+    #[serde(default)]
+    pub agents: BTreeMap<String, String>,
+    /// Host glob → ISO alpha-2 country (first match in key order).
+    #[serde(default)]
+    pub hosts: BTreeMap<String, String>,
+}
+
+/// Webhook channel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST.
+    pub url: String,
+    /// File holding the HMAC-SHA256 key.
+    pub secret_file: PathBuf,
+}
+
+/// E-mail channel (SMTP with STARTTLS).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// SMTP server host name (also the TLS name checked).
+    pub server: String,
+    /// Port (submission: 587).
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// Sender.
+    pub from: String,
+    /// Recipients (DPO, security team).
+    pub to: Vec<String>,
+    /// SMTP user.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// File holding the SMTP password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Extra trusted root certificate (PEM), e.g. an internal CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_reminders() -> Vec<u32> {
+    vec![48, 24, 6]
+}
+
+fn default_weekday() -> String {
+    "monday".into()
+}
+
+fn default_digest_hour() -> u8 {
+    8
+}
+
+/// Notification settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationConfig {
+    /// Webhook channel.
+    #[serde(default)]
+    pub webhook: Option<WebhookConfig>,
+    /// E-mail channel.
+    #[serde(default)]
+    pub email: Option<EmailConfig>,
+    /// Reminders sent while an incident is not assessed, in hours left before the deadline.
+    #[serde(default = "default_reminders")]
+    pub reminders_hours: Vec<u32>,
+    /// Day of the weekly digest.
+    #[serde(default = "default_weekday")]
+    pub digest_weekday: String,
+    /// Hour (UTC) of the weekly digest.
+    #[serde(default = "default_digest_hour")]
+    pub digest_hour: u8,
+    /// Delivery attempts before a notification is marked failed.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_attempts() -> u32 {
+    8
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        NotificationConfig {
+            webhook: None,
+            email: None,
+            reminders_hours: default_reminders(),
+            digest_weekday: default_weekday(),
+            digest_hour: default_digest_hour(),
+            max_attempts: default_attempts(),
+        }
+    }
+}
+
+fn default_poll() -> u64 {
+    5
+}
+fn default_window() -> u32 {
+    24
+}
+
 /// The collector configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,8 +198,26 @@ pub struct CollectorConfig {
     pub data_dir: PathBuf,
     /// The Art. 30 register.
     pub register: PathBuf,
+    /// Seconds between checks of the register file's modification time.
+    #[serde(default = "default_poll")]
+    pub register_poll_seconds: u64,
+    /// Findings of one (rule, system) within this many hours of an open incident join it.
+    #[serde(default = "default_window")]
+    pub incident_window_hours: u32,
+    /// Agents silent for longer are listed by the digest.
+    #[serde(default = "default_window")]
+    pub silent_agent_hours: u32,
     /// TLS files.
     pub tls: TlsFiles,
+    /// Per-rule settings, by rule id.
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleSetting>,
+    /// Host locations.
+    #[serde(default)]
+    pub locations: Locations,
+    /// Notifications.
+    #[serde(default)]
+    pub notifications: NotificationConfig,
 }
 
 impl CollectorConfig {
@@ -53,20 +225,49 @@ impl CollectorConfig {
     pub fn load(path: &Path) -> Result<CollectorConfig, ConfigError> {
         let (mut cfg, text): (CollectorConfig, String) = parse_toml_file(path)?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        for p in [&mut cfg.data_dir, &mut cfg.register, &mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key].into_iter().chain(cfg.tls.ca_key.as_mut()) {
+        let webhook_secret = cfg.notifications.webhook.as_mut().map(|w| &mut w.secret_file);
+        let email = cfg.notifications.email.as_mut();
+        let (pw, ca_file) = match email {
+            Some(e) => (e.password_file.as_mut(), e.ca_file.as_mut()),
+            None => (None, None),
+        };
+        for p in [&mut cfg.data_dir, &mut cfg.register, &mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key]
+            .into_iter()
+            .chain(cfg.tls.ca_key.as_mut())
+            .chain(webhook_secret)
+            .chain(pw)
+            .chain(ca_file)
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
         }
-        if let Some(k) = &cfg.tls.ca_key {
-            if !k.is_file() {
+        if let Some(k) = &cfg.tls.ca_key
+            && !k.is_file() {
                 return Err(ConfigError::field(path, &text, "tls.ca_key", format!("file {} does not exist", k.display())));
             }
-        }
         for (field, p) in [("register", &cfg.register), ("tls.ca", &cfg.tls.ca), ("tls.cert", &cfg.tls.cert), ("tls.key", &cfg.tls.key)] {
             if !p.is_file() {
                 return Err(ConfigError::field(path, &text, field, format!("file {} does not exist", p.display())));
             }
+        }
+        for (id, s) in &cfg.rules {
+            if Rule::from_id(id).is_none() {
+                return Err(ConfigError::field(path, &text, "rules", format!("unknown rule `{id}`; rules are {}", Rule::ALL.map(|r| r.id()).join(", "))));
+            }
+            if let Some(sev) = &s.severity
+                && Severity::parse(sev).is_none() {
+                    return Err(ConfigError::field(path, &text, "severity", format!("rules.{id}.severity `{sev}` must be low, medium, high or critical")));
+                }
+        }
+        for (glob, country) in cfg.locations.hosts.iter().chain(&cfg.locations.agents) {
+            if country.len() != 2 {
+                return Err(ConfigError::field(path, &text, "locations", format!("`{glob}` → `{country}`: use a two-letter country code")));
+            }
+            globset::Glob::new(glob).map_err(|e| ConfigError::field(path, &text, "locations", format!("bad host glob `{glob}`: {e}")))?;
+        }
+        if crate::digest::weekday(&cfg.notifications.digest_weekday).is_none() || cfg.notifications.digest_hour > 23 {
+            return Err(ConfigError::field(path, &text, "digest_weekday", "digest_weekday must be a day name (monday…sunday) and digest_hour 0-23"));
         }
         Ok(cfg)
     }

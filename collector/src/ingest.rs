@@ -6,7 +6,7 @@
 
 use crate::config::TlsFiles;
 use crate::register::Register;
-use crate::store::Store;
+use crate::store::{CorrelationSettings, Store};
 use custos_proto::v1 as pb;
 use custos_proto::v1::ingest_server::{Ingest, IngestServer};
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,18 +15,41 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
 
-/// Shared collector state: the store, the current register, and incident events.
+/// Shared collector state: the store, the current register and policy, and incident events.
 pub struct Collector {
     store: Mutex<Store>,
     register: RwLock<Arc<Register>>,
+    settings: CorrelationSettings,
     events: broadcast::Sender<i64>,
 }
 
 impl Collector {
-    /// State over an opened store and a loaded register.
+    /// State over an opened store and a loaded register, with the default policy.
     pub fn new(store: Store, register: Register) -> Arc<Collector> {
+        Collector::with_settings(store, register, CorrelationSettings { window_ms: 24 * 3_600_000, ..Default::default() })
+    }
+
+    /// State with an explicit correlation policy.
+    pub fn with_settings(store: Store, register: Register, settings: CorrelationSettings) -> Arc<Collector> {
         let (events, _) = broadcast::channel(1024);
-        Arc::new(Collector { store: Mutex::new(store), register: RwLock::new(Arc::new(register)), events })
+        Arc::new(Collector { store: Mutex::new(store), register: RwLock::new(Arc::new(register)), settings, events })
+    }
+
+    /// The store behind its lock (for the notifier, which must not hold it while sending).
+    pub fn store(&self) -> &Mutex<Store> {
+        &self.store
+    }
+
+    /// Replaces the register in force and re-correlates every stored finding against it
+    /// (blocking). Returns the incidents opened by the new register.
+    pub fn replace_register(&self, register: Register) -> Result<Vec<i64>, crate::store::StoreError> {
+        let register = Arc::new(register);
+        *self.register.write().unwrap_or_else(|p| p.into_inner()) = register.clone();
+        let opened = self.with_store(|s| s.recorrelate(&register, &self.settings, custos_agent::finding::now_ms()))?;
+        for id in &opened {
+            let _ = self.events.send(*id);
+        }
+        Ok(opened)
     }
 
     /// Ids of incidents as they are opened.
@@ -56,7 +79,7 @@ impl Collector {
     fn ingest(&self, batch: &pb::FindingBatch, agent_id: &str) -> Result<pb::BatchAck, Status> {
         let register = self.register();
         let now = custos_agent::finding::now_ms();
-        let outcome = self.with_store(|s| s.ingest(batch, agent_id, &register, now)).map_err(|e| {
+        let outcome = self.with_store(|s| s.ingest(batch, agent_id, &register, &self.settings, now)).map_err(|e| {
             tracing::error!(error = %e, "cannot store a batch");
             Status::unavailable("the collector cannot store findings right now; retry later")
         })?;

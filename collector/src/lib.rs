@@ -3,7 +3,10 @@
 //! The collector is run by the security team. It receives findings from agents over mutual-TLS
 //! gRPC ([`ingest`]), stores them idempotently ([`store`]), checks each against the GDPR record
 //! of processing activities ([`register`], [`correlation`]) and groups what does not fit into
-//! incidents with the Art. 33 72-hour clock.
+//! incidents with the Art. 33 72-hour clock ([`incident`]), tells the DPO and the security
+//! team ([`notify`], [`digest`]) and drafts the Art. 33 notification and the breach register
+//! ([`report`]). The register can be TOML, YAML, CSV or XLSX ([`register_table`]) and is
+//! reloaded without restart ([`watch`]).
 //!
 //! Decisions that shaped it:
 //! - **The collector never needs a raw value.** It stores masked previews and keyed
@@ -17,12 +20,18 @@
 pub mod cli;
 pub mod config;
 pub mod correlation;
+pub mod digest;
 pub mod enrollment;
+pub mod incident;
 pub mod ingest;
+pub mod notify;
 pub mod pki;
 pub mod quickstart;
 pub mod register;
+pub mod register_table;
+pub mod report;
 pub mod store;
+pub mod watch;
 
 use store::IncidentView;
 

@@ -60,6 +60,7 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     ensure_fingerprint_key(&key_file)?;
 
     let register = Register::load(&register_path)?;
+    crate::cli::remember_register(&data_dir, &register_path);
     let store = Store::open(&data_dir.join("custos.db"))?;
     let collector = Collector::new(store, register);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -138,5 +139,14 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         data_dir.join("custos.db").display()
     );
     crate::print_incident_table(&incidents);
+    if let Some(first) = incidents.last() {
+        let dir = data_dir.display();
+        println!("\nNext, as the DPO would:");
+        println!("  custos-collector incident {} --data-dir {dir}              # evidence (masked) and timeline", first.id);
+        println!("  custos-collector incident {} --data-dir {dir} --set-status triaged --by you --note \"...\"", first.id);
+        println!("  custos-collector report {} --format md --data-dir {dir}    # Art. 33 notification draft", first.id);
+        println!("  custos-collector breach-register --format csv --data-dir {dir}");
+        println!("  custos-collector coverage --data-dir {dir}                  # undeclared stores");
+    }
     Ok(())
 }

@@ -1,9 +1,17 @@
 //! The record of processing activities (GDPR Art. 30), and which systems each activity covers.
 //!
 //! The register is the DPO's statement of what personal data *should* be where. Custos links it
-//! to reality with `[[activity.system]]` entries (agent ids, host globs, path globs), so that a
-//! finding can be checked against it: is this system covered, and does the covering activity
-//! declare this category of data?
+//! to reality with `[[activity.system]]` entries (agent ids, host globs, path globs, database and
+//! table globs), so that a finding can be checked against it: is this system covered, does the
+//! covering activity declare this category, for how long may it be kept, and in which countries?
+//!
+//! Four formats, one model ([`RegisterFile`]):
+//! - native **TOML** (`.toml`) and **YAML** (`.yaml`, `.yml`), the same fields;
+//! - **CSV** (`.csv`) and **XLSX** (`.xlsx`, first sheet or the sheet named `Activities`), one
+//!   row per activity laid out like the CNIL register template — see [`crate::register_table`].
+//!
+//! [`check_file`] returns *every* problem (not just the first) with its line or row and field,
+//! which is what `custos-collector register check FILE` prints.
 //!
 //! ```toml
 //! [controller]
@@ -17,27 +25,31 @@
 //! legal_basis = "contract"
 //! data_subjects = ["customers"]
 //! data_categories = ["contact", "identity"]
-//! retention = "3y"
+//! special_categories = []                      # Art. 9 / Art. 10 categories, kept apart
+//! retention = "3y"                              # default for every category
+//! retention_by_category = { identity = "5y" }   # overrides
+//! allowed_locations = ["EU"]                    # country codes; "EU" = EU/EEA
+//! transfers = [{ country = "US", safeguard = "scc" }]
 //!
 //! [[activity.system]]
 //! hosts = ["web-*"]
 //! paths = ["/var/log/app/*.log"]
 //! ```
 
-use custos_agent::config::{ConfigError, parse_toml_file};
 use custos_rules::Category;
 use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The data controller and its DPO.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Controller {
     /// Legal name.
     pub name: String,
     /// Postal address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub address: String,
     /// Data Protection Officer.
     #[serde(default)]
@@ -45,7 +57,7 @@ pub struct Controller {
 }
 
 /// A person to contact.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Name.
@@ -55,7 +67,7 @@ pub struct Contact {
     #[serde(default)]
     pub email: String,
     /// Phone.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub phone: String,
 }
 
@@ -77,23 +89,99 @@ pub enum LegalBasis {
     LegitimateInterest,
 }
 
+impl LegalBasis {
+    /// Every basis with its snake_case name.
+    pub const ALL: [(LegalBasis, &'static str); 6] = [
+        (LegalBasis::Consent, "consent"),
+        (LegalBasis::Contract, "contract"),
+        (LegalBasis::LegalObligation, "legal_obligation"),
+        (LegalBasis::VitalInterest, "vital_interest"),
+        (LegalBasis::PublicTask, "public_task"),
+        (LegalBasis::LegitimateInterest, "legitimate_interest"),
+    ];
+
+    /// Parses the snake_case name, or the words of the CNIL template ("Legal obligation").
+    pub fn parse(s: &str) -> Option<LegalBasis> {
+        let norm = s.trim().to_lowercase().replace([' ', '-'], "_");
+        Self::ALL.iter().find(|(_, n)| *n == norm || norm.trim_end_matches('s') == *n).map(|(b, _)| *b)
+    }
+}
+
+/// Safeguard for a transfer outside the EU/EEA (Art. 45–49).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Safeguard {
+    /// Art. 45 adequacy decision.
+    Adequacy,
+    /// Art. 46(2)(c) standard contractual clauses.
+    Scc,
+    /// Art. 47 binding corporate rules.
+    Bcr,
+    /// Art. 49 derogation for specific situations.
+    Derogation,
+}
+
+impl Safeguard {
+    /// Parses `adequacy`, `scc`, `bcr` or `derogation`.
+    pub fn parse(s: &str) -> Option<Safeguard> {
+        match s.trim().to_lowercase().as_str() {
+            "adequacy" => Some(Safeguard::Adequacy),
+            "scc" => Some(Safeguard::Scc),
+            "bcr" => Some(Safeguard::Bcr),
+            "derogation" => Some(Safeguard::Derogation),
+            _ => None,
+        }
+    }
+}
+
+/// A transfer of the activity's data to a third country.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// ISO 3166 alpha-2 country code of the recipient.
+    pub country: String,
+    /// The safeguard relied on.
+    pub safeguard: Safeguard,
+}
+
 /// Which systems an activity covers. Every non-empty list must match; empty lists match all.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+/// `paths` match file locators; `databases` match the `scheme://database` part of a table
+/// locator and `tables` its table name.
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SystemSpec {
     /// Agent ids.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<String>,
     /// Host name globs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<String>,
     /// Path globs (`**` crosses directories).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<String>,
+    /// Database globs, e.g. `postgres://shop`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<String>,
+    /// Table name globs, e.g. `customers` or `public.*`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
+}
+
+impl SystemSpec {
+    /// A short human description, e.g. `hosts web-* · paths /var/log/app/*.log`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (label, list) in [("agents", &self.agents), ("hosts", &self.hosts), ("paths", &self.paths), ("databases", &self.databases), ("tables", &self.tables)] {
+            if !list.is_empty() {
+                parts.push(format!("{label} {}", list.join(",")));
+            }
+        }
+        if parts.is_empty() { "every system".into() } else { parts.join(" · ") }
+    }
 }
 
 /// One processing activity.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Activity {
     /// Short stable id.
@@ -109,40 +197,154 @@ pub struct Activity {
     #[serde(default)]
     pub data_subjects: Vec<String>,
     /// Categories of personal data this activity may hold.
+    #[serde(default)]
     pub data_categories: Vec<Category>,
+    /// Special categories (Art. 9) and criminal-offence data (Art. 10) it may hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub special_categories: Vec<Category>,
     /// Recipients.
     #[serde(default)]
     pub recipients: Vec<String>,
-    /// Retention period (`30d`, `6m`, `3y`).
-    #[serde(default)]
+    /// Transfers outside the EU/EEA.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transfers: Vec<Transfer>,
+    /// Default retention period (`30d`, `6m`, `3y`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<String>,
+    /// Retention per category, overriding `retention`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retention_by_category: BTreeMap<Category, String>,
     /// Security measures (Art. 32).
     #[serde(default)]
     pub security_measures: Vec<String>,
+    /// Countries (ISO alpha-2, or `EU` for the EU/EEA) where its data may be; empty = anywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_locations: Vec<String>,
     /// Systems covered.
     #[serde(default, rename = "system")]
     pub systems: Vec<SystemSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+impl Activity {
+    /// Whether the activity declares the category (ordinary or special).
+    pub fn declares(&self, c: Category) -> bool {
+        self.data_categories.contains(&c) || self.special_categories.contains(&c)
+    }
+
+    /// All declared categories.
+    pub fn categories(&self) -> Vec<Category> {
+        self.data_categories.iter().chain(&self.special_categories).copied().collect()
+    }
+
+    /// The declared retention for a category, in days, with its text.
+    pub fn retention_for(&self, c: Category) -> Option<(u32, &str)> {
+        let text = self.retention_by_category.get(&c).or(self.retention.as_ref())?;
+        parse_retention_days(text).map(|d| (d, text.as_str()))
+    }
+
+    /// Whether a country code is allowed for this activity's data (`EU` expands to the EU/EEA).
+    pub fn allows_location(&self, country: &str) -> bool {
+        let country = country.to_ascii_uppercase();
+        self.allowed_locations.is_empty()
+            || self.allowed_locations.iter().any(|a| {
+                let a = a.to_ascii_uppercase();
+                a == country || ((a == "EU" || a == "EEA") && EU_EEA.contains(&country.as_str()))
+            })
+    }
+}
+
+/// The EU and EEA member states (ISO alpha-2).
+pub const EU_EEA: &[&str] = &[
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK",
+    "SI", "ES", "SE", "IS", "LI", "NO",
+];
+
+/// The register as written in a file (all formats deserialize to it).
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-struct RegisterFile {
-    controller: Controller,
+pub struct RegisterFile {
+    /// Controller and DPO.
+    pub controller: Controller,
+    /// Processing activities.
     #[serde(default, rename = "activity")]
-    activities: Vec<Activity>,
+    pub activities: Vec<Activity>,
+}
+
+/// One problem found in a register file: where (line or row), which field, what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// `line 12`, `row 4`, or empty for the whole file.
+    pub at: String,
+    /// Field (dotted path or column name).
+    pub field: String,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+impl Problem {
+    /// `file:LINE: field: reason` (compiler style) for text files, `file: row N: field: reason`
+    /// for tables.
+    pub fn render(&self, file: &str) -> String {
+        match self.at.strip_prefix("line ") {
+            Some(n) => {
+                let rest = Problem { at: String::new(), ..self.clone() };
+                format!("{file}:{n}: {rest}")
+            }
+            None => format!("{file}: {self}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.at.is_empty(), self.field.is_empty()) {
+            (false, false) => write!(f, "{}: {}: {}", self.at, self.field, self.reason),
+            (false, true) => write!(f, "{}: {}", self.at, self.reason),
+            (true, false) => write!(f, "{}: {}", self.field, self.reason),
+            (true, true) => f.write_str(&self.reason),
+        }
+    }
+}
+
+/// Every problem of a register file, which cannot be loaded while there is one.
+#[derive(Debug, thiserror::Error)]
+#[error("{} problem(s) in the register:\n{}", problems.len(), problems.iter().map(|p| p.render(file)).collect::<Vec<_>>().join("\n"))]
+pub struct RegisterError {
+    /// The file.
+    pub file: String,
+    /// The problems, in file order.
+    pub problems: Vec<Problem>,
 }
 
 struct CompiledSystem {
     agents: Vec<String>,
     hosts: Vec<GlobMatcher>,
     paths: Vec<GlobMatcher>,
+    databases: Vec<GlobMatcher>,
+    tables: Vec<GlobMatcher>,
+}
+
+/// Splits a table locator `scheme://database/table` into (`scheme://database`, `table`).
+pub fn split_table_locator(locator: &str) -> Option<(&str, &str)> {
+    let scheme_end = locator.find("://")? + 3;
+    let slash = locator[scheme_end..].rfind('/')? + scheme_end;
+    Some((&locator[..slash], &locator[slash + 1..]))
 }
 
 impl CompiledSystem {
     fn covers(&self, agent_id: &str, host: &str, locator: &str) -> bool {
-        (self.agents.is_empty() || self.agents.iter().any(|a| a == agent_id))
-            && (self.hosts.is_empty() || self.hosts.iter().any(|g| g.is_match(host)))
-            && (self.paths.is_empty() || self.paths.iter().any(|g| g.is_match(locator)))
+        let any = |gs: &[GlobMatcher], s: &str| gs.is_empty() || gs.iter().any(|g| g.is_match(s));
+        let place = match split_table_locator(locator) {
+            Some((db, table)) => self.paths.is_empty() && any(&self.databases, db) && any(&self.tables, table),
+            None => self.databases.is_empty() && self.tables.is_empty() && any(&self.paths, locator),
+        };
+        (self.agents.is_empty() || self.agents.iter().any(|a| a == agent_id)) && any(&self.hosts, host) && place
+    }
+
+    /// Only systems that name their hosts or agents say that data lives on a given host.
+    fn covers_host(&self, agent_id: &str, host: &str) -> bool {
+        !(self.agents.is_empty() && self.hosts.is_empty())
+            && (self.agents.is_empty() || self.agents.iter().any(|a| a == agent_id)) && (self.hosts.is_empty() || self.hosts.iter().any(|g| g.is_match(host)))
     }
 }
 
@@ -178,35 +380,213 @@ pub fn parse_retention_days(s: &str) -> Option<u32> {
     n.checked_mul(per)
 }
 
-impl Register {
-    /// Loads and checks a register file (TOML).
-    pub fn load(path: &Path) -> Result<Register, ConfigError> {
-        let (file, text): (RegisterFile, String) = parse_toml_file(path)?;
-        let mut systems = Vec::new();
-        let mut ids = std::collections::HashSet::new();
-        for a in &file.activities {
-            if !ids.insert(a.id.clone()) {
-                return Err(ConfigError::field(path, &text, "activity.id", format!("activity id `{}` is used twice", a.id)));
+/// The register formats, chosen by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.toml`
+    Toml,
+    /// `.yaml` / `.yml`
+    Yaml,
+    /// `.csv` (CNIL-like table)
+    Csv,
+    /// `.xlsx` (CNIL-like table)
+    Xlsx,
+}
+
+impl Format {
+    /// The format of a path, from its extension.
+    pub fn of(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "toml" => Some(Format::Toml),
+            "yaml" | "yml" => Some(Format::Yaml),
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            _ => None,
+        }
+    }
+}
+
+/// Line (1-based) of the first line of `text` whose key is `key`, searching from `from`.
+fn line_of_key(text: &str, key: &str, nth_activity: Option<usize>) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut start = 0;
+    if let Some(n) = nth_activity {
+        let mut seen = 0;
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_start();
+            if t.starts_with("[[activity]]") || t.starts_with("- id:") {
+                if seen == n {
+                    start = i;
+                    break;
+                }
+                seen += 1;
             }
-            if let Some(r) = &a.retention {
-                if parse_retention_days(r).is_none() {
-                    return Err(ConfigError::field(path, &text, "activity.retention", format!("`{r}` is not a period like 30d, 6m or 3y")));
+        }
+    }
+    lines
+        .iter()
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| {
+            let t = l.trim_start().trim_start_matches("- ");
+            t.strip_prefix(key).is_some_and(|r| {
+                let r = r.trim_start();
+                r.starts_with('=') || r.starts_with(':')
+            })
+        })
+        .map_or(0, |(i, _)| i + 1)
+}
+
+/// Reads a register file of any format into its model, or the problems that prevented it.
+pub fn read_file(path: &Path) -> Result<(RegisterFile, Vec<Problem>, Locator), RegisterError> {
+    let err = |p: Problem| RegisterError { file: path.display().to_string(), problems: vec![p] };
+    let format = Format::of(path).ok_or_else(|| {
+        err(Problem { at: String::new(), field: String::new(), reason: "unknown register format: use a .toml, .yaml, .yml, .csv or .xlsx file".into() })
+    })?;
+    match format {
+        Format::Toml | Format::Yaml => {
+            let text = std::fs::read_to_string(path).map_err(|e| err(Problem { at: String::new(), field: String::new(), reason: format!("cannot read: {e}") }))?;
+            let parsed: Result<RegisterFile, Problem> = if format == Format::Toml {
+                custos_agent::config::parse_toml(path, &text).map_err(|e| Problem {
+                    at: if e.line > 0 { format!("line {}", e.line) } else { String::new() },
+                    field: e.field.unwrap_or_default(),
+                    reason: e.reason,
+                })
+            } else {
+                serde_norway::from_str(&text).map_err(|e| Problem {
+                    at: e.location().map_or(String::new(), |l| format!("line {}", l.line())),
+                    field: String::new(),
+                    reason: e.to_string(),
+                })
+            };
+            let file = parsed.map_err(err)?;
+            Ok((file, Vec::new(), Locator::Text(text)))
+        }
+        Format::Csv | Format::Xlsx => {
+            let (file, problems, rows) = crate::register_table::read(path, format).map_err(err)?;
+            Ok((file, problems, Locator::Rows(rows)))
+        }
+    }
+}
+
+/// How to point at an activity's field in its source file.
+#[derive(Debug)]
+pub enum Locator {
+    /// TOML/YAML text: the line of the key.
+    Text(String),
+    /// CSV/XLSX: the row of each activity (1-based, as a spreadsheet shows it).
+    Rows(Vec<usize>),
+}
+
+impl Locator {
+    fn at(&self, activity: Option<usize>, key: &str) -> String {
+        match (self, activity) {
+            (Locator::Text(t), a) => {
+                let l = line_of_key(t, key, a);
+                if l == 0 { String::new() } else { format!("line {l}") }
+            }
+            (Locator::Rows(rows), Some(a)) => rows.get(a).map_or(String::new(), |r| format!("row {r}")),
+            (Locator::Rows(_), None) => String::new(),
+        }
+    }
+}
+
+/// Checks a register model: every problem, located.
+pub fn check_model(file: &RegisterFile, loc: &Locator) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut push = |a: Option<usize>, key: &str, field: String, reason: String| problems.push(Problem { at: loc.at(a, key), field, reason });
+    if file.controller.name.trim().is_empty() {
+        push(None, "name", "controller.name".into(), "the controller's legal name is required (Art. 30(1)(a))".into());
+    }
+    let mut ids = std::collections::HashSet::new();
+    for (i, a) in file.activities.iter().enumerate() {
+        let f = |k: &str| format!("activity[{i}].{k}");
+        if a.id.trim().is_empty() || !a.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+            push(Some(i), "id", f("id"), format!("`{}` is not an id: use letters, digits, '-', '_' or '.'", a.id));
+        } else if !ids.insert(a.id.clone()) {
+            push(Some(i), "id", f("id"), format!("activity id `{}` is used twice", a.id));
+        }
+        if a.name.trim().is_empty() {
+            push(Some(i), "name", f("name"), "every activity needs a name".into());
+        }
+        if a.data_categories.is_empty() && a.special_categories.is_empty() {
+            push(Some(i), "data_categories", f("data_categories"), "declare at least one category of personal data (Art. 30(1)(c))".into());
+        }
+        for c in &a.special_categories {
+            if !c.is_special() {
+                push(Some(i), "special_categories", f("special_categories"), format!("`{c}` is not a special category (Art. 9/10): move it to data_categories"));
+            }
+        }
+        for (field, r) in a.retention.iter().map(|r| ("retention".to_string(), r)).chain(a.retention_by_category.iter().map(|(c, r)| (format!("retention_by_category.{c}"), r))) {
+            if parse_retention_days(r).is_none() {
+                push(Some(i), field.rsplit('.').next().unwrap_or("retention"), f(&field), format!("`{r}` is not a period like 30d, 6m or 3y"));
+            }
+        }
+        for c in a.retention_by_category.keys() {
+            if !a.declares(*c) {
+                push(Some(i), "retention_by_category", f("retention_by_category"), format!("a retention is given for `{c}`, which the activity does not declare"));
+            }
+        }
+        for l in &a.allowed_locations {
+            let country_code = l.len() == 2 && l.bytes().all(|b| b.is_ascii_alphabetic());
+            if !country_code && !l.eq_ignore_ascii_case("EEA") {
+                push(Some(i), "allowed_locations", f("allowed_locations"), format!("`{l}` is not a two-letter country code (or EU / EEA)"));
+            }
+        }
+        for t in &a.transfers {
+            if !(t.country.len() == 2 && t.country.bytes().all(|b| b.is_ascii_alphabetic())) {
+                push(Some(i), "transfers", f("transfers.country"), format!("`{}` is not a two-letter country code", t.country));
+            }
+        }
+        for (j, s) in a.systems.iter().enumerate() {
+            for (k, list) in [("hosts", &s.hosts), ("paths", &s.paths), ("databases", &s.databases), ("tables", &s.tables)] {
+                for g in list {
+                    if let Err(e) = Glob::new(g) {
+                        push(Some(i), k, f(&format!("system[{j}].{k}")), format!("bad glob `{g}`: {e}"));
+                    }
                 }
             }
+            if !s.paths.is_empty() && (!s.databases.is_empty() || !s.tables.is_empty()) {
+                push(Some(i), "paths", f(&format!("system[{j}]")), "a system is either files (paths) or database tables (databases/tables): split it in two".into());
+            }
+        }
+    }
+    problems
+}
+
+/// Reads and checks a register file: every problem, in order. Empty means it loads.
+pub fn check_file(path: &Path) -> Result<RegisterFile, RegisterError> {
+    let (file, mut problems, loc) = read_file(path)?;
+    problems.extend(check_model(&file, &loc));
+    if problems.is_empty() { Ok(file) } else { Err(RegisterError { file: path.display().to_string(), problems }) }
+}
+
+impl Register {
+    /// Loads and checks a register file (TOML, YAML, CSV or XLSX).
+    pub fn load(path: &Path) -> Result<Register, RegisterError> {
+        let file = check_file(path)?;
+        Register::from_model(file, path.display().to_string())
+            .map_err(|reason| RegisterError { file: path.display().to_string(), problems: vec![Problem { at: String::new(), field: String::new(), reason }] })
+    }
+
+    /// Builds a register from a checked model.
+    pub fn from_model(file: RegisterFile, source: String) -> Result<Register, String> {
+        let glob = |g: &String| Glob::new(g).map(|g| g.compile_matcher()).map_err(|e| format!("bad glob `{g}`: {e}"));
+        let mut systems = Vec::new();
+        for a in &file.activities {
             let mut compiled = Vec::new();
             for s in &a.systems {
-                let glob = |g: &String, field: &str| {
-                    Glob::new(g).map(|g| g.compile_matcher()).map_err(|e| ConfigError::field(path, &text, field, format!("bad glob `{g}`: {e}")))
-                };
                 compiled.push(CompiledSystem {
                     agents: s.agents.clone(),
-                    hosts: s.hosts.iter().map(|g| glob(g, "activity.system.hosts")).collect::<Result<_, _>>()?,
-                    paths: s.paths.iter().map(|g| glob(g, "activity.system.paths")).collect::<Result<_, _>>()?,
+                    hosts: s.hosts.iter().map(glob).collect::<Result<_, _>>()?,
+                    paths: s.paths.iter().map(glob).collect::<Result<_, _>>()?,
+                    databases: s.databases.iter().map(glob).collect::<Result<_, _>>()?,
+                    tables: s.tables.iter().map(glob).collect::<Result<_, _>>()?,
                 });
             }
             systems.push(compiled);
         }
-        Ok(Register { controller: file.controller, activities: file.activities, systems, source: path.display().to_string() })
+        Ok(Register { controller: file.controller, activities: file.activities, systems, source })
     }
 
     /// An empty register: nothing is declared, so every finding is undeclared.
@@ -223,16 +603,39 @@ impl Register {
             .map(|(a, _)| a)
             .collect()
     }
+
+    /// Activities with a system on this host (whatever the path or table); only systems that
+    /// name hosts or agents count.
+    pub fn covering_host(&self, agent_id: &str, host: &str) -> Vec<&Activity> {
+        self.activities.iter().zip(&self.systems).filter(|(_, systems)| systems.iter().any(|s| s.covers_host(agent_id, host))).map(|(a, _)| a).collect()
+    }
+
+    /// Every declared system: (activity, index of the system within it, whether `seen` covers it).
+    pub fn systems_seen<'a>(&'a self, places: &[(String, String, String)]) -> Vec<(&'a Activity, &'a SystemSpec, bool)> {
+        let mut out = Vec::new();
+        for (a, compiled) in self.activities.iter().zip(&self.systems) {
+            for (spec, c) in a.systems.iter().zip(compiled) {
+                let seen = places.iter().any(|(agent, host, loc)| c.covers(agent, host, loc));
+                out.push((a, spec, seen));
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> Result<Register, ConfigError> {
+    fn write(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("register.toml");
+        let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    fn load(text: &str) -> Result<Register, RegisterError> {
+        let (_d, p) = write("register.toml", text);
         Register::load(&p)
     }
 
@@ -244,41 +647,60 @@ dpo = { name = "C. Martin", email = "dpo@exemple.fr" }
 [[activity]]
 id = "accounts"
 name = "Customer accounts"
+purpose = "Accounts"
 legal_basis = "contract"
 data_categories = ["contact"]
 retention = "3y"
 [[activity.system]]
 hosts = ["web-*"]
 paths = ["/var/log/app/**"]
+[[activity.system]]
+databases = ["postgres://shop"]
+tables = ["customers"]
 "#;
 
     #[test]
-    fn covering_matches_host_and_path_globs() {
+    fn covering_matches_host_path_database_and_table_globs() {
         let r = load(GOOD).unwrap();
         assert_eq!(r.covering("a1", "web-01", "/var/log/app/x/access.log").len(), 1);
         assert!(r.covering("a1", "db-01", "/var/log/app/access.log").is_empty());
         assert!(r.covering("a1", "web-01", "/srv/export.csv").is_empty());
+        assert_eq!(r.covering("a1", "db-01", "postgres://shop/customers").len(), 1);
+        assert!(r.covering("a1", "db-01", "postgres://shop/orders").is_empty());
     }
 
     #[test]
-    fn unknown_category_names_line_and_field() {
+    fn unknown_category_names_line() {
         let e = load(&GOOD.replace("[\"contact\"]", "[\"contacts\"]")).unwrap_err();
-        assert_eq!(e.line, 10, "{e}");
-        assert_eq!(e.field.as_deref(), Some("activity.data_categories"), "{e}");
-        assert!(e.reason.contains("contacts"), "{e}");
+        assert_eq!(e.problems[0].at, "line 11", "{e}");
+        assert!(e.problems[0].reason.contains("contacts"), "{e}");
     }
 
     #[test]
     fn typo_in_field_name_is_refused() {
         let e = load(&GOOD.replace("legal_basis", "legal_bassis")).unwrap_err();
-        assert!(e.reason.contains("legal_bassis"), "{e}");
-        assert_eq!(e.line, 9, "{e}");
+        assert!(e.to_string().contains("legal_bassis"), "{e}");
     }
 
     #[test]
-    fn bad_retention_is_refused() {
-        let e = load(&GOOD.replace("\"3y\"", "\"three years\"")).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("activity.retention"), "{e}");
+    fn every_problem_is_reported_with_its_line_and_field() {
+        let text = GOOD.replace("\"3y\"", "\"three years\"").replace("[\"contact\"]", "[]").replace("\"web-*\"", "\"web-[\"");
+        let e = load(&text).unwrap_err();
+        let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["activity[0].data_categories", "activity[0].retention", "activity[0].system[0].hosts"], "{e}");
+        assert_eq!(e.problems[1].at, "line 12", "{e}");
+    }
+
+    #[test]
+    fn yaml_register_loads_like_toml() {
+        let yaml = "controller:\n  name: Exemple SAS\n  dpo: { name: C. Martin, email: dpo@exemple.fr }\nactivity:\n  - id: accounts\n    name: Customer accounts\n    purpose: Accounts\n    legal_basis: contract\n    data_categories: [contact]\n    system:\n      - paths: ['/var/log/app/**']\n";
+        let (_d, p) = write("r.yaml", yaml);
+        let r = Register::load(&p).unwrap();
+        assert_eq!(r.covering("a", "h", "/var/log/app/a.log")[0].id, "accounts");
+        let (_d, p) = write("r.yaml", &yaml.replace("legal_basis: contract", "legal_basis: contrat"));
+        let e = Register::load(&p).unwrap_err();
+        assert!(e.problems[0].at.starts_with("line "), "{e}");
+        assert!(e.to_string().contains("contrat"), "{e}");
     }
 
     #[test]
@@ -287,5 +709,13 @@ paths = ["/var/log/app/**"]
         assert_eq!(parse_retention_days("3y"), Some(1095));
         assert_eq!(parse_retention_days("6 months"), Some(180));
         assert_eq!(parse_retention_days("y"), None);
+    }
+
+    #[test]
+    fn eu_location_expands_to_member_states() {
+        let mut r = load(GOOD).unwrap();
+        r.activities[0].allowed_locations = vec!["EU".into()];
+        assert!(r.activities[0].allows_location("fr"));
+        assert!(!r.activities[0].allows_location("US"));
     }
 }

@@ -1,0 +1,126 @@
+//! The weekly digest: the agenda of the DPO / CISO incident check-in, and register coverage.
+//!
+//! It lists the week's new incidents, the open incidents with their Art. 33 deadlines, the
+//! *undeclared stores* (places where agents found personal data that no activity of the
+//! register covers), the *declared systems never seen* by any agent (a register entry with no
+//! agent watching it, or a stale entry), and agents silent for too long.
+//! `custos-collector digest` prints it; the running collector sends it weekly
+//! (`notifications.digest_weekday` / `digest_hour`, UTC) on the configured channels.
+
+use crate::config::NotificationConfig;
+use crate::incident::{Status, hours_left};
+use crate::notify::Message;
+use crate::register::Register;
+use crate::store::{Store, StoreError, rfc3339};
+use serde::Serialize;
+
+const WEEK_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Parses a weekday name.
+pub fn weekday(s: &str) -> Option<time::Weekday> {
+    use time::Weekday::*;
+    [Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday].into_iter().find(|d| d.to_string().eq_ignore_ascii_case(s.trim()))
+}
+
+/// The ISO week (`2026-W48`) whose digest is due at `now`, if it is digest time.
+pub fn due_week(cfg: &NotificationConfig, now_ms: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000)).ok()?;
+    let day = weekday(&cfg.digest_weekday)?;
+    (t.weekday() == day && t.hour() >= cfg.digest_hour).then(|| format!("{}-W{:02}", t.year(), t.iso_week()))
+}
+
+/// One line about an incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentLine {
+    /// Id.
+    pub id: i64,
+    /// Rule.
+    pub rule: String,
+    /// Severity.
+    pub severity: String,
+    /// Status.
+    pub status: String,
+    /// System.
+    pub system: String,
+    /// Deadline.
+    pub deadline: String,
+    /// Hours left (negative when past).
+    pub hours_left: i64,
+}
+
+/// The digest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Digest {
+    /// Generated at.
+    pub at: String,
+    /// Incidents detected in the last 7 days.
+    pub new_incidents: Vec<IncidentLine>,
+    /// Open incidents (new, triaged, assessed), nearest deadline first.
+    pub open_deadlines: Vec<IncidentLine>,
+    /// `host:locator [categories]` of personal data no activity covers.
+    pub undeclared_stores: Vec<String>,
+    /// Declared systems no agent has reported personal data from: `activity: system`.
+    pub unseen_systems: Vec<String>,
+    /// `agent (host), last seen`.
+    pub silent_agents: Vec<String>,
+}
+
+impl Digest {
+    /// Builds the digest from the store and the register in force.
+    pub fn build(store: &Store, register: &Register, silent_agent_hours: u32, now_ms: i64) -> Result<Digest, StoreError> {
+        let incidents = store.incidents()?;
+        let line = |v: &crate::store::IncidentView| IncidentLine {
+            id: v.id,
+            rule: v.rule.clone(),
+            severity: v.severity.clone(),
+            status: v.status.clone(),
+            system: v.system.clone(),
+            deadline: v.deadline.clone(),
+            hours_left: hours_left(v.deadline_ms, now_ms),
+        };
+        let new_incidents = incidents.iter().filter(|v| v.detected_at_ms >= now_ms - WEEK_MS).map(line).collect();
+        let mut open: Vec<_> = incidents.iter().filter(|v| Status::parse(&v.status).is_some_and(Status::is_open)).collect();
+        open.sort_by_key(|v| v.deadline_ms);
+        let open_deadlines = open.into_iter().map(line).collect();
+        let places = store.places()?;
+        let undeclared_stores = places
+            .iter()
+            .filter(|p| register.covering(&p.agent_id, &p.host, &p.locator).is_empty())
+            .map(|p| format!("{}:{} [{}]", p.host, p.locator, p.categories.join(", ")))
+            .collect();
+        let triples: Vec<(String, String, String)> = places.iter().map(|p| (p.agent_id.clone(), p.host.clone(), p.locator.clone())).collect();
+        let unseen_systems = register.systems_seen(&triples).into_iter().filter(|(_, _, seen)| !seen).map(|(a, s, _)| format!("«{}» ({}): {}", a.name, a.id, s.describe())).collect();
+        let silent_ms = i64::from(silent_agent_hours) * 3_600_000;
+        let silent_agents = store.agents()?.into_iter().filter(|(_, _, last)| *last < now_ms - silent_ms).map(|(a, h, last)| format!("{a} ({h}), last seen {}", rfc3339(last))).collect();
+        Ok(Digest { at: rfc3339(now_ms), new_incidents, open_deadlines, undeclared_stores, unseen_systems, silent_agents })
+    }
+
+    /// Plain-text rendering.
+    pub fn text(&self) -> String {
+        let mut s = format!("Custos weekly digest — {}\n", self.at);
+        let inc = |l: &IncidentLine| format!("  #{} [{}] {} on {} — {} — deadline {} ({} h left)\n", l.id, l.severity, l.rule, l.system, l.status, l.deadline, l.hours_left);
+        s += &format!("\nNew incidents this week ({}):\n", self.new_incidents.len());
+        self.new_incidents.iter().for_each(|l| s += &inc(l));
+        s += &format!("\nOpen incidents and their Art. 33 deadlines ({}):\n", self.open_deadlines.len());
+        self.open_deadlines.iter().for_each(|l| s += &inc(l));
+        for (title, list) in [
+            ("Undeclared stores (personal data no activity covers)", &self.undeclared_stores),
+            ("Declared systems never seen by an agent", &self.unseen_systems),
+            ("Silent agents", &self.silent_agents),
+        ] {
+            s += &format!("\n{title} ({}):\n", list.len());
+            list.iter().for_each(|l| s += &format!("  {l}\n"));
+        }
+        s
+    }
+
+    /// As a notification.
+    pub fn message(&self) -> Message {
+        Message {
+            event: "digest".into(),
+            subject: format!("[Custos] Weekly digest: {} new, {} open incidents, {} undeclared stores", self.new_incidents.len(), self.open_deadlines.len(), self.undeclared_stores.len()),
+            text: self.text(),
+            data: serde_json::json!({ "event": "digest", "digest": self }),
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The collector's GDPR side on real parts: register files in every format checked and imported
+//! by the real command line, correlation rules over a real SQLite store (each on a case that
+//! fires and one that must not), incident grouping and workflow, the Art. 33 draft and the
+//! breach register.
+
+use custos_collector::config::{Locations, RuleSetting};
+use custos_collector::correlation::Policy;
+use custos_collector::incident::Status;
+use custos_collector::register::Register;
+use custos_collector::store::{CorrelationSettings, Store};
+use custos_proto::v1 as pb;
+use custos_tests::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const HOUR: i64 = 3_600_000;
+const T0: i64 = 1_790_000_000_000;
+
+const REGISTER: &str = r#"
+[controller]
+name = "Exemple SAS"
+dpo = { name = "Claire Martin", email = "dpo@exemple.fr" }
+
+[[activity]]
+id = "accounts"
+name = "Customer accounts"
+purpose = "Manage customer accounts"
+legal_basis = "contract"
+data_subjects = ["customers"]
+data_categories = ["contact"]
+retention = "30d"
+allowed_locations = ["EU"]
+security_measures = ["TLS", "access control"]
+[[activity.system]]
+hosts = ["web-*"]
+paths = ["/var/log/app/*.log"]
+[[activity.system]]
+databases = ["postgres://shop"]
+tables = ["customers"]
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn register(text: &str) -> Register {
+    let dir = tempfile::tempdir().unwrap();
+    Register::load(&write(dir.path(), "register.toml", text)).unwrap()
+}
+
+/// A personal-data finding as an agent sends it (never a value: preview and fingerprint).
+fn finding(id: &str, host: &str, locator: &str, category: pb::Category, fingerprint: u8, evidence: &[(&str, &str)]) -> pb::Finding {
+    pb::Finding {
+        id: id.into(),
+        agent_id: "agent-1".into(),
+        host: host.into(),
+        source: Some(pb::Source { kind: pb::SourceKind::LogFile as i32, locator: locator.into(), identity: "i".into() }),
+        position: None,
+        detector: "detector".into(),
+        category: category as i32,
+        special_category: matches!(category, pb::Category::Health),
+        confidence: 0.9,
+        preview: "j***@e***.fr".into(),
+        fingerprint: vec![fingerprint; 32],
+        observed_at_ms: T0,
+        kind: pb::FindingKind::PersonalData as i32,
+        evidence: evidence.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+fn export(id: &str, host: &str) -> pb::Finding {
+    let mut f = finding(id, host, "/var/log/postgresql/postgresql.log", pb::Category::Unspecified, 0, &[("anomaly", "dump_command"), ("observed", "1"), ("actor", "backup")]);
+    f.kind = pb::FindingKind::ExportAnomaly as i32;
+    f.detector = "dump_command".into();
+    f.fingerprint = Vec::new();
+    f
+}
+
+struct Db {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    store: Store,
+    settings: CorrelationSettings,
+}
+
+fn db(policy: Policy) -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("custos.db");
+    let store = Store::open(&path).unwrap();
+    Db { _dir: dir, path, store, settings: CorrelationSettings { policy, window_ms: 24 * HOUR } }
+}
+
+impl Db {
+    fn ingest(&mut self, reg: &Register, findings: Vec<pb::Finding>, now: i64) -> Vec<i64> {
+        let batch = pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings, agent_version: "t".into(), host: "web-01".into() };
+        self.store.ingest(&batch, "agent-1", reg, &self.settings, now).unwrap().opened
+    }
+    fn rules(&self) -> Vec<String> {
+        let mut r: Vec<String> = self.store.incidents().unwrap().into_iter().map(|v| v.rule).collect();
+        r.sort();
+        r
+    }
+}
+
+fn located(agent: &str, country: &str) -> Policy {
+    Policy::new(&BTreeMap::new(), &Locations { agents: [(agent.to_string(), country.to_string())].into_iter().collect(), hosts: BTreeMap::new() })
+}
+
+// ---------------------------------------------------------------- correlation rules
+
+#[test]
+fn declared_data_on_a_declared_system_opens_nothing() {
+    let reg = register(REGISTER);
+    let mut d = db(Policy::default());
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/access.log", pb::Category::Contact, 1, &[("oldest_record_age_s", "86400")])], T0);
+    assert!(d.rules().is_empty());
+}
+
+#[test]
+fn undeclared_system_fires_where_no_activity_covers_and_not_elsewhere() {
+    let reg = register(REGISTER);
+    let mut d = db(Policy::default());
+    d.ingest(&reg, vec![finding("a", "web-01", "/srv/exports/customers.csv", pb::Category::Contact, 1, &[])], T0);
+    assert_eq!(d.rules(), ["undeclared_system"]);
+    let v = &d.store.incidents().unwrap()[0];
+    assert!(v.explanation.contains("No processing activity") && v.explanation.contains("Customer accounts"), "{}", v.explanation);
+}
+
+#[test]
+fn undeclared_category_fires_and_is_high_for_special_categories() {
+    let reg = register(REGISTER);
+    let mut d = db(Policy::default());
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Financial, 1, &[])], T0);
+    d.ingest(&reg, vec![finding("b", "web-02", "/var/log/app/b.log", pb::Category::Health, 2, &[])], T0);
+    d.ingest(&reg, vec![finding("c", "web-03", "/var/log/app/c.log", pb::Category::Contact, 3, &[])], T0);
+    let list = d.store.incidents().unwrap();
+    assert_eq!(list.len(), 2, "contact is declared: no incident for web-03");
+    let sev: BTreeMap<String, String> = list.iter().map(|v| (v.categories.join(","), v.severity.clone())).collect();
+    assert_eq!(sev["financial"], "medium");
+    assert_eq!(sev["health"], "high");
+}
+
+#[test]
+fn retention_exceeded_fires_on_records_older_than_declared() {
+    let reg = register(REGISTER);
+    let mut d = db(Policy::default());
+    let day = 86_400;
+    d.ingest(&reg, vec![finding("young", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[("oldest_record_age_s", &(29 * day).to_string())])], T0);
+    assert!(d.rules().is_empty());
+    d.ingest(&reg, vec![finding("old", "web-01", "/var/log/app/b.log", pb::Category::Contact, 1, &[("oldest_record_age_s", &(400 * day).to_string()), ("oldest_record_source", "mtime")])], T0);
+    assert_eq!(d.rules(), ["retention_exceeded"]);
+    let why = &d.store.incidents().unwrap()[0].explanation;
+    assert!(why.contains("400 days") && why.contains("30d") && why.contains("Customer accounts"), "{why}");
+}
+
+#[test]
+fn unallowed_location_fires_outside_the_allowed_countries_only() {
+    let reg = register(REGISTER);
+    let mut d = db(located("agent-1", "US"));
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[])], T0);
+    assert_eq!(d.rules(), ["unallowed_location"]);
+    assert!(d.store.incidents().unwrap()[0].explanation.contains("located in US"));
+    let mut d = db(located("agent-1", "FR"));
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[])], T0);
+    assert!(d.rules().is_empty());
+}
+
+#[test]
+fn export_anomaly_on_a_host_holding_personal_data_is_critical_and_elsewhere_is_not_a_breach() {
+    let reg = register(REGISTER);
+    let mut d = db(Policy::default());
+    // db-07: no activity names the host, and no personal data was seen there: not flagged.
+    d.ingest(&reg, vec![export("x1", "db-07")], T0);
+    assert!(d.rules().is_empty());
+    // web-01 holds contact data of two people (declared, no incident): an export there is a
+    // possible breach concerning them.
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[]), finding("b", "web-01", "/var/log/app/a.log", pb::Category::Contact, 2, &[])], T0);
+    assert!(d.rules().is_empty());
+    d.ingest(&reg, vec![export("x2", "web-01")], T0);
+    let list = d.store.incidents().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].rule.as_str(), list[0].severity.as_str()), ("export_anomaly", "critical"));
+    assert_eq!(list[0].categories, ["contact"]);
+    assert_eq!(list[0].distinct_subjects, 2, "the subjects whose data was seen on the host");
+    assert!(list[0].explanation.contains("dump_command") && list[0].explanation.contains("actor backup"), "{}", list[0].explanation);
+}
+
+#[test]
+fn a_disabled_rule_and_a_muted_system_open_nothing_and_the_mute_is_audited() {
+    let reg = register(REGISTER);
+    let rules = [("undeclared_category".to_string(), RuleSetting { enabled: Some(false), severity: None })].into_iter().collect();
+    let mut d = db(Policy::new(&rules, &Locations::default()));
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Financial, 1, &[])], T0);
+    assert!(d.rules().is_empty());
+
+    let mut d = db(Policy::default());
+    d.store.mute("undeclared_system", "web-01:/srv/x.csv", "test fixtures, synthetic data", "claire", T0).unwrap();
+    d.ingest(&reg, vec![finding("a", "web-01", "/srv/x.csv", pb::Category::Contact, 1, &[]), finding("b", "web-01", "/srv/y.csv", pb::Category::Contact, 1, &[])], T0);
+    let list = d.store.incidents().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].system, "web-01:/srv/y.csv");
+    let audit = d.store.audit().unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].actor.as_str(), audit[0].detail.as_str()), ("mute", "claire", "test fixtures, synthetic data"));
+}
+
+// ---------------------------------------------------------------- incidents
+
+#[test]
+fn findings_of_one_rule_and_system_within_the_window_share_an_incident_with_distinct_subjects() {
+    let reg = register(REGISTER);
+    let mut d = db(Policy::default());
+    let loc = "/var/log/app/a.log";
+    let opened = d.ingest(&reg, vec![finding("a", "web-01", loc, pb::Category::Financial, 1, &[]), finding("b", "web-01", loc, pb::Category::Financial, 1, &[])], T0);
+    assert_eq!(opened.len(), 1);
+    // Later, same system: a new category worsens the same incident (same fingerprint 1 = same person).
+    d.ingest(&reg, vec![finding("c", "web-01", loc, pb::Category::Health, 1, &[]), finding("d", "web-01", loc, pb::Category::Financial, 2, &[])], T0 + HOUR);
+    // After the window: a new incident.
+    let opened = d.ingest(&reg, vec![finding("e", "web-01", loc, pb::Category::Financial, 3, &[])], T0 + 30 * HOUR);
+    assert_eq!(opened.len(), 1);
+    let first = d.store.incident(1).unwrap().unwrap();
+    assert_eq!(first.findings, 4);
+    assert_eq!(first.distinct_subjects, 2, "fingerprints 1 and 2");
+    assert_eq!(first.severity, "high", "worsened by health data");
+    assert_eq!(first.categories, ["financial", "health"]);
+    assert_eq!(first.deadline_ms - first.detected_at_ms, 72 * HOUR);
+    let kinds: Vec<String> = d.store.timeline(1).unwrap().into_iter().map(|t| t.kind).collect();
+    assert_eq!(kinds, ["detected", "worsened"]);
+    // Several categories in the batch that opens an incident: one detection, no `worsened` alert.
+    d.ingest(&reg, vec![finding("f", "web-01", "/var/log/app/z.log", pb::Category::Financial, 4, &[]), finding("g", "web-01", "/var/log/app/z.log", pb::Category::Health, 4, &[])], T0);
+    let z = d.store.incidents().unwrap().into_iter().find(|v| v.system.ends_with("z.log")).unwrap();
+    assert_eq!((z.categories.len(), z.severity.as_str()), (2, "high"));
+    let kinds: Vec<String> = d.store.timeline(z.id).unwrap().into_iter().map(|t| t.kind).collect();
+    assert_eq!(kinds, ["detected"]);
+    // Nothing of the value in the explanation that notifications carry.
+    assert!(!first.explanation.contains("j***"), "{}", first.explanation);
+}
+
+#[test]
+fn a_new_register_is_applied_to_stored_findings() {
+    let mut d = db(Policy::default());
+    let everything = REGISTER.replace("data_categories = [\"contact\"]", "data_categories = [\"contact\", \"financial\"]");
+    d.ingest(&register(&everything), vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Financial, 1, &[])], T0);
+    assert!(d.rules().is_empty());
+    let opened = d.store.recorrelate(&register(REGISTER), &d.settings, T0 + HOUR).unwrap();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(d.rules(), ["undeclared_category"]);
+    // Re-correlating again changes nothing: one verdict per (finding, rule).
+    assert!(d.store.recorrelate(&register(REGISTER), &d.settings, T0 + 2 * HOUR).unwrap().is_empty());
+}
+
+#[test]
+fn workflow_report_and_breach_register_through_the_command_line() {
+    let reg_dir = tempfile::tempdir().unwrap();
+    let reg_path = write(reg_dir.path(), "register.toml", REGISTER);
+    let mut d = db(Policy::default());
+    let reg = Register::load(&reg_path).unwrap();
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Health, 1, &[]), finding("b", "web-09", "/srv/dump.sql", pb::Category::Contact, 2, &[])], T0);
+    drop(d.store);
+    let data_dir = d.path.parent().unwrap().to_path_buf();
+    let cli = |args: &[&str]| {
+        let out = Command::new(bin("e2e-collector")).args(args).arg("--data-dir").arg(&data_dir).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    // The workflow goes step by step; not_notifiable needs a justification.
+    let (ok, out) = cli(&["incident", "1", "--set-status", "assessed", "--by", "soc"]);
+    assert!(!ok && out.contains("next step: triaged"), "{out}");
+    assert!(cli(&["incident", "1", "--set-status", "triaged", "--by", "soc", "--note", "log purged, developer debug flag removed"]).0);
+    assert!(cli(&["incident", "1", "--set-status", "assessed", "--by", "claire", "--note", "12 patients"]).0);
+    let (ok, out) = cli(&["incident", "1", "--set-status", "not_notifiable", "--by", "claire"]);
+    assert!(!ok && out.contains("justification"), "{out}");
+    assert!(cli(&["incident", "1", "--set-status", "not_notifiable", "--by", "claire", "--note", "log readable by two admins only, purged within the hour"]).0);
+
+    let (ok, out) = cli(&["incident", "1"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("j***@e***.fr") && out.contains("not_notifiable") && out.contains("purged within the hour"), "{out}");
+
+    let (ok, md) = cli(&["report", "2", "--format", "md", "--register", reg_path.to_str().unwrap()]);
+    assert!(ok, "{md}");
+    assert!(md.contains("Art. 33") && md.contains("Claire Martin") && md.contains("dpo@exemple.fr") && md.contains("TODO(DPO)"), "{md}");
+    assert!(md.contains("Approximate number of data subjects: 1"), "{md}");
+    let (ok, json) = cli(&["report", "1", "--format", "json", "--register", reg_path.to_str().unwrap()]);
+    assert!(ok, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["data_categories"][0], "health (special category, Art. 9/10)");
+    assert_eq!(v["subject_categories"][0], "customers");
+
+    let (ok, csv) = cli(&["breach-register", "--format", "csv"]);
+    assert!(ok, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("incident_id,awareness,deadline,rule"), "{csv}");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].contains("not_notifiable") && lines[1].contains("purged within the hour"), "{csv}");
+    assert!(lines[2].contains(",new,"), "{csv}");
+    assert_eq!(count(&d.path, "SELECT COUNT(*) FROM audit WHERE action = 'incident_status'"), 3);
+    assert!(Status::parse("not_notifiable").is_some());
+}
+
+// ---------------------------------------------------------------- register formats
+
+#[test]
+fn register_check_prints_every_problem_with_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "register.csv",
+        "Activity id,Activity,Purpose,Legal basis,Data categories,Retention,Paths,Colour\naccounts,Accounts,p,contract,contact,3y,/var/log/*.log,blue\npayroll,Payroll,p,contrat,\"identity, salary\",ten years,,\n",
+    );
+    let out = Command::new(bin("e2e-collector")).args(["register", "check"]).arg(&csv).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for expected in ["register.csv: row 1: column 8 `Colour`: unknown column", "row 3: Legal basis: `contrat`", "row 3: Data categories: `salary`", "row 3: activity[1].retention: `ten years`"] {
+        assert!(text.contains(expected), "missing «{expected}» in:\n{text}");
+    }
+}
+
+#[test]
+fn yaml_and_toml_examples_check_and_a_broken_toml_names_its_line() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    for f in ["register.toml", "register.yaml", "register.csv"] {
+        let out = Command::new(bin("e2e-collector")).args(["register", "check"]).arg(examples.join(f)).output().unwrap();
+        assert!(out.status.success(), "{f}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "r.toml", &REGISTER.replace("retention = \"30d\"", "retention = \"30d\"\nretention_by_category = { salary = \"1y\" }"));
+    let out = Command::new(bin("e2e-collector")).args(["register", "check"]).arg(&bad).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && text.contains("r.toml:14:") && text.contains("salary"), "{text}");
+}
+
+#[test]
+fn an_xlsx_register_laid_out_like_the_cnil_template_imports_to_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("registre.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("Activités").unwrap();
+    let rows: [[&str; 16]; 3] = [
+        ["Identifiant", "Activité", "Finalité", "Base légale", "Personnes concernées", "Catégories de données", "Données sensibles", "Destinataires", "Transferts", "Durée de conservation", "Mesures de sécurité", "Localisation", "Hosts", "Paths", "Responsable", "DPO e-mail"],
+        ["payroll", "Payroll", "Pay employees", "Legal obligation", "employees", "identity; financial; national_id", "health", "payroll provider", "IN: scc", "5y; health=2y", "encryption; access control", "EU", "hr-*", "/srv/payroll/**", "Exemple SAS", "dpo@exemple.fr"],
+        ["newsletter", "Newsletter", "Send news", "Consent", "prospects", "contact", "", "", "", "3y", "double opt-in", "FR", "", "/var/log/mailer/*.log", "", ""],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *cell).unwrap();
+        }
+    }
+    wb.save(&xlsx).unwrap();
+    let out = Command::new(bin("e2e-collector")).args(["register", "check"]).arg(&xlsx).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let toml = dir.path().join("register.toml");
+    let out = Command::new(bin("e2e-collector")).args(["register", "import"]).arg(&xlsx).arg("-o").arg(&toml).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reg = Register::load(&toml).unwrap();
+    let payroll = &reg.activities[0];
+    assert_eq!(payroll.special_categories, [custos_rules::Category::Health]);
+    assert_eq!(payroll.retention_for(custos_rules::Category::Health).map(|r| r.0), Some(730));
+    assert_eq!(payroll.retention_for(custos_rules::Category::Financial).map(|r| r.0), Some(1825));
+    assert_eq!(payroll.transfers[0].country, "IN");
+    assert_eq!(reg.covering("a", "hr-02", "/srv/payroll/2026/11.csv")[0].id, "payroll");
+    assert_eq!(reg.activities[1].allowed_locations, ["FR"]);
+    assert_eq!((reg.controller.name.as_str(), reg.controller.dpo.email.as_str()), ("Exemple SAS", "dpo@exemple.fr"));
+
+    // A problem in the spreadsheet names its row as the DPO sees it.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    for (c, h) in ["Activity id", "Activity", "Legal basis", "Data categories"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (c, v) in ["crm", "CRM", "contract", "contact"].iter().enumerate() {
+        sheet.write_string(1, c as u16, *v).unwrap();
+    }
+    for (c, v) in ["crm", "CRM again", "contract", "gossip"].iter().enumerate() {
+        sheet.write_string(2, c as u16, *v).unwrap();
+    }
+    wb.save(&xlsx).unwrap();
+    let out = Command::new(bin("e2e-collector")).args(["register", "check"]).arg(&xlsx).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("row 3: Data categories: `gossip`") && text.contains("row 3: activity[1].id: activity id `crm` is used twice"), "{text}");
+}

@@ -1,0 +1,137 @@
+//! The register is reloaded by the running collector — when its file changes, or on SIGHUP —
+//! and stored findings are re-correlated against it; the incident this opens is pushed to the
+//! webhook by the running collector. Real collector and agent processes, real mutual TLS, a
+//! real HTTP receiver checking the signature.
+
+use custos_tests::*;
+use hmac::{Hmac, Mac};
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
+const SECRET: &str = "reload-test-secret";
+
+fn register(categories: &str) -> String {
+    format!(
+        "[controller]\nname = \"T\"\ndpo = {{ name = \"D\", email = \"d@t.example\" }}\n[[activity]]\nid = \"accounts\"\nname = \"Customer accounts\"\npurpose = \"p\"\nlegal_basis = \"contract\"\ndata_categories = [{categories}]\n[[activity.system]]\npaths = [\"**/logs/*.log\"]\n"
+    )
+}
+
+/// A minimal HTTP/1.1 receiver (one request per connection) recording (signature valid, body).
+fn receiver() -> (String, Arc<Mutex<Vec<(bool, String)>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            // Read headers, then Content-Length bytes of body.
+            let (head, body) = loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), Vec::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..i]).to_string();
+                    let len: usize = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))).unwrap_or(0);
+                    let mut body = buf[i + 4..].to_vec();
+                    while body.len() < len {
+                        let n = s.read(&mut chunk).unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        body.extend_from_slice(&chunk[..n]);
+                    }
+                    break (head, body);
+                }
+            };
+            let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+            mac.update(&body);
+            let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            let valid = head.lines().any(|l| l.to_ascii_lowercase().starts_with("x-custos-signature:") && l.split_once(':').map(|x| x.1.trim()) == Some(expected.as_str()));
+            sink.lock().unwrap().push((valid, String::from_utf8_lossy(&body).to_string()));
+            let _ = std::io::Write::write_all(&mut s, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
+struct Collector(Child);
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A deployment whose register declares contact and financial data, with one financial finding
+/// stored (no incident), a webhook receiver, and the register polled every `poll` seconds.
+fn deployment_with_a_stored_iban(poll: u32) -> (Deployment, Collector, Arc<Mutex<Vec<(bool, String)>>>) {
+    let d = Deployment::new(&register("\"contact\", \"financial\""));
+    let (url, got) = receiver();
+    std::fs::write(d.root().join("webhook.secret"), SECRET).unwrap();
+    let cfg = d.root().join("collector.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("register = \"register.toml\"\n", &format!("register = \"register.toml\"\nregister_poll_seconds = {poll}\n"));
+    std::fs::write(&cfg, format!("{text}\n[notifications.webhook]\nurl = \"{url}\"\nsecret_file = \"webhook.secret\"\n")).unwrap();
+    let err = std::fs::File::create(d.root().join("collector.stderr")).unwrap();
+    let child = Command::new(bin("e2e-collector")).args(["run", "--config"]).arg(&cfg).env("RUST_LOG", "info").stdout(Stdio::null()).stderr(err).spawn().unwrap();
+    let c = Collector(child);
+    assert!(wait_listening(d.port, Duration::from_secs(20)), "collector did not start");
+    append(&d.root().join("logs/app.log"), &format!("refund iban={IBAN}\n"));
+    let agent = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    let out = Command::new(bin("e2e-agent")).args(["run", "--once", "--config"]).arg(&agent).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM findings"), 1);
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM incidents"), 0, "financial is declared");
+    (d, c, got)
+}
+
+fn collector_log(d: &Deployment) -> String {
+    std::fs::read_to_string(d.root().join("collector.stderr")).unwrap_or_default()
+}
+
+#[test]
+fn an_edited_register_file_is_reloaded_and_stored_findings_are_re_correlated() {
+    let (d, _c, got) = deployment_with_a_stored_iban(1);
+    // A broken register is refused; the one in force stays.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(d.root().join("register.toml"), register("\"contact\", \"financal\"")).unwrap();
+    let refused = wait_for(Duration::from_secs(20), || collector_log(&d).contains("register not reloaded").then_some(()));
+    assert!(refused.is_some(), "{}", collector_log(&d));
+    assert!(collector_log(&d).contains("financal"));
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM incidents"), 0);
+    // The DPO removes `financial`: the stored IBAN is now undeclared.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(d.root().join("register.toml"), register("\"contact\"")).unwrap();
+    let opened = wait_for(Duration::from_secs(20), || (count(&d.db(), "SELECT COUNT(*) FROM incidents WHERE rule = 'undeclared_category'") == 1).then_some(()));
+    assert!(opened.is_some(), "{}", collector_log(&d));
+    // The running collector tells the webhook, signed.
+    let pushed = wait_for(Duration::from_secs(20), || got.lock().unwrap().first().cloned());
+    let (valid, body) = pushed.expect("no webhook call");
+    assert!(valid, "signature");
+    assert!(body.contains("\"event\":\"opened\"") && body.contains("undeclared_category"), "{body}");
+    assert!(!body.contains("FR76"), "{body}");
+}
+
+#[test]
+fn sighup_reloads_the_register() {
+    let (d, c, _got) = deployment_with_a_stored_iban(3600);
+    std::fs::write(d.root().join("register.toml"), register("\"contact\"")).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM incidents"), 0, "no poll for an hour: not reloaded yet");
+    let status = Command::new("kill").args(["-HUP", &c.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let opened = wait_for(Duration::from_secs(20), || (count(&d.db(), "SELECT COUNT(*) FROM incidents WHERE rule = 'undeclared_category'") == 1).then_some(()));
+    assert!(opened.is_some(), "{}", collector_log(&d));
+    let log = collector_log(&d);
+    let reload = log.lines().find(|l| l.contains("register reloaded")).unwrap_or_default();
+    assert!(reload.contains("by_signal") && reload.contains("true"), "{log}");
+}
