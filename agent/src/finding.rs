@@ -109,6 +109,61 @@ impl FindingFactory {
     }
 }
 
+impl FindingFactory {
+    /// The fingerprint key (data-store classification fingerprints values under it).
+    pub fn key(&self) -> &FingerprintKey {
+        &self.key
+    }
+
+    /// A column-level finding of a data store (one per table/file, column and detector).
+    ///
+    /// Its id covers the figures that matter (matched and sampled rows, distinct values): a
+    /// rescan that finds the same is a resend, one that finds more is a new observation.
+    pub fn column_finding(&self, engine: &Engine, cf: &crate::datastore::ColumnFinding) -> pb::Finding {
+        let spec = engine.detector(cf.verdict.detector);
+        let source = cf.source();
+        let v = &cf.verdict;
+        let pos_key = format!("{}:{}:{}:{}:{}", cf.table, v.column, v.matched_rows, v.sampled_rows, v.distinct_fingerprints);
+        pb::Finding {
+            id: finding_id(&self.agent_id, &source, &pos_key, &spec.id),
+            agent_id: self.agent_id.clone(),
+            host: self.host.clone(),
+            source: Some(source),
+            position: Some(pb::Position { at: Some(pb::position::At::Table(pb::TablePosition { table: cf.table.clone(), column: v.column.clone(), row_key: String::new() })) }),
+            detector: spec.id.clone(),
+            category: category_to_wire(spec.category) as i32,
+            special_category: spec.special,
+            confidence: v.confidence.clamp(0.0, 1.0),
+            preview: v.preview.clone(),
+            fingerprint: v.fingerprint.to_vec(),
+            observed_at_ms: now_ms(),
+            kind: pb::FindingKind::PersonalData as i32,
+            evidence: cf.evidence().into_iter().collect(),
+        }
+    }
+
+    /// An export-anomaly finding: detector = heuristic name, no category, no fingerprint.
+    /// `position_key` makes its id (e.g. the line offset, or the window that fired).
+    pub fn anomaly_finding(&self, source: &pb::Source, position: Option<pb::Position>, position_key: &str, a: &crate::anomaly::Anomaly) -> pb::Finding {
+        pb::Finding {
+            id: finding_id(&self.agent_id, source, position_key, a.heuristic),
+            agent_id: self.agent_id.clone(),
+            host: self.host.clone(),
+            source: Some(source.clone()),
+            position,
+            detector: a.heuristic.to_string(),
+            category: pb::Category::Unspecified as i32,
+            special_category: false,
+            confidence: a.confidence,
+            preview: a.detail.chars().take(200).collect(),
+            fingerprint: Vec::new(),
+            observed_at_ms: now_ms(),
+            kind: pb::FindingKind::ExportAnomaly as i32,
+            evidence: a.evidence().into_iter().collect(),
+        }
+    }
+}
+
 /// Reads the fingerprint key file: 64+ hex characters, or at least 16 raw bytes.
 pub fn load_fingerprint_key(path: &std::path::Path) -> Result<FingerprintKey, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read fingerprint key: {e}", path.display()))?;
