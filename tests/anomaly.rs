@@ -1,0 +1,104 @@
+//! Export anomalies and scheduled data-store scans end to end: a real agent process with
+//! `[[scan]]` jobs and `detect` lists, a real collector over mutual TLS, a real SQLite store.
+
+use custos_tests::*;
+use std::process::Command;
+
+const REGISTER: &str = r#"
+[controller]
+name = "Test SAS"
+dpo = { name = "DPO", email = "dpo@test.example" }
+
+[[activity]]
+id = "accounts"
+name = "Customer accounts"
+legal_basis = "contract"
+data_categories = ["contact"]
+[[activity.system]]
+hosts = ["web-*"]
+paths = ["**/logs/*.log"]
+"#;
+
+fn run_once(cfg: &std::path::Path) {
+    let out = Command::new(bin("e2e-agent")).args(["run", "--once", "--config"]).arg(cfg).output().unwrap();
+    assert!(out.status.success(), "agent failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn db_bytes(d: &Deployment) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(d.root().join("collector-data")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            all.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    all
+}
+
+#[test]
+fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_values() {
+    let d = Deployment::new(REGISTER);
+    let _collector = d.start_collector();
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    let root = d.root();
+
+    // A database log with ordinary statements and one export, an access log with one export.
+    append(
+        &root.join("logs/postgresql.log"),
+        "2026-11-20 10:00:01 UTC [311] user=app@shop LOG:  statement: SELECT id FROM customers WHERE id = 42\n\
+         2026-11-20 10:00:03 UTC [312] user=etl@shop LOG:  statement: COPY staging FROM STDIN\n\
+         2026-11-20 23:41:07 UTC [902] user=jdoe@shop LOG:  statement: COPY (SELECT * FROM customers) TO '/tmp/c.csv' CSV HEADER\n",
+    );
+    append(
+        &root.join("logs/access.log"),
+        "10.0.0.4 - - [20/Nov/2026:10:00:00 +0100] \"GET /products/3 HTTP/1.1\" 200 5120 \"-\" \"Mozilla/5.0\"\n\
+         10.0.0.9 - mdupont [20/Nov/2026:23:50:00 +0100] \"GET /admin/customers/export.csv?all=1 HTTP/1.1\" 200 48000000 \"-\" \"curl/8\"\n",
+    );
+    // A CRM database and an export directory, scanned on schedule.
+    let crm = rusqlite::Connection::open(root.join("crm.db")).unwrap();
+    crm.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, created_at TEXT)").unwrap();
+    for i in 0..400 {
+        crm.execute("INSERT INTO customers (email, created_at) VALUES (?1, '2016-03-01')", [format!("member{i}@example.fr")]).unwrap();
+    }
+    drop(crm);
+    std::fs::create_dir_all(root.join("exports")).unwrap();
+    std::fs::write(root.join("exports/customers.csv"), "id,mail\n".to_string() + &(0..300).map(|i| format!("{i},buyer{i}@example.fr\n")).collect::<String>()).unwrap();
+    append(&cfg, "detect = [\"postgres\", \"access_log\"]\n\n[[scan]]\nlocation = \"sqlite://crm.db\"\nsample_rows = 100\n\n[[scan]]\nlocation = \"exports\"\n");
+
+    run_once(&cfg);
+    let db = d.db();
+    let q = |sql: &str| count(&db, sql);
+    assert_eq!(q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'db_export_statement'"), 1, "one COPY TO; the import is not an export");
+    assert_eq!(q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'db_export_statement' AND json_extract(evidence, '$.actor') = 'jdoe' AND json_extract(evidence, '$.detail') = 'COPY TO file'"), 1);
+    assert_eq!(q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'download_volume' AND json_extract(evidence, '$.actor') = 'mdupont' AND json_extract(evidence, '$.observed') = '48000000'"), 1);
+    assert_eq!(
+        q("SELECT COUNT(*) FROM findings WHERE source_kind = 3 AND tbl = 'customers' AND col = 'email' AND detector = 'email' AND kind = 1
+           AND json_extract(evidence, '$.sampled_rows') = '100' AND json_extract(evidence, '$.matched_rows') = '100'
+           AND json_extract(evidence, '$.estimated_rows') = '400' AND json_extract(evidence, '$.oldest_record_source') = 'column:created_at'
+           AND CAST(json_extract(evidence, '$.oldest_record_age_s') AS INTEGER) > 3600 * 24 * 365 * 9"),
+        1,
+        "one finding for the column, not one per row"
+    );
+    assert_eq!(q("SELECT COUNT(*) FROM findings WHERE source_kind = 2 AND col = 'mail' AND json_extract(evidence, '$.distinct_fingerprints') = '300'"), 1);
+    assert_eq!(
+        q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'personal_data_file' AND json_extract(evidence, '$.detail') = 'new file in tmp dir'"),
+        1,
+        "300 people in a file under /tmp"
+    );
+    let total = q("SELECT COUNT(*) FROM findings");
+
+    // A second run: nothing changed, nothing new is stored.
+    run_once(&cfg);
+    assert_eq!(q("SELECT COUNT(*) FROM findings"), total, "unchanged files are not rescanned and unchanged tables give the same ids");
+    assert!(root.join("agent-data/scan-state.json").is_file());
+
+    // The file grows: it is scanned again and reported with its new figures.
+    append(&root.join("exports/customers.csv"), "300,late@example.fr\n");
+    run_once(&cfg);
+    assert_eq!(q("SELECT COUNT(*) FROM findings WHERE source_kind = 2 AND col = 'mail' AND json_extract(evidence, '$.distinct_fingerprints') = '301'"), 1);
+
+    let bytes = db_bytes(&d);
+    for raw in ["member7@example.fr", "buyer12@example.fr", "late@example.fr"] {
+        assert!(!bytes.windows(raw.len()).any(|w| w == raw.as_bytes()), "{raw} reached the collector");
+    }
+}
