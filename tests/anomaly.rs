@@ -63,7 +63,29 @@ fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_val
     drop(crm);
     std::fs::create_dir_all(root.join("exports")).unwrap();
     std::fs::write(root.join("exports/customers.csv"), "id,mail\n".to_string() + &(0..300).map(|i| format!("{i},buyer{i}@example.fr\n")).collect::<String>()).unwrap();
-    append(&cfg, "detect = [\"postgres\", \"access_log\"]\n\n[[scan]]\nlocation = \"sqlite://crm.db\"\nsample_rows = 100\n\n[[scan]]\nlocation = \"exports\"\n");
+    // And a PostgreSQL schema of this test's own.
+    let pg_url = std::env::var("CUSTOS_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/test".into());
+    let mut pg = postgres::Client::connect(&pg_url, postgres::NoTls).unwrap_or_else(|e| panic!("PostgreSQL at {pg_url} is needed (scripts/test.sh starts one): {e}"));
+    let schema = format!("custos_e2e_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos());
+    pg.batch_execute(&format!(
+        "CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.patients (id serial PRIMARY KEY, mail text, admitted date);
+         INSERT INTO {schema}.patients (mail, admitted) SELECT 'patient' || i || '@example.fr', DATE '2015-01-01' + i FROM generate_series(1, 50) i;"
+    ))
+    .unwrap();
+    struct DropSchema(postgres::Client, String);
+    impl Drop for DropSchema {
+        fn drop(&mut self) {
+            let _ = self.0.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.1));
+        }
+    }
+    let _cleanup = DropSchema(pg, schema.clone());
+    append(
+        &cfg,
+        &format!(
+            "detect = [\"postgres\", \"access_log\"]\n\n[[scan]]\nlocation = \"sqlite://crm.db\"\nsample_rows = 100\n\n[[scan]]\nlocation = \"exports\"\n\n[[scan]]\nlocation = \"{pg_url}?schema={schema}\"\n"
+        ),
+    );
 
     run_once(&cfg);
     let db = d.db();
@@ -84,6 +106,15 @@ fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_val
         q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'personal_data_file' AND json_extract(evidence, '$.detail') = 'new file in tmp dir'"),
         1,
         "300 people in a file under /tmp"
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT COUNT(*) FROM findings WHERE source_kind = 3 AND tbl = '{schema}.patients' AND col = 'mail'
+             AND json_extract(evidence, '$.matched_rows') = '50' AND json_extract(evidence, '$.oldest_record_source') = 'column:admitted'
+             AND locator NOT LIKE '%postgres:postgres@%'"
+        )),
+        1,
+        "the PostgreSQL table, located without its password"
     );
     let total = q("SELECT COUNT(*) FROM findings");
 

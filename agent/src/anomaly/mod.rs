@@ -230,6 +230,7 @@ impl LogWatches {
     }
 
     /// Looks at one line of `path` (`findings` personal-data findings were made on it).
+    #[allow(clippy::too_many_arguments)]
     pub fn line(&mut self, path: &std::path::Path, line: u64, offset: u64, bytes: &[u8], findings: usize, now_s: i64, out: &mut Vec<LogAnomaly>) {
         if !self.files.contains_key(path) {
             let detect = self.sources.iter().find(|(globs, _)| globs.iter().any(|g| g.matches_path(path))).map(|(_, d)| d.clone());

@@ -246,7 +246,7 @@ pub struct ColumnRecord<'a> {
     pub preview: &'a str,
 }
 
-fn print(engine: &Engine, f: &ColumnFinding, json: bool, header: &mut bool, out: &mut dyn Write) -> io::Result<()> {
+fn print(engine: &Engine, f: &ColumnFinding, json: bool, spacer: bool, header: &mut bool, out: &mut dyn Write) -> io::Result<()> {
     let spec = engine.detector(f.verdict.detector);
     let v = &f.verdict;
     let rec = ColumnRecord {
@@ -272,7 +272,10 @@ fn print(engine: &Engine, f: &ColumnFinding, json: bool, header: &mut bool, out:
     }
     if !*header {
         *header = true;
-        writeln!(out, "\n{:<48} {:<20} {:<16} {:<18} {:>16} {:>9} {:>10} {:>9}  PREVIEW", "LOCATION", "COLUMN", "DETECTOR", "CATEGORY", "MATCHED/SAMPLED", "DISTINCT", "ROWS", "OLDEST_D")?;
+        if spacer {
+            writeln!(out)?;
+        }
+        writeln!(out, "{:<48} {:<20} {:<16} {:<18} {:>16} {:>9} {:>10} {:>9}  PREVIEW", "LOCATION", "COLUMN", "DETECTOR", "CATEGORY", "MATCHED/SAMPLED", "DISTINCT", "ROWS", "OLDEST_D")?;
     }
     let oldest = rec.oldest_record_age_s.map_or("-".to_string(), |s| (s / 86400).to_string());
     writeln!(
@@ -319,7 +322,9 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
         summary.findings += s.findings;
         summary.errors += s.errors;
     }
+    // The column table follows the match table, if any, after a blank line.
     let mut header = false;
+    let spacer = !text.is_empty();
     let terminal = io::stderr().is_terminal();
     for (i, f) in structured.iter().enumerate() {
         if terminal {
@@ -333,7 +338,7 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
                 summary.bytes += r.bytes;
                 for cf in file_findings(f, &r, mtime) {
                     summary.findings += 1;
-                    print(engine, &cf, opts.json, &mut header, out)?;
+                    print(engine, &cf, opts.json, spacer, &mut header, out)?;
                 }
             }
             Err(e) => {
@@ -359,7 +364,7 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
                 for t in &tables {
                     for cf in table_findings(db, t) {
                         summary.findings += 1;
-                        print(engine, &cf, opts.json, &mut header, out)?;
+                        print(engine, &cf, opts.json, spacer, &mut header, out)?;
                     }
                 }
             }

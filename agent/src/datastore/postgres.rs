@@ -90,7 +90,8 @@ pub fn classify_database(engine: &Engine, key: &FingerprintKey, location: &Postg
         )
         .map_err(err)?;
     // (schema, table) → (text columns, date columns)
-    let mut tables: Vec<((String, String), Vec<String>, Vec<String>)> = Vec::new();
+    type Columns = ((String, String), Vec<String>, Vec<String>);
+    let mut tables: Vec<Columns> = Vec::new();
     for r in rows {
         let (schema, table, column, ty, udt): (String, String, String, String, String) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
         if tables.last().is_none_or(|(k, _, _)| *k != (schema.clone(), table.clone())) {

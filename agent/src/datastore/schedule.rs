@@ -168,6 +168,10 @@ impl Scheduler {
 
     fn scan_files(&mut self, engine: &Engine, factory: &FindingFactory, root: &Path) -> Vec<pb::Finding> {
         let files = crate::scan::walk(&[root.to_path_buf()], &mut |p, e| tracing::warn!(path = %p.display(), error = %e, "cannot read; skipping"));
+        // Forget files that are gone, so the state does not grow forever (and a file that
+        // comes back is scanned as new).
+        let present: std::collections::HashSet<&PathBuf> = files.iter().collect();
+        self.state.files.retain(|p, _| !p.starts_with(root) || present.contains(p));
         let mut out = Vec::new();
         for f in files {
             let Ok(meta) = std::fs::metadata(&f) else { continue };
