@@ -2,7 +2,7 @@
 //!
 //! Tables and columns come from `information_schema` (so the role only sees what it may read);
 //! text-like columns (`text`, `character varying`, `character`, `json`, `jsonb`, `citext`) are
-//! sampled with `LIMIT n` and cast to text, date-like ones (`date`, `timestamp…`) give retention
+//! sampled (`TABLESAMPLE SYSTEM` across the pages of a large table, then `LIMIT n`) and cast to text, date-like ones (`date`, `timestamp…`) give retention
 //! evidence with one `min()` per table holding personal data. The row count is the planner's
 //! estimate (`pg_class.reltuples`), or `count(*)` when the table was never analysed.
 //!
@@ -139,7 +139,15 @@ fn classify_table(
     let mut c = Classifier::new(engine, key);
     let cols: Vec<usize> = text_cols.iter().map(|n| c.column(n)).collect();
     let list: Vec<String> = text_cols.iter().map(|n| format!("{}::text", quote(n))).collect();
-    let sql = format!("SELECT {} FROM {q} LIMIT {}", list.join(", "), sample_rows);
+    // A large table is sampled across its pages (TABLESAMPLE SYSTEM, three times the share
+    // needed, so that block sampling still yields enough rows), not just its first rows.
+    let sampling = if estimated_rows > sample_rows.saturating_mul(10) {
+        let percent = (300.0 * sample_rows as f64 / estimated_rows as f64).clamp(0.001, 100.0);
+        format!(" TABLESAMPLE SYSTEM ({percent:.4})")
+    } else {
+        String::new()
+    };
+    let sql = format!("SELECT {} FROM {q}{sampling} LIMIT {}", list.join(", "), sample_rows);
     // Streamed, so a large sample never sits in memory at once.
     let mut it = db.query_raw(&sql, std::iter::empty::<&(dyn postgres::types::ToSql + Sync)>())?;
     use postgres::fallible_iterator::FallibleIterator;
