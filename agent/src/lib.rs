@@ -243,13 +243,13 @@ fn watch_roots(sources: &[config::LogSource]) -> Vec<(std::path::PathBuf, bool)>
 }
 
 /// The finding of an anomaly seen in a log.
-fn anomaly_finding(factory: &FindingFactory, source: pb::Source, a: &anomaly::LogAnomaly) -> pb::Finding {
+fn anomaly_finding(engine: &Engine, factory: &FindingFactory, source: pb::Source, a: &anomaly::LogAnomaly) -> pb::Finding {
     match (a.line, a.window) {
         (Some((line, offset)), _) => {
             let position = pb::Position { at: Some(pb::position::At::Text(pb::TextPosition { line, start: 0, end: 0, line_offset: offset })) };
-            factory.anomaly_finding(&source, Some(position), &format!("line:{offset}"), &a.anomaly)
+            factory.anomaly_finding(engine, &source, Some(position), &format!("line:{offset}"), &a.anomaly)
         }
-        (None, w) => factory.anomaly_finding(&source, None, &format!("window:{}:{}", w.unwrap_or(0), a.anomaly.actor.as_deref().unwrap_or("")), &a.anomaly),
+        (None, w) => factory.anomaly_finding(engine, &source, None, &format!("window:{}:{}", w.unwrap_or(0), a.anomaly.actor.as_deref().unwrap_or("")), &a.anomaly),
     }
 }
 
@@ -310,7 +310,7 @@ fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
                     watches.line(l.path, l.line, l.offset, l.bytes, detections.len(), unix_now(), &mut anomalies);
                     for a in anomalies.drain(before..) {
                         let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
-                        pending.push(anomaly_finding(&ctx.factory, source, &a));
+                        pending.push(anomaly_finding(&ctx.engine, &ctx.factory, source, &a));
                     }
                 }
                 if detections.is_empty() {
@@ -342,7 +342,7 @@ fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
             watches.tick(unix_now(), &mut anomalies);
             for a in anomalies.drain(..) {
                 let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator: a.path.to_string_lossy().into_owned(), identity: String::new() };
-                pending.push(anomaly_finding(&ctx.factory, source, &a));
+                pending.push(anomaly_finding(&ctx.engine, &ctx.factory, source, &a));
             }
         }
         if spool_error.is_none() && !pending.is_empty() {

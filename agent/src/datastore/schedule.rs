@@ -199,7 +199,7 @@ impl Scheduler {
             if previous.is_none() || grown {
                 if let Some(a) = anomaly::files::assess(&f, distinct, grown, &self.anomaly) {
                     let source = pb::Source { kind: pb::SourceKind::File as i32, locator: f.display().to_string(), identity: hex::encode(&report.content_hash[..16]) };
-                    out.push(factory.anomaly_finding(&source, None, &format!("file:{}", meta.len()), &a));
+                    out.push(factory.anomaly_finding(engine, &source, None, &format!("file:{}", meta.len()), &a));
                 }
             }
         }
