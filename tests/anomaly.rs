@@ -133,3 +133,36 @@ fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_val
         assert!(!bytes.windows(raw.len()).any(|w| w == raw.as_bytes()), "{raw} reached the collector");
     }
 }
+
+#[test]
+fn a_burst_of_personal_data_in_a_followed_log_is_a_finding_rate_anomaly_after_a_quiet_baseline() {
+    let d = Deployment::new(REGISTER);
+    let _collector = d.start_collector();
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    // One-second windows so the test does not wait minutes; the floor keeps jitter quiet.
+    append(&cfg, "detect = [\"finding_rate\"]\n\n[anomaly]\nwindow_s = 1\nwarmup = 3\nhistory = 30\nfinding_rate_min = 100\n");
+    let log = d.root().join("logs/app.log");
+    append(&log, "");
+    let agent = d.start_agent(&cfg, "agent");
+    let db = d.db();
+    let q = |sql: &str| if db.is_file() { count(&db, sql) } else { 0 };
+
+    // Ordinary traffic: a login line with an address every 200 ms, for six seconds.
+    for i in 0..30 {
+        append(&log, &format!("2026-11-20 INFO login user=user{i}@example.fr\n"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(wait_for(std::time::Duration::from_secs(20), || (q("SELECT COUNT(*) FROM findings WHERE kind = 1") >= 30).then_some(())).is_some(), "{}", agent.stderr());
+    assert_eq!(q("SELECT COUNT(*) FROM findings WHERE kind = 2"), 0, "ordinary traffic is quiet");
+
+    // A debug flag dumps the customer table into the log.
+    let dump: String = (0..600).map(|i| format!("DEBUG customer row {i} email=dumped{i}@example.fr\n")).collect();
+    append(&log, &dump);
+    let fired = wait_for(std::time::Duration::from_secs(30), || (q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'finding_rate'") >= 1).then_some(()));
+    assert!(fired.is_some(), "no finding_rate anomaly; agent log:\n{}", agent.stderr());
+    assert_eq!(
+        q("SELECT COUNT(*) FROM findings WHERE detector = 'finding_rate' AND CAST(json_extract(evidence, '$.observed') AS INTEGER) >= 100
+           AND CAST(json_extract(evidence, '$.baseline') AS REAL) < 10 AND locator LIKE '%/logs/app.log'"),
+        1
+    );
+}
