@@ -160,9 +160,11 @@ fn a_burst_of_personal_data_in_a_followed_log_is_a_finding_rate_anomaly_after_a_
     append(&log, &dump);
     let fired = wait_for(std::time::Duration::from_secs(30), || (q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'finding_rate'") >= 1).then_some(()));
     assert!(fired.is_some(), "no finding_rate anomaly; agent log:\n{}", agent.stderr());
+    // The dump may straddle two windows; each window that fired carries its own figures.
+    let fired = q("SELECT COUNT(*) FROM findings WHERE detector = 'finding_rate'");
     assert_eq!(
         q("SELECT COUNT(*) FROM findings WHERE detector = 'finding_rate' AND CAST(json_extract(evidence, '$.observed') AS INTEGER) >= 100
            AND CAST(json_extract(evidence, '$.baseline') AS REAL) < 10 AND locator LIKE '%/logs/app.log'"),
-        1
+        fired
     );
 }
