@@ -19,6 +19,14 @@
 //! [[log]]
 //! paths = ["/var/log/nginx/*.log"]
 //! read_from = "end"
+//! detect = ["access_log"]             # export-anomaly heuristics, see crate::anomaly
+//!
+//! [[scan]]                            # scheduled data-store scans, see crate::datastore
+//! location = "sqlite:///var/lib/app/crm.db"
+//! interval_s = 3600
+//!
+//! [anomaly]                           # thresholds, all optional
+//! sensitivity = 6.0
 //! ```
 //! Relative paths are resolved against the directory of the config file.
 
