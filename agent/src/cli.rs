@@ -55,11 +55,14 @@ enum Command {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
-    /// Scan files and directories once and print findings (exit 0: none, 1: found, 2: error).
+    /// Scan files, directories and databases once and print findings (exit 0: none, 1: found, 2: error).
     Scan {
-        /// Files or directories.
+        /// Files or directories, `sqlite://PATH`, `postgres://user:password@host:port/db[?schema=S]`.
         #[arg(required = true)]
-        locations: Vec<PathBuf>,
+        locations: Vec<String>,
+        /// Rows sampled per database table.
+        #[arg(long, default_value_t = crate::datastore::DEFAULT_SAMPLE_ROWS)]
+        sample_rows: u64,
         /// JSON Lines output, one object per finding.
         #[arg(long)]
         json: bool,
@@ -115,7 +118,7 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Command::Scan { locations, json, rules, show_values, min_confidence } => {
+        Command::Scan { locations, sample_rows, json, rules, show_values, min_confidence } => {
             let engine = match crate::load_engine(rules.as_deref(), min_confidence) {
                 Ok(e) => e,
                 Err(e) => {
@@ -126,7 +129,7 @@ pub fn main() -> ExitCode {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
             let opts = crate::scan::ScanOptions { json, show_values };
-            match crate::scan::scan_paths(&engine, &locations, &opts, &mut out) {
+            match crate::datastore::scan_locations(&engine, &locations, sample_rows, &opts, &mut out) {
                 Ok(s) => {
                     if std::io::Write::flush(&mut out).is_err() {
                         return ExitCode::from(2);

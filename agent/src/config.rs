@@ -19,6 +19,14 @@
 //! [[log]]
 //! paths = ["/var/log/nginx/*.log"]
 //! read_from = "end"
+//! detect = ["access_log"]             # export-anomaly heuristics, see crate::anomaly
+//!
+//! [[scan]]                            # scheduled data-store scans, see crate::datastore
+//! location = "sqlite:///var/lib/app/crm.db"
+//! interval_s = 3600
+//!
+//! [anomaly]                           # thresholds, all optional
+//! sensitivity = 6.0
 //! ```
 //! Relative paths are resolved against the directory of the config file.
 
@@ -165,6 +173,12 @@ pub struct AgentConfig {
     /// Prometheus metrics endpoint (off when absent).
     #[serde(default)]
     pub metrics: Option<MetricsConfig>,
+    /// Scheduled data-store scans (files, SQLite, PostgreSQL).
+    #[serde(default, rename = "scan")]
+    pub scans: Vec<crate::datastore::schedule::ScanJob>,
+    /// Thresholds of the export-anomaly heuristics.
+    #[serde(default)]
+    pub anomaly: crate::anomaly::AnomalyConfig,
 }
 
 /// Tailing cadence.
@@ -295,6 +309,10 @@ pub struct LogSource {
     /// Also read compressed rotated files (`*.gz`) matched by the globs, once each.
     #[serde(default)]
     pub include_compressed: bool,
+    /// Export-anomaly heuristics to run on these logs (`postgres`, `mysql`, `access_log`,
+    /// `finding_rate`); none by default.
+    #[serde(default)]
+    pub detect: Vec<crate::anomaly::LogDetect>,
 }
 
 fn default_max_line() -> usize {
@@ -325,6 +343,14 @@ impl AgentConfig {
         abs(&mut self.fingerprint.key_file);
         if let Some(r) = &mut self.detection.rules {
             abs(r);
+        }
+        for job in &mut self.scans {
+            if let crate::datastore::Location::Path(p) | crate::datastore::Location::Sqlite(p) = crate::datastore::Location::parse(&job.location) {
+                if p.is_relative() {
+                    let scheme = if job.location.starts_with("sqlite://") { "sqlite://" } else { "" };
+                    job.location = format!("{scheme}{}", base.join(p).display());
+                }
+            }
         }
         for log in &mut self.logs {
             for p in &mut log.paths {
@@ -360,6 +386,20 @@ impl AgentConfig {
                 return Err(ConfigError::field(path, text, "detection.min_confidence", "must be within [0, 1]"));
             }
         }
+        for job in &self.scans {
+            if job.location.is_empty() {
+                return Err(ConfigError::field(path, text, "scan.location", "must not be empty"));
+            }
+            if job.interval_s == 0 {
+                return Err(ConfigError::field(path, text, "scan.interval_s", "must be at least 1"));
+            }
+            if job.sample_rows == 0 {
+                return Err(ConfigError::field(path, text, "scan.sample_rows", "must be at least 1"));
+            }
+        }
+        if let Err((field, reason)) = self.anomaly.check() {
+            return Err(ConfigError::field(path, text, field, reason));
+        }
         if self.batch.max_findings == 0 || self.batch.max_in_flight == 0 {
             return Err(ConfigError::field(path, text, "batch", "max_findings and max_in_flight must be at least 1"));
         }
@@ -386,6 +426,21 @@ mod tests {
         let e = parse_toml::<AgentConfig>(Path::new("agent.toml"), text).unwrap_err();
         assert_eq!(e.line, 4, "{e}");
         assert_eq!(e.field.as_deref(), Some("batch.max_findings"), "{e}");
+    }
+
+    #[test]
+    fn scan_jobs_anomaly_section_and_detect_lists_parse_strictly() {
+        let text = "agent_id = \"a\"\ndata_dir = \"x\"\n[collector]\nurl = \"https://x\"\nca = \"a\"\ncert = \"b\"\nkey = \"c\"\n[fingerprint]\nkey_file = \"k\"\n\n[[log]]\npaths = [\"/var/log/postgresql/*.log\"]\ndetect = [\"postgres\", \"finding_rate\"]\n\n[[scan]]\nlocation = \"sqlite://crm.db\"\ninterval_s = 600\n\n[anomaly]\nsensitivity = 4.5\n";
+        let cfg = parse_toml::<AgentConfig>(Path::new("agent.toml"), text).unwrap();
+        assert_eq!(cfg.logs[0].detect, vec![crate::anomaly::LogDetect::Postgres, crate::anomaly::LogDetect::FindingRate]);
+        assert_eq!((cfg.scans[0].interval_s, cfg.scans[0].sample_rows), (600, 1000));
+        assert_eq!(cfg.anomaly.sensitivity, 4.5);
+        let typo = text.replace("detect = [\"postgres\"", "detect = [\"postgress\"");
+        let e = parse_toml::<AgentConfig>(Path::new("agent.toml"), &typo).unwrap_err();
+        assert_eq!(e.line, 13, "{e}");
+        let unknown = text.replace("interval_s = 600", "intervall_s = 600");
+        let e = parse_toml::<AgentConfig>(Path::new("agent.toml"), &unknown).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("scan.intervall_s"), "{e}");
     }
 
     #[test]

@@ -109,6 +109,87 @@ impl FindingFactory {
     }
 }
 
+impl FindingFactory {
+    /// The fingerprint key (data-store classification fingerprints values under it).
+    pub fn key(&self) -> &FingerprintKey {
+        &self.key
+    }
+
+    /// A column-level finding of a data store (one per table/file, column and detector).
+    ///
+    /// Its id covers the figures that matter (matched and sampled rows, distinct values): a
+    /// rescan that finds the same is a resend, one that finds more is a new observation.
+    pub fn column_finding(&self, engine: &Engine, cf: &crate::datastore::ColumnFinding) -> pb::Finding {
+        let spec = engine.detector(cf.verdict.detector);
+        let source = cf.source();
+        let v = &cf.verdict;
+        let pos_key = format!("{}:{}:{}:{}:{}", cf.table, v.column, v.matched_rows, v.sampled_rows, v.distinct_fingerprints);
+        pb::Finding {
+            id: finding_id(&self.agent_id, &source, &pos_key, &spec.id),
+            agent_id: self.agent_id.clone(),
+            host: self.host.clone(),
+            source: Some(source),
+            position: Some(pb::Position { at: Some(pb::position::At::Table(pb::TablePosition { table: cf.table.clone(), column: v.column.clone(), row_key: String::new() })) }),
+            detector: spec.id.clone(),
+            category: category_to_wire(spec.category) as i32,
+            special_category: spec.special,
+            confidence: v.confidence.clamp(0.0, 1.0),
+            preview: v.preview.clone(),
+            fingerprint: v.fingerprint.to_vec(),
+            observed_at_ms: now_ms(),
+            kind: pb::FindingKind::PersonalData as i32,
+            evidence: cf.evidence().into_iter().collect(),
+        }
+    }
+
+    /// An export-anomaly finding: detector = heuristic name, no category, no fingerprint.
+    /// `position_key` makes its id (e.g. the line offset, or the window that fired).
+    ///
+    /// The actor and the detail come from log text (a user name may be an e-mail address, an
+    /// endpoint may hold one): any personal value the engine finds in them is masked.
+    pub fn anomaly_finding(&self, engine: &Engine, source: &pb::Source, position: Option<pb::Position>, position_key: &str, a: &crate::anomaly::Anomaly) -> pb::Finding {
+        let mut a = a.clone();
+        a.detail = redact(engine, &a.detail);
+        a.actor = a.actor.map(|actor| redact(engine, &actor));
+        let a = &a;
+        pb::Finding {
+            id: finding_id(&self.agent_id, source, position_key, a.heuristic),
+            agent_id: self.agent_id.clone(),
+            host: self.host.clone(),
+            source: Some(source.clone()),
+            position,
+            detector: a.heuristic.to_string(),
+            category: pb::Category::Unspecified as i32,
+            special_category: false,
+            confidence: a.confidence,
+            preview: a.detail.chars().take(200).collect(),
+            fingerprint: Vec::new(),
+            observed_at_ms: now_ms(),
+            kind: pb::FindingKind::ExportAnomaly as i32,
+            evidence: a.evidence().into_iter().collect(),
+        }
+    }
+}
+
+/// `text` with every personal value the engine finds replaced by its masked preview.
+pub fn redact(engine: &Engine, text: &str) -> String {
+    let mut detections = Vec::new();
+    engine.scan(text.as_bytes(), &mut detections);
+    if detections.is_empty() {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for d in &detections {
+        out.push_str(&String::from_utf8_lossy(&bytes[at..d.start]));
+        out.push_str(&mask::preview(&engine.detector(d.detector).id, &bytes[d.start..d.end]));
+        at = d.end;
+    }
+    out.push_str(&String::from_utf8_lossy(&bytes[at..]));
+    out
+}
+
 /// Reads the fingerprint key file: 64+ hex characters, or at least 16 raw bytes.
 pub fn load_fingerprint_key(path: &std::path::Path) -> Result<FingerprintKey, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read fingerprint key: {e}", path.display()))?;
@@ -131,6 +212,27 @@ mod tests {
         assert_eq!(finding_id("a", &s, "0:1:5", "email"), finding_id("a", &s, "0:1:5", "email"));
         assert_ne!(finding_id("a", &s, "0:1:5", "email"), finding_id("a", &s, "0:1:6", "email"));
         assert_ne!(finding_id("a", &s, "0:1:5", "email"), finding_id("b", &s, "0:1:5", "email"));
+    }
+
+    #[test]
+    fn anomaly_actor_and_detail_are_masked() {
+        let engine = Engine::with_default_packs().unwrap();
+        let f = FindingFactory::new("a".into(), "h".into(), FingerprintKey::new(vec![9; 32]).unwrap());
+        let a = crate::anomaly::Anomaly {
+            heuristic: "download_volume",
+            observed: 1,
+            baseline: None,
+            threshold: 1.0,
+            actor: Some("jean.dupont@example.fr".into()),
+            detail: "export endpoint /users/jean.dupont@example.fr/export".into(),
+            confidence: 0.7,
+        };
+        let s = pb::Source { kind: 1, locator: "x".into(), identity: "i".into() };
+        let finding = f.anomaly_finding(&engine, &s, None, "0", &a);
+        let wire = prost::Message::encode_to_vec(&finding);
+        assert!(!wire.windows(11).any(|w| w == b"jean.dupont"));
+        assert_eq!(finding.evidence["actor"], "j***@e***.fr");
+        assert_eq!(finding.evidence["detail"], "export endpoint /users/j***@e***.fr/export");
     }
 
     #[test]

@@ -14,13 +14,19 @@
 //! - **Blocking work off the async runtime.** Reading files and running regexes happen on a
 //!   dedicated thread; the runtime only moves batches.
 //!
+//! - **Data stores are sources too.** [`datastore`] classifies files and database tables per
+//!   column on a schedule (`[[scan]]`), and [`anomaly`] watches logs and scans for the signs of
+//!   a bulk export; both produce findings that travel through the same spool and transport.
+//!
 //! The binary (`custos-agent`) is a thin layer over [`cli`].
 
 #![deny(missing_docs)]
 
+pub mod anomaly;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod datastore;
 pub mod enrollment;
 pub mod finding;
 pub mod metrics;
@@ -113,6 +119,16 @@ impl Agent {
         let saved = Checkpoints::load(&checkpoints_path)?;
         let transport = transport::Transport::new(self.config.collector.clone(), self.config.batch.clone(), self.config.agent_id.clone(), self.host.clone())?;
         let (done_tx, done_rx) = watch::channel(false);
+        let scheduler = datastore::schedule::Scheduler::new(self.config.scans.clone(), data_dir.join("scan-state.json"), self.config.anomaly.clone())
+            .map_err(|e| anyhow::anyhow!("cannot load the scan state: {e}"))?;
+        let scans = ScanContext { engine: self.engine.clone(), factory: self.factory.clone(), spool: spool.clone(), metrics: metrics.clone(), mode, shutdown: shutdown.clone() };
+        // In follow mode scheduled scans run on their own thread, beside tailing; in once mode
+        // the reader runs them first, so "done" means both are done.
+        let (scan_thread, once_scheduler) = match (mode, scheduler.is_empty()) {
+            (_, true) => (None, None),
+            (RunMode::Once, false) => (None, Some((scheduler, scans))),
+            (RunMode::Follow, false) => (Some(std::thread::Builder::new().name("custos-datastore".into()).spawn(move || scan_loop(scheduler, scans))?), None),
+        };
         let reader = {
             let ctx = ReaderContext {
                 engine: self.engine.clone(),
@@ -125,19 +141,66 @@ impl Agent {
                 saved,
                 mode,
                 shutdown: shutdown.clone(),
+                anomaly: self.config.anomaly.clone(),
             };
             std::thread::Builder::new().name("custos-reader".into()).spawn(move || {
-                let r = read_loop(ctx);
+                let r = match once_scheduler {
+                    Some((scheduler, scans)) => scan_loop(scheduler, scans).and_then(|()| read_loop(ctx)),
+                    None => read_loop(ctx),
+                };
                 let _ = done_tx.send(true);
                 r
             })?
         };
         transport.run(spool.clone(), metrics, progress, shutdown, done_rx).await;
         let joined = tokio::task::spawn_blocking(move || reader.join()).await;
+        if let Some(t) = scan_thread {
+            match tokio::task::spawn_blocking(move || t.join()).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => tracing::error!(error = %e, "scheduled scans stopped"),
+                _ => tracing::error!("the data-store scan thread panicked"),
+            }
+        }
         spool.sync()?;
         match joined {
             Ok(Ok(r)) => r,
             _ => Err(anyhow::anyhow!("the reader thread panicked")),
+        }
+    }
+}
+
+struct ScanContext {
+    engine: Arc<Engine>,
+    factory: FindingFactory,
+    spool: Spool,
+    metrics: Arc<Metrics>,
+    mode: RunMode,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Runs the `[[scan]]` jobs when due until shut down (once each in [`RunMode::Once`]).
+fn scan_loop(mut scheduler: datastore::schedule::Scheduler, ctx: ScanContext) -> anyhow::Result<()> {
+    let stop = || *ctx.shutdown.borrow();
+    loop {
+        let mut emit = |findings: &[pb::Finding]| -> std::io::Result<()> {
+            ctx.spool.append(findings, &stop)?;
+            ctx.metrics.findings.inc_by(findings.len() as u64);
+            ctx.spool.sync()
+        };
+        match scheduler.run_due(&ctx.engine, &ctx.factory, &mut emit) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(anyhow::anyhow!("scheduled scan: {e}")),
+        }
+        if ctx.mode == RunMode::Once {
+            return Ok(());
+        }
+        let wake = Instant::now() + scheduler.until_next();
+        while Instant::now() < wake {
+            if stop() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(250).min(wake.saturating_duration_since(Instant::now())));
         }
     }
 }
@@ -153,6 +216,7 @@ struct ReaderContext {
     saved: Option<Checkpoints>,
     mode: RunMode,
     shutdown: watch::Receiver<bool>,
+    anomaly: anomaly::AnomalyConfig,
 }
 
 /// Base directories of glob patterns, watched for file-system events.
@@ -176,6 +240,17 @@ fn watch_roots(sources: &[config::LogSource]) -> Vec<(std::path::PathBuf, bool)>
         }
     }
     roots
+}
+
+/// The finding of an anomaly seen in a log.
+fn anomaly_finding(engine: &Engine, factory: &FindingFactory, source: pb::Source, a: &anomaly::LogAnomaly) -> pb::Finding {
+    match (a.line, a.window) {
+        (Some((line, offset)), _) => {
+            let position = pb::Position { at: Some(pb::position::At::Text(pb::TextPosition { line, start: 0, end: 0, line_offset: offset })) };
+            factory.anomaly_finding(engine, &source, Some(position), &format!("line:{offset}"), &a.anomaly)
+        }
+        (None, w) => factory.anomaly_finding(engine, &source, None, &format!("window:{}:{}", w.unwrap_or(0), a.anomaly.actor.as_deref().unwrap_or("")), &a.anomaly),
+    }
 }
 
 /// Tails, detects, spools findings and persists checkpoints. Runs on its own thread.
@@ -218,6 +293,9 @@ fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
     let mut pending: Vec<pb::Finding> = Vec::with_capacity(1024);
     let mut detections = Vec::new();
     let mut spool_error: Option<std::io::Error> = None;
+    let mut watches = anomaly::LogWatches::new(&ctx.sources, &ctx.anomaly);
+    let mut anomalies: Vec<anomaly::LogAnomaly> = Vec::new();
+    let unix_now = || finding::now_ms() / 1000;
     let mut last_rescan = Instant::now();
     let mut last_checkpoint = Instant::now();
     let mut rescan = true;
@@ -227,6 +305,14 @@ fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
             let mut on_line = |l: tail::LogLine<'_>| {
                 detections.clear();
                 ctx.engine.scan(l.bytes, &mut detections);
+                if !watches.is_empty() {
+                    let before = anomalies.len();
+                    watches.line(l.path, l.line, l.offset, l.bytes, detections.len(), unix_now(), &mut anomalies);
+                    for a in anomalies.drain(before..) {
+                        let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
+                        pending.push(anomaly_finding(&ctx.engine, &ctx.factory, source, &a));
+                    }
+                }
                 if detections.is_empty() {
                     return;
                 }
@@ -252,6 +338,13 @@ fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
             }
             stats
         };
+        if !watches.is_empty() {
+            watches.tick(unix_now(), &mut anomalies);
+            for a in anomalies.drain(..) {
+                let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator: a.path.to_string_lossy().into_owned(), identity: String::new() };
+                pending.push(anomaly_finding(&ctx.engine, &ctx.factory, source, &a));
+            }
+        }
         if spool_error.is_none() && !pending.is_empty() {
             match ctx.spool.append(&pending, &stop) {
                 Ok(()) => {

@@ -103,10 +103,12 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         fingerprint: FingerprintConfig { key_file },
         detection: DetectionConfig::default(),
         batch: BatchConfig::default(),
-        logs: vec![LogSource { paths: vec![format!("{}/**/*.log", logs.display())], read_from: ReadFrom::Beginning, max_line_bytes: 1 << 20, include_compressed: false }],
+        logs: vec![LogSource { paths: vec![format!("{}/**/*.log", logs.display())], read_from: ReadFrom::Beginning, max_line_bytes: 1 << 20, include_compressed: false, detect: Vec::new() }],
         tail: Default::default(),
         spool: Default::default(),
         metrics: None,
+        scans: Vec::new(),
+        anomaly: Default::default(),
     };
     let agent = Agent::new(config)?;
     let (progress_tx, progress_rx) = watch::channel(Delivery::default());

@@ -1,0 +1,194 @@
+//! PostgreSQL databases (`postgres://user:pass@host:port/db`), with a read-only role.
+//!
+//! Tables and columns come from `information_schema` (so the role only sees what it may read);
+//! text-like columns (`text`, `character varying`, `character`, `json`, `jsonb`, `citext`) are
+//! sampled (`TABLESAMPLE SYSTEM` across the pages of a large table, then `LIMIT n`) and cast to text, date-like ones (`date`, `timestamp…`) give retention
+//! evidence with one `min()` per table holding personal data. The row count is the planner's
+//! estimate (`pg_class.reltuples`), or `count(*)` when the table was never analysed.
+//!
+//! An optional `schema=NAME` query parameter (not a libpq parameter; removed before connecting)
+//! limits the scan to one schema. Passwords never appear in locators or errors.
+
+use super::TableReport;
+use super::classify::{Classifier, parse_timestamp};
+use custos_rules::{Engine, FingerprintKey};
+
+/// A database that cannot be scanned, with the reason (the password is never included).
+#[derive(Debug, thiserror::Error)]
+#[error("{location}: {reason}")]
+pub struct PostgresError {
+    /// The location without its password.
+    pub location: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// A parsed `postgres://` location. Its `Debug` never shows the password.
+#[derive(Clone)]
+pub struct PostgresLocation {
+    /// Connection string handed to the driver.
+    conninfo: String,
+    /// Only this schema, when set.
+    pub schema: Option<String>,
+    /// `postgres://host:port/db`: what findings and messages name.
+    pub display: String,
+}
+
+impl PostgresLocation {
+    /// Parses `postgres://…` or `postgresql://…`, taking out the `schema=` parameter.
+    pub fn parse(url: &str) -> PostgresLocation {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut schema = None;
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .filter(|p| match p.strip_prefix("schema=") {
+                Some(s) => {
+                    schema = Some(s.to_string());
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        let conninfo = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+        // Drop user info from what is displayed.
+        let rest = base.split_once("://").map_or(base, |(_, r)| r);
+        let host_db = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+        PostgresLocation { conninfo, schema, display: format!("postgres://{host_db}") }
+    }
+}
+
+impl std::fmt::Debug for PostgresLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresLocation").field("display", &self.display).field("schema", &self.schema).finish_non_exhaustive()
+    }
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Classifies every table visible at `location`, sampling `sample_rows` rows each.
+pub fn classify_database(engine: &Engine, key: &FingerprintKey, location: &PostgresLocation, sample_rows: u64, progress: &mut dyn FnMut(&str)) -> Result<Vec<TableReport>, PostgresError> {
+    let err = |e: postgres::Error| PostgresError { location: location.display.clone(), reason: e.to_string() };
+    let mut db = postgres::Client::connect(&location.conninfo, postgres::NoTls).map_err(|e| PostgresError {
+        location: location.display.clone(),
+        reason: format!("cannot connect: {e}; check the host, port, user and password (a read-only role is enough)"),
+    })?;
+    // Sampling must never hold up the application: no long waits on locks.
+    db.batch_execute("SET lock_timeout = '5s'; SET statement_timeout = '300s'").map_err(err)?;
+    let rows = db
+        .query(
+            "SELECT c.table_schema::text, c.table_name::text, c.column_name::text, c.data_type::text, c.udt_name::text
+             FROM information_schema.columns c
+             JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+             WHERE t.table_type = 'BASE TABLE'
+               AND c.table_schema NOT IN ('pg_catalog', 'information_schema') AND c.table_schema NOT LIKE 'pg_toast%'
+               AND ($1::text IS NULL OR c.table_schema = $1)
+             ORDER BY c.table_schema, c.table_name, c.ordinal_position",
+            &[&location.schema],
+        )
+        .map_err(err)?;
+    // (schema, table) → (text columns, date columns)
+    type Columns = ((String, String), Vec<String>, Vec<String>);
+    let mut tables: Vec<Columns> = Vec::new();
+    for r in rows {
+        let (schema, table, column, ty, udt): (String, String, String, String, String) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        if tables.last().is_none_or(|(k, _, _)| *k != (schema.clone(), table.clone())) {
+            tables.push(((schema.clone(), table.clone()), Vec::new(), Vec::new()));
+        }
+        let Some(last) = tables.last_mut() else { continue };
+        let ty = ty.as_str();
+        if ty == "date" || ty.starts_with("timestamp") {
+            last.2.push(column);
+        } else if matches!(ty, "text" | "character varying" | "character" | "json" | "jsonb") || udt == "citext" {
+            last.1.push(column);
+        }
+    }
+    let mut out = Vec::new();
+    for ((schema, table), text_cols, date_cols) in tables {
+        let name = format!("{schema}.{table}");
+        progress(&name);
+        let report = classify_table(engine, key, &mut db, &schema, &table, &text_cols, &date_cols, sample_rows)
+            .map_err(|e| PostgresError { location: location.display.clone(), reason: format!("table {name}: {e}") })?;
+        out.push(report);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn classify_table(
+    engine: &Engine,
+    key: &FingerprintKey,
+    db: &mut postgres::Client,
+    schema: &str,
+    table: &str,
+    text_cols: &[String],
+    date_cols: &[String],
+    sample_rows: u64,
+) -> Result<TableReport, postgres::Error> {
+    let q = format!("{}.{}", quote(schema), quote(table));
+    let reltuples: f32 = db
+        .query_one("SELECT coalesce((SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2), -1)::real", &[&schema, &table])?
+        .get(0);
+    let estimated_rows = if reltuples >= 0.0 { reltuples as u64 } else { db.query_one(&format!("SELECT count(*) FROM {q}"), &[])?.get::<_, i64>(0).max(0) as u64 };
+    let mut report = TableReport { table: format!("{schema}.{table}"), estimated_rows, sampled_rows: 0, verdicts: Vec::new(), oldest_personal: None };
+    if text_cols.is_empty() {
+        return Ok(report);
+    }
+    let mut c = Classifier::new(engine, key);
+    let cols: Vec<usize> = text_cols.iter().map(|n| c.column(n)).collect();
+    let list: Vec<String> = text_cols.iter().map(|n| format!("{}::text", quote(n))).collect();
+    // A large table is sampled across its pages (TABLESAMPLE SYSTEM, three times the share
+    // needed, so that block sampling still yields enough rows), not just its first rows.
+    let sampling = if estimated_rows > sample_rows.saturating_mul(10) {
+        let percent = (300.0 * sample_rows as f64 / estimated_rows as f64).clamp(0.001, 100.0);
+        format!(" TABLESAMPLE SYSTEM ({percent:.4})")
+    } else {
+        String::new()
+    };
+    let sql = format!("SELECT {} FROM {q}{sampling} LIMIT {}", list.join(", "), sample_rows);
+    // Streamed, so a large sample never sits in memory at once.
+    let mut it = db.query_raw(&sql, std::iter::empty::<&(dyn postgres::types::ToSql + Sync)>())?;
+    use postgres::fallible_iterator::FallibleIterator;
+    while let Some(row) = it.next()? {
+        c.begin_row();
+        for (i, &col) in cols.iter().enumerate() {
+            if let Some(v) = row.get::<_, Option<&str>>(i) {
+                c.value(col, v.as_bytes());
+            }
+        }
+    }
+    drop(it);
+    report.sampled_rows = c.rows();
+    let (verdicts, _) = c.finish();
+    report.verdicts = verdicts;
+    if !report.verdicts.is_empty() {
+        let mut personal: Vec<String> = report.verdicts.iter().map(|v| format!("{} IS NOT NULL", quote(&v.column))).collect();
+        personal.dedup();
+        for d in date_cols {
+            let sql = format!("SELECT min({dq})::text FROM {q} WHERE {}", personal.join(" OR "), dq = quote(d));
+            let oldest: Option<String> = db.query_one(&sql, &[])?.get(0);
+            if let Some(ts) = oldest.and_then(|t| parse_timestamp(t.as_bytes())) {
+                if report.oldest_personal.as_ref().is_none_or(|(o, _)| ts < *o) {
+                    report.oldest_personal = Some((ts, d.clone()));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_parameter_is_taken_out_and_password_never_displayed() {
+        let l = PostgresLocation::parse("postgres://ro:s3cret@db.internal:5432/shop?schema=crm&sslmode=disable");
+        assert_eq!(l.schema.as_deref(), Some("crm"));
+        assert_eq!(l.conninfo, "postgres://ro:s3cret@db.internal:5432/shop?sslmode=disable");
+        assert_eq!(l.display, "postgres://db.internal:5432/shop");
+        assert!(!format!("{l:?}").contains("s3cret"));
+    }
+}
