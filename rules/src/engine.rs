@@ -195,6 +195,30 @@ impl Context {
     }
 }
 
+/// What became of one candidate.
+enum Outcome {
+    /// Valid and to be reported.
+    Found(Candidate),
+    /// Valid, but allowlisted, below the threshold or without its required context.
+    Silenced,
+    /// Not a value of this detector.
+    Refused,
+}
+
+impl Outcome {
+    /// The candidate when found; records the end of a silenced one.
+    fn found(self, silenced: &mut Option<usize>, end: usize) -> Option<Candidate> {
+        match self {
+            Outcome::Found(c) => Some(c),
+            Outcome::Silenced => {
+                *silenced = Some(silenced.map_or(end, |e: usize| e.max(end)));
+                None
+            }
+            Outcome::Refused => None,
+        }
+    }
+}
+
 /// A validated candidate and whether a positive context word was seen.
 struct Candidate {
     detection: Detection,
@@ -314,25 +338,37 @@ impl Engine {
                 pos = next_token(hay, start);
                 continue;
             }
-            let first = self.confirm(hay, start, end, m.pattern());
+            let mut silenced = None;
+            let first = self.confirm(hay, start, end, m.pattern()).found(&mut silenced, end);
             let best = match first {
                 Some(c) if c.positive => Some(c),
-                first => self.best_at(hay, start, m.pattern(), first, &mut set),
+                first => self.best_at(hay, start, m.pattern(), first, &mut set, &mut silenced),
             };
-            match best {
-                Some(c) => {
+            match (best, silenced) {
+                (Some(c), _) => {
                     pos = c.detection.end;
                     out.push(c.detection);
                 }
-                None if self.detectors[self.owner[m.pattern().as_usize()]].spec.opaque => pos = end,
-                None => pos = next_token(hay, start),
+                // A recognised value that is not reported (allowlisted, below the threshold,
+                // without its required context) is still that value: nothing inside it is.
+                (None, Some(silenced_end)) => pos = silenced_end,
+                (None, None) if self.detectors[self.owner[m.pattern().as_usize()]].spec.opaque => pos = end,
+                (None, None) => pos = next_token(hay, start),
             }
         }
     }
 
     /// The other patterns matching at `start`, in priority order: the first valid one when
     /// `first` was refused, or one with a positive context word when `first` had none.
-    fn best_at(&self, hay: &[u8], start: usize, tried: PatternID, first: Option<Candidate>, set: &mut PatternSet) -> Option<Candidate> {
+    fn best_at(
+        &self,
+        hay: &[u8],
+        start: usize,
+        tried: PatternID,
+        first: Option<Candidate>,
+        set: &mut PatternSet,
+        silenced: &mut Option<usize>,
+    ) -> Option<Candidate> {
         set.clear();
         self.overlap.which_overlapping_matches(&Input::new(hay).range(start..).anchored(Anchored::Yes), set);
         let mut best = first;
@@ -349,7 +385,7 @@ impl Engine {
             if m.end() == m.start() {
                 continue;
             }
-            if let Some(c) = self.confirm(hay, m.start(), m.end(), pid) {
+            if let Some(c) = self.confirm(hay, m.start(), m.end(), pid).found(silenced, m.end()) {
                 match &best {
                     None => {
                         if c.positive {
@@ -365,7 +401,16 @@ impl Engine {
         best
     }
 
-    fn confirm(&self, hay: &[u8], start: usize, end: usize, pid: PatternID) -> Option<Candidate> {
+    fn confirm(&self, hay: &[u8], start: usize, end: usize, pid: PatternID) -> Outcome {
+        match self.judge(hay, start, end, pid) {
+            Some(Ok(c)) => Outcome::Found(c),
+            Some(Err(())) => Outcome::Silenced,
+            None => Outcome::Refused,
+        }
+    }
+
+    /// `None`: not this detector's value; `Some(Err(()))`: its value, but not to be reported.
+    fn judge(&self, hay: &[u8], start: usize, end: usize, pid: PatternID) -> Option<Result<Candidate, ()>> {
         let di = self.owner[pid.as_usize()];
         let det = &self.detectors[di];
         let raw = &hay[start..end];
@@ -394,7 +439,7 @@ impl Engine {
         let context = Context::around(&det.positive, &det.negative, before, after);
         let positive = context == Context::Positive;
         if (ctx.required || self.needs_context[pid.as_usize()]) && !positive {
-            return None;
+            return Some(Err(()));
         }
         let confidence = match context {
             Context::Positive => det.spec.confidence + ctx.boost,
@@ -403,12 +448,12 @@ impl Engine {
         };
         let confidence = confidence.clamp(0.0, 1.0);
         if confidence < self.options.min_confidence {
-            return None;
+            return Some(Err(()));
         }
         if det.allow.allows(raw, &normalized) || self.global_allow.allows(raw, &normalized) {
-            return None;
+            return Some(Err(()));
         }
-        Some(Candidate { detection: Detection { detector: di, start, end, confidence, normalized }, positive })
+        Some(Ok(Candidate { detection: Detection { detector: di, start, end, confidence, normalized }, positive }))
     }
 }
 

@@ -104,7 +104,8 @@ fn national(d: Vec<u8>) -> Option<Vec<u8>> {
     let n = d.len();
     if d.first() == Some(&b'0') {
         // National format with a trunk prefix.
-        return ((9..=12).contains(&n) && d.get(1) != Some(&b'0') || (n == 11 || n == 12) && d.starts_with(b"00")).then_some(d);
+        // A run of three zeros is a zero-padded counter, not a dialling prefix.
+        return ((9..=12).contains(&n) && !d.starts_with(b"000")).then_some(d);
     }
     match n {
         // NANP: area code and exchange written with separators (the pattern insists on them).
@@ -153,6 +154,7 @@ mod tests {
         assert!(phone(b"512 345 678").is_some());
         assert!(phone(b"0612").is_none());
         assert!(phone(b"0012345").is_none());
+        assert!(phone(b"0000012345").is_none(), "zero-padded counter");
         assert!(phone(b"123-456-7890").is_none(), "area code 1xx does not exist");
     }
 }

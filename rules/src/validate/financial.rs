@@ -53,7 +53,7 @@ pub fn payment_card(raw: &[u8]) -> Option<Vec<u8>> {
         b'5' => (51..=55).contains(&prefix(2)) && n == 16,
         b'2' => (2221..=2720).contains(&prefix(4)) && n == 16,
         b'3' => (matches!(prefix(2), 34 | 37) && n == 15)
-            || ((3500..=3589).contains(&prefix(4)) && (16..=19).contains(&n))
+            || ((3500..=3599).contains(&prefix(4)) && (16..=19).contains(&n))
             || (((300..=305).contains(&prefix(3)) || prefix(2) == 36 || prefix(2) == 38 || prefix(3) == 309) && (14..=19).contains(&n)),
         b'6' => (prefix(4) == 6011 || (644..=649).contains(&prefix(3)) || prefix(2) == 65 || prefix(2) == 62) && (16..=19).contains(&n),
         _ => false,
