@@ -242,6 +242,11 @@ fn continues_after(hay: &[u8], end: usize) -> bool {
         && (hay[end].is_ascii_alphanumeric() || (end + 1 < hay.len() && hay[end] == b'-' && hay[end + 1].is_ascii_alphanumeric()))
 }
 
+/// Digits and the separators written between them (space, dot, dash, slash, brackets, `+`).
+fn is_digit_run(raw: &[u8]) -> bool {
+    raw.iter().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'/' | b'(' | b')' | b'+'))
+}
+
 /// Where the search resumes after a refused candidate starting at `start`: after the token.
 fn next_token(hay: &[u8], start: usize) -> usize {
     if !hay[start].is_ascii_alphanumeric() {
@@ -341,7 +346,9 @@ impl Engine {
             let mut silenced = None;
             let first = self.confirm(hay, start, end, m.pattern()).found(&mut silenced, end);
             let best = match first {
-                Some(c) if c.positive => Some(c),
+                // Collisions are between digit runs (a BSN that is also a phone number, a
+                // Steuer-ID that is also a PESEL); a value with letters or `@` has no rival.
+                Some(c) if c.positive || !is_digit_run(&hay[c.detection.start..c.detection.end]) => Some(c),
                 first => self.best_at(hay, start, m.pattern(), first, &mut set, &mut silenced),
             };
             match (best, silenced) {
