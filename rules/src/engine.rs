@@ -112,7 +112,14 @@ impl CompiledAllowlist {
         })
     }
 
+    fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.patterns.is_none() && self.email_domains.is_empty()
+    }
+
     fn allows(&self, raw: &[u8], normalized: &[u8]) -> bool {
+        if self.is_empty() {
+            return false;
+        }
         let norm_lower = normalized.to_ascii_lowercase();
         if self.values.iter().any(|v| *v == norm_lower || *v == raw.to_ascii_lowercase()) {
             return true;
