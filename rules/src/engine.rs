@@ -79,8 +79,10 @@ impl std::fmt::Debug for Detection {
 
 struct Compiled {
     spec: DetectorSpec,
-    positive: Option<AhoCorasick>,
-    negative: Option<AhoCorasick>,
+    /// Positive then negative context words in one automaton (one pass per window).
+    context: Option<AhoCorasick>,
+    /// Pattern ids below this are positive words.
+    positive_words: usize,
     prefilter: Option<AhoCorasick>,
     allow: CompiledAllowlist,
 }
@@ -183,22 +185,13 @@ impl Context {
     /// The word closest to the candidate decides, looking first before it (logs write the key
     /// before the value: `tel 0612345678 ticket 123456789` — the ticket number is closer to
     /// `ticket` than to `tel`), then after it.
-    fn around(positive: &Option<AhoCorasick>, negative: &Option<AhoCorasick>, before: &[u8], after: &[u8]) -> Context {
-        let last = |ac: &Option<AhoCorasick>| ac.as_ref().and_then(|ac| ac.find_iter(before).last().map(|m| m.end()));
-        match (last(positive), last(negative)) {
-            (Some(p), Some(n)) => return if p >= n { Context::Positive } else { Context::Negative },
-            (Some(_), None) => return Context::Positive,
-            (None, Some(_)) => return Context::Negative,
-            (None, None) => {}
+    fn around(words: Option<&AhoCorasick>, positive_words: usize, before: &[u8], after: &[u8]) -> Context {
+        let Some(words) = words else { return Context::Neutral };
+        let kind = |m: aho_corasick::Match| if m.pattern().as_usize() < positive_words { Context::Positive } else { Context::Negative };
+        if let Some(m) = words.find_iter(before).last() {
+            return kind(m);
         }
-        let first = |ac: &Option<AhoCorasick>| ac.as_ref().and_then(|ac| ac.find(after).map(|m| m.start()));
-        match (first(positive), first(negative)) {
-            (Some(p), Some(n)) if p <= n => Context::Positive,
-            (Some(_), Some(_)) => Context::Negative,
-            (Some(_), None) => Context::Positive,
-            (None, Some(_)) => Context::Negative,
-            (None, None) => Context::Neutral,
-        }
+        words.find(after).map_or(Context::Neutral, kind)
     }
 }
 
@@ -279,8 +272,8 @@ impl Engine {
                 needs_context.push(ctx);
             }
             detectors.push(Compiled {
-                positive: words(&spec.context.positive)?,
-                negative: words(&spec.context.negative)?,
+                context: words(&spec.context.positive.iter().chain(&spec.context.negative).cloned().collect::<Vec<_>>())?,
+                positive_words: spec.context.positive.len(),
                 prefilter: words(&spec.prefilter)?,
                 allow: CompiledAllowlist::new(&spec.allowlist)?,
                 spec,
@@ -450,7 +443,7 @@ impl Engine {
         let before = memchr::memrchr(b'\n', before).map_or(before, |i| &before[i + 1..]);
         let after = &hay[end..(end + ctx.window).min(hay.len())];
         let after = memchr::memchr(b'\n', after).map_or(after, |i| &after[..i]);
-        let context = Context::around(&det.positive, &det.negative, before, after);
+        let context = Context::around(det.context.as_ref(), det.positive_words, before, after);
         let positive = context == Context::Positive;
         if (ctx.required || self.needs_context[pid.as_usize()]) && !positive {
             return Some(Err(()));
