@@ -1,3 +1,9 @@
+//! Candidates per detector: runs the union automaton of the default packs over a file the way
+//! the engine does (from each match end) and prints the 15 detectors proposing the most
+//! candidates, with a few examples — the patterns to tighten when the scan slows down.
+//!
+//! `cargo run --release -p custos-rules --example dfa_probe -- FILE`
+
 use custos_rules::RuleSet;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;

@@ -537,4 +537,57 @@ mod tests {
         assert_eq!(a.len(), 1);
         assert!(b.is_empty() || b[0].confidence < a[0].confidence);
     }
+
+    #[test]
+    fn a_context_word_decides_a_collision_else_priority() {
+        let e = engine();
+        // 32081652946 is a valid PESEL and a valid Steuer-ID.
+        assert_eq!(found(&e, "pesel 32081652946"), [("pl_pesel".to_string(), "32081652946".to_string())]);
+        assert_eq!(found(&e, "steuer-id 32081652946"), [("de_tax_id".to_string(), "32081652946".to_string())]);
+        assert_eq!(found(&e, "x 32081652946"), [("de_tax_id".to_string(), "32081652946".to_string())]);
+    }
+
+    #[test]
+    fn the_context_word_closest_to_the_value_decides() {
+        let e = engine();
+        let got = found(&e, "tel 0612345678 order 0698765432");
+        assert_eq!(got, [("phone".to_string(), "0612345678".to_string())]);
+    }
+
+    #[test]
+    fn hyphenated_tokens_are_one_token() {
+        let e = engine();
+        assert!(found(&e, "req_id=c6166971-15a6-4ff1-9e37-039663603791 ORD-2025-0612345678").is_empty());
+    }
+
+    #[test]
+    fn detectors_that_need_context_stay_silent_without_it() {
+        let e = engine();
+        assert_eq!(found(&e, "born 12.03.1985"), [("date_of_birth".to_string(), "12.03.1985".to_string())]);
+        assert!(found(&e, "deployed 12.03.1985").is_empty());
+        assert_eq!(found(&e, "patient diagnosis E11.9"), [("health_term".to_string(), "E11.9".to_string())]);
+        assert!(found(&e, "grid E11.9").is_empty());
+        // A bare ten-digit number is a phone number only next to a phone word.
+        assert_eq!(found(&e, "phone 4155552671"), [("phone".to_string(), "4155552671".to_string())]);
+        assert!(found(&e, "count 4155552671").is_empty());
+    }
+
+    #[test]
+    fn identity_documents_and_special_shapes() {
+        let e = engine();
+        assert_eq!(found(&e, "P<UTO ... L898902C36UTO7408122F1204159ZE184226B<<<<<10")[0].0, "passport_mrz");
+        assert_eq!(found(&e, "hetu 131052-308T")[0].0, "fi_hetu");
+        assert_eq!(found(&e, "AB 12 34 56 C")[0].0, "gb_nino");
+        assert_eq!(found(&e, "mac 00:1a:2b:3c:4d:5e")[0].0, "mac_address");
+        assert_eq!(found(&e, "at 48.85837, 2.294481")[0].0, "gps_coordinates");
+        assert_eq!(found(&e, "vat DE136695976")[0].0, "eu_vat_number");
+    }
+
+    #[test]
+    fn default_packs_hold_36_detectors_with_a_category_each() {
+        let e = engine();
+        assert_eq!(e.detectors().len(), 36);
+        assert!(e.detectors().any(|d| d.id == "health_term" && d.special));
+        assert!(e.detectors().all(|d| !d.description.is_empty()));
+    }
 }
