@@ -4,22 +4,30 @@
 //! 1. All patterns of all detectors form one leftmost-first multi-pattern regex
 //!    (`regex_automata::meta`), ordered by detector priority, compiled in ASCII mode so the lazy
 //!    DFA never gives up on non-ASCII text and bytes that are not UTF-8 are simply bytes.
-//! 2. A candidate inside a longer token is not a match: the bytes just before and after it must
-//!    not continue an alphanumeric run (`ID12345…` is not a phone number).
+//! 2. **Structure**: a candidate inside a longer token is not a match: the bytes just before and
+//!    after it must not continue an alphanumeric run (`ID12345…` is not a phone number). Such a
+//!    candidate costs one comparison: the search resumes after the token.
 //! 3. The detector's validator must accept it (checksum, structure). When it refuses, the other
-//!    patterns are tried *anchored at the same start* in priority order, so a failed IBAN does not
-//!    hide a valid card number starting at the same byte — but nothing is searched *inside* a
-//!    refused candidate, which is how a Luhn-valid run inside an invalid IBAN stays unreported.
-//! 4. Context words in a window around the candidate (same line) raise or lower the
-//!    confidence; a detector that requires context drops candidates without it.
-//! 5. Allowlists drop test accounts and company domains; a threshold drops weak candidates.
+//!    patterns that match *at the same start* are tried in priority order (a second automaton,
+//!    built for overlapping matches, names them in one anchored pass). When none is valid the
+//!    search resumes at the next token, so a detector whose shape overlaps a refused one still
+//!    gets its chance — except after an *opaque* detector (IBAN, card, Steuer-ID, NIR): a refused
+//!    IBAN-shaped token hides what is inside it, which is how a Luhn-valid run inside an invalid
+//!    IBAN stays unreported.
+//! 4. **Collisions**: a valid candidate with no positive context word is compared with the other
+//!    detectors valid on the same span; one with a context word wins (`pesel: 44051401359` is a
+//!    PESEL even where it is also a valid Steuer-ID), else priority decides.
+//! 5. **Context**: words in a window around the candidate (same line) raise or lower the
+//!    confidence; a detector that requires context — or a candidate from one of its
+//!    `context_patterns` — is dropped without one.
+//! 6. Allowlists drop test accounts and company domains; a threshold drops weak candidates.
 
 use crate::category::Category;
 use crate::pack::{Allowlist, DetectorSpec, RuleSet};
 use aho_corasick::AhoCorasick;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, MatchKind, PatternID};
+use regex_automata::{Anchored, Input, MatchKind, PatternID, PatternSet};
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy)]
@@ -71,8 +79,10 @@ impl std::fmt::Debug for Detection {
 
 struct Compiled {
     spec: DetectorSpec,
-    positive: Option<AhoCorasick>,
-    negative: Option<AhoCorasick>,
+    /// Positive then negative context words in one automaton (one pass per window).
+    context: Option<AhoCorasick>,
+    /// Pattern ids below this are positive words.
+    positive_words: usize,
     prefilter: Option<AhoCorasick>,
     allow: CompiledAllowlist,
 }
@@ -104,7 +114,14 @@ impl CompiledAllowlist {
         })
     }
 
+    fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.patterns.is_none() && self.email_domains.is_empty()
+    }
+
     fn allows(&self, raw: &[u8], normalized: &[u8]) -> bool {
+        if self.is_empty() {
+            return false;
+        }
         let norm_lower = normalized.to_ascii_lowercase();
         if self.values.iter().any(|v| *v == norm_lower || *v == raw.to_ascii_lowercase()) {
             return true;
@@ -138,11 +155,14 @@ fn words(list: &[String]) -> Result<Option<AhoCorasick>, EngineError> {
 /// The compiled detectors of a [`RuleSet`].
 pub struct Engine {
     detectors: Vec<Compiled>,
+    /// Leftmost-first union of every pattern, in priority order.
     regex: Regex,
+    /// The same patterns with overlapping semantics: which patterns match at a given start.
+    overlap: Regex,
     /// Pattern id → detector index.
     owner: Vec<usize>,
-    /// Pattern ids in priority order, for anchored retries.
-    by_priority: Vec<PatternID>,
+    /// Pattern id → the pattern comes from `context_patterns`.
+    needs_context: Vec<bool>,
     global_allow: CompiledAllowlist,
     options: EngineOptions,
 }
@@ -153,6 +173,88 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// What the context words around a candidate say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    Positive,
+    Negative,
+    Neutral,
+}
+
+impl Context {
+    /// The word closest to the candidate decides, looking first before it (logs write the key
+    /// before the value: `tel 0612345678 ticket 123456789` — the ticket number is closer to
+    /// `ticket` than to `tel`), then after it.
+    fn around(words: Option<&AhoCorasick>, positive_words: usize, before: &[u8], after: &[u8]) -> Context {
+        let Some(words) = words else { return Context::Neutral };
+        let kind = |m: aho_corasick::Match| if m.pattern().as_usize() < positive_words { Context::Positive } else { Context::Negative };
+        if let Some(m) = words.find_iter(before).last() {
+            return kind(m);
+        }
+        words.find(after).map_or(Context::Neutral, kind)
+    }
+}
+
+/// What became of one candidate.
+enum Outcome {
+    /// Valid and to be reported.
+    Found(Candidate),
+    /// Valid, but allowlisted, below the threshold or without its required context.
+    Silenced,
+    /// Not a value of this detector.
+    Refused,
+}
+
+impl Outcome {
+    /// The candidate when found; records the end of a silenced one.
+    fn found(self, silenced: &mut Option<usize>, end: usize) -> Option<Candidate> {
+        match self {
+            Outcome::Found(c) => Some(c),
+            Outcome::Silenced => {
+                *silenced = Some(silenced.map_or(end, |e: usize| e.max(end)));
+                None
+            }
+            Outcome::Refused => None,
+        }
+    }
+}
+
+/// A validated candidate and whether a positive context word was seen.
+struct Candidate {
+    detection: Detection,
+    positive: bool,
+}
+
+/// True when the candidate starting at `start` continues the token before it: `ab12`, or a
+/// hyphenated token such as the last group of a UUID (`…-4ff1-039663603791`) or an order
+/// number (`ORD-2025-46082646`).
+fn continues_before(hay: &[u8], start: usize) -> bool {
+    start > 0
+        && hay[start].is_ascii_alphanumeric()
+        && (hay[start - 1].is_ascii_alphanumeric() || (start > 1 && hay[start - 1] == b'-' && hay[start - 2].is_ascii_alphanumeric()))
+}
+
+/// True when the candidate ending at `end` is continued by the token after it (see
+/// [`continues_before`]).
+fn continues_after(hay: &[u8], end: usize) -> bool {
+    end < hay.len()
+        && hay[end - 1].is_ascii_alphanumeric()
+        && (hay[end].is_ascii_alphanumeric() || (end + 1 < hay.len() && hay[end] == b'-' && hay[end + 1].is_ascii_alphanumeric()))
+}
+
+/// Digits and the separators written between them (space, dot, dash, slash, brackets, `+`).
+fn is_digit_run(raw: &[u8]) -> bool {
+    raw.iter().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'/' | b'(' | b')' | b'+'))
+}
+
+/// Where the search resumes after a refused candidate starting at `start`: after the token.
+fn next_token(hay: &[u8], start: usize) -> usize {
+    if !hay[start].is_ascii_alphanumeric() {
+        return start + 1;
+    }
+    hay[start..].iter().position(|b| !b.is_ascii_alphanumeric()).map_or(hay.len(), |i| start + i)
+}
+
 impl Engine {
     /// Compiles a rule set.
     pub fn new(rules: RuleSet, options: EngineOptions) -> Result<Engine, EngineError> {
@@ -161,37 +263,41 @@ impl Engine {
         specs.sort_by_key(|d| std::cmp::Reverse(d.priority));
         let mut patterns = Vec::new();
         let mut owner = Vec::new();
+        let mut needs_context = Vec::new();
         let mut detectors = Vec::with_capacity(specs.len());
         for (i, spec) in specs.into_iter().enumerate() {
-            for p in &spec.patterns {
+            for (p, ctx) in spec.patterns.iter().map(|p| (p, false)).chain(spec.context_patterns.iter().map(|p| (p, true))) {
                 patterns.push(p.clone());
                 owner.push(i);
+                needs_context.push(ctx);
             }
             detectors.push(Compiled {
-                positive: words(&spec.context.positive)?,
-                negative: words(&spec.context.negative)?,
+                context: words(&spec.context.positive.iter().chain(&spec.context.negative).cloned().collect::<Vec<_>>())?,
+                positive_words: spec.context.positive.len(),
                 prefilter: words(&spec.prefilter)?,
                 allow: CompiledAllowlist::new(&spec.allowlist)?,
                 spec,
             });
         }
-        let regex = Regex::builder()
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .configure(
-                meta::Config::new()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .utf8_empty(false)
-                    .nfa_size_limit(Some(64 << 20))
-                    .hybrid_cache_capacity(32 << 20),
-            )
-            .build_many(&patterns)
-            .map_err(|e| EngineError(e.to_string()))?;
-        let by_priority = (0..patterns.len()).map(PatternID::must).collect();
+        let build = |kind: MatchKind| {
+            Regex::builder()
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .configure(
+                    meta::Config::new()
+                        .match_kind(kind)
+                        .utf8_empty(false)
+                        .nfa_size_limit(Some(64 << 20))
+                        .hybrid_cache_capacity(256 << 20),
+                )
+                .build_many(&patterns)
+                .map_err(|e| EngineError(e.to_string()))
+        };
         Ok(Engine {
             detectors,
-            regex,
+            regex: build(MatchKind::LeftmostFirst)?,
+            overlap: build(MatchKind::All)?,
             owner,
-            by_priority,
+            needs_context,
             global_allow: CompiledAllowlist::new(&rules.allowlist)?,
             options,
         })
@@ -221,9 +327,11 @@ impl Engine {
     }
 
     /// Scans `hay` (one line or many) and appends detections to `out`, in order of position.
-    /// Context windows never cross a newline.
+    /// Context windows never cross a newline. Memory use does not depend on the input: nothing
+    /// is copied but the normalised values of the detections.
     pub fn scan(&self, hay: &[u8], out: &mut Vec<Detection>) {
         let mut pos = 0;
+        let mut set = PatternSet::new(self.overlap.pattern_len());
         while pos < hay.len() {
             let Some(m) = self.regex.search(&Input::new(hay).range(pos..)) else { break };
             let (start, end) = (m.start(), m.end());
@@ -231,59 +339,97 @@ impl Engine {
                 pos = end + 1;
                 continue;
             }
-            match self.confirm(hay, start, end, m.pattern()) {
-                Some(d) => {
-                    pos = d.end;
-                    out.push(d);
+            if continues_before(hay, start) {
+                pos = next_token(hay, start);
+                continue;
+            }
+            let mut silenced = None;
+            let first = self.confirm(hay, start, end, m.pattern()).found(&mut silenced, end);
+            let best = match first {
+                // Collisions are between digit runs (a BSN that is also a phone number, a
+                // Steuer-ID that is also a PESEL); a value with letters or `@` has no rival.
+                Some(c) if c.positive || !is_digit_run(&hay[c.detection.start..c.detection.end]) => Some(c),
+                first => self.best_at(hay, start, m.pattern(), first, &mut set, &mut silenced),
+            };
+            match (best, silenced) {
+                (Some(c), _) => {
+                    pos = c.detection.end;
+                    out.push(c.detection);
                 }
-                None => match self.retry_at(hay, start, m.pattern()) {
-                    Some(d) => {
-                        pos = d.end;
-                        out.push(d);
-                    }
-                    None => pos = end,
-                },
+                // A recognised value that is not reported (allowlisted, below the threshold,
+                // without its required context) is still that value: nothing inside it is.
+                (None, Some(silenced_end)) => pos = silenced_end,
+                (None, None) if self.detectors[self.owner[m.pattern().as_usize()]].spec.opaque => pos = end,
+                (None, None) => pos = next_token(hay, start),
             }
         }
     }
 
-    /// Other patterns anchored at `start`, in priority order, after `failed` refused.
-    fn retry_at(&self, hay: &[u8], start: usize, failed: PatternID) -> Option<Detection> {
-        let failed_det = self.owner[failed.as_usize()];
-        for &pid in &self.by_priority {
-            if pid == failed || self.owner[pid.as_usize()] == failed_det && pid < failed {
+    /// The other patterns matching at `start`, in priority order: the first valid one when
+    /// `first` was refused, or one with a positive context word when `first` had none.
+    fn best_at(
+        &self,
+        hay: &[u8],
+        start: usize,
+        tried: PatternID,
+        first: Option<Candidate>,
+        set: &mut PatternSet,
+        silenced: &mut Option<usize>,
+    ) -> Option<Candidate> {
+        set.clear();
+        self.overlap.which_overlapping_matches(&Input::new(hay).range(start..).anchored(Anchored::Yes), set);
+        let mut best = first;
+        for pid in set.iter() {
+            if pid == tried {
+                continue;
+            }
+            let di = self.owner[pid.as_usize()];
+            if best.as_ref().is_some_and(|b| b.detection.detector == di) {
                 continue;
             }
             let input = Input::new(hay).range(start..).anchored(Anchored::Pattern(pid));
-            if let Some(m) = self.regex.search(&input) {
-                if m.end() > m.start() {
-                    if let Some(d) = self.confirm(hay, m.start(), m.end(), pid) {
-                        return Some(d);
+            let Some(m) = self.regex.search(&input) else { continue };
+            if m.end() == m.start() {
+                continue;
+            }
+            if let Some(c) = self.confirm(hay, m.start(), m.end(), pid).found(silenced, m.end()) {
+                match &best {
+                    None => {
+                        if c.positive {
+                            return Some(c);
+                        }
+                        best = Some(c);
                     }
+                    Some(_) if c.positive => return Some(c),
+                    Some(_) => {}
                 }
             }
         }
-        None
+        best
     }
 
-    fn confirm(&self, hay: &[u8], start: usize, end: usize, pid: PatternID) -> Option<Detection> {
+    fn confirm(&self, hay: &[u8], start: usize, end: usize, pid: PatternID) -> Outcome {
+        match self.judge(hay, start, end, pid) {
+            Some(Ok(c)) => Outcome::Found(c),
+            Some(Err(())) => Outcome::Silenced,
+            None => Outcome::Refused,
+        }
+    }
+
+    /// `None`: not this detector's value; `Some(Err(()))`: its value, but not to be reported.
+    fn judge(&self, hay: &[u8], start: usize, end: usize, pid: PatternID) -> Option<Result<Candidate, ()>> {
         let di = self.owner[pid.as_usize()];
         let det = &self.detectors[di];
         let raw = &hay[start..end];
-        if raw.contains(&b'\n') {
+        if continues_after(hay, end) {
             return None;
         }
-        // Inside a longer token: not a match.
-        let joins = |a: u8, b: u8| a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric();
-        if start > 0 && joins(hay[start - 1], hay[start]) {
+        if memchr::memchr(b'\n', raw).is_some() {
             return None;
         }
-        if end < hay.len() && joins(hay[end - 1], hay[end]) {
-            return None;
-        }
-        let line_start = hay[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let line_end = hay[end..].iter().position(|&b| b == b'\n').map_or(hay.len(), |i| end + i);
         if let Some(pf) = &det.prefilter {
+            let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+            let line_end = memchr::memchr(b'\n', &hay[end..]).map_or(hay.len(), |i| end + i);
             if !pf.is_match(&hay[line_start..line_end]) {
                 return None;
             }
@@ -293,28 +439,28 @@ impl Engine {
             None => raw.to_vec(),
         };
         let ctx = &det.spec.context;
-        let before = &hay[start.saturating_sub(ctx.window).max(line_start)..start];
-        let after = &hay[end..(end + ctx.window).min(line_end)];
-        let has = |ac: &Option<AhoCorasick>| ac.as_ref().is_some_and(|ac| ac.is_match(before) || ac.is_match(after));
-        let positive = has(&det.positive);
-        if ctx.required && !positive {
-            return None;
+        let before = &hay[start.saturating_sub(ctx.window)..start];
+        let before = memchr::memrchr(b'\n', before).map_or(before, |i| &before[i + 1..]);
+        let after = &hay[end..(end + ctx.window).min(hay.len())];
+        let after = memchr::memchr(b'\n', after).map_or(after, |i| &after[..i]);
+        let context = Context::around(det.context.as_ref(), det.positive_words, before, after);
+        let positive = context == Context::Positive;
+        if (ctx.required || self.needs_context[pid.as_usize()]) && !positive {
+            return Some(Err(()));
         }
-        let mut confidence = det.spec.confidence;
-        if positive {
-            confidence += ctx.boost;
-        }
-        if has(&det.negative) {
-            confidence -= ctx.penalty;
-        }
+        let confidence = match context {
+            Context::Positive => det.spec.confidence + ctx.boost,
+            Context::Negative => det.spec.confidence - ctx.penalty,
+            Context::Neutral => det.spec.confidence,
+        };
         let confidence = confidence.clamp(0.0, 1.0);
         if confidence < self.options.min_confidence {
-            return None;
+            return Some(Err(()));
         }
         if det.allow.allows(raw, &normalized) || self.global_allow.allows(raw, &normalized) {
-            return None;
+            return Some(Err(()));
         }
-        Some(Detection { detector: di, start, end, confidence, normalized })
+        Some(Ok(Candidate { detection: Detection { detector: di, start, end, confidence, normalized }, positive }))
     }
 }
 
@@ -390,5 +536,58 @@ mod tests {
         e.scan(b"order 06 12 34 56 78", &mut b);
         assert_eq!(a.len(), 1);
         assert!(b.is_empty() || b[0].confidence < a[0].confidence);
+    }
+
+    #[test]
+    fn a_context_word_decides_a_collision_else_priority() {
+        let e = engine();
+        // 32081652946 is a valid PESEL and a valid Steuer-ID.
+        assert_eq!(found(&e, "pesel 32081652946"), [("pl_pesel".to_string(), "32081652946".to_string())]);
+        assert_eq!(found(&e, "steuer-id 32081652946"), [("de_tax_id".to_string(), "32081652946".to_string())]);
+        assert_eq!(found(&e, "x 32081652946"), [("de_tax_id".to_string(), "32081652946".to_string())]);
+    }
+
+    #[test]
+    fn the_context_word_closest_to_the_value_decides() {
+        let e = engine();
+        let got = found(&e, "tel 0612345678 order 0698765432");
+        assert_eq!(got, [("phone".to_string(), "0612345678".to_string())]);
+    }
+
+    #[test]
+    fn hyphenated_tokens_are_one_token() {
+        let e = engine();
+        assert!(found(&e, "req_id=c6166971-15a6-4ff1-9e37-039663603791 ORD-2025-0612345678").is_empty());
+    }
+
+    #[test]
+    fn detectors_that_need_context_stay_silent_without_it() {
+        let e = engine();
+        assert_eq!(found(&e, "born 12.03.1985"), [("date_of_birth".to_string(), "12.03.1985".to_string())]);
+        assert!(found(&e, "deployed 12.03.1985").is_empty());
+        assert_eq!(found(&e, "patient diagnosis E11.9"), [("health_term".to_string(), "E11.9".to_string())]);
+        assert!(found(&e, "grid E11.9").is_empty());
+        // A bare ten-digit number is a phone number only next to a phone word.
+        assert_eq!(found(&e, "phone 4155552671"), [("phone".to_string(), "4155552671".to_string())]);
+        assert!(found(&e, "count 4155552671").is_empty());
+    }
+
+    #[test]
+    fn identity_documents_and_special_shapes() {
+        let e = engine();
+        assert_eq!(found(&e, "P<UTO ... L898902C36UTO7408122F1204159ZE184226B<<<<<10")[0].0, "passport_mrz");
+        assert_eq!(found(&e, "hetu 131052-308T")[0].0, "fi_hetu");
+        assert_eq!(found(&e, "AB 12 34 56 C")[0].0, "gb_nino");
+        assert_eq!(found(&e, "mac 00:1a:2b:3c:4d:5e")[0].0, "mac_address");
+        assert_eq!(found(&e, "at 48.85837, 2.294481")[0].0, "gps_coordinates");
+        assert_eq!(found(&e, "vat DE136695976")[0].0, "eu_vat_number");
+    }
+
+    #[test]
+    fn default_packs_hold_36_detectors_with_a_category_each() {
+        let e = engine();
+        assert_eq!(e.detectors().len(), 36);
+        assert!(e.detectors().any(|d| d.id == "health_term" && d.special));
+        assert!(e.detectors().all(|d| !d.description.is_empty()));
     }
 }

