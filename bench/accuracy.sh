@@ -22,7 +22,7 @@ if [ -z "${CUSTOS_AGENT:-}" ]; then
   CUSTOS_AGENT=$TARGET/release/custos-agent
 fi
 OUT=$(mktemp); trap 'rm -f "$OUT"' EXIT
-ARGS=(scan --json)
+ARGS=(scan --json --matches)
 [ -n "${MIN_CONFIDENCE:-}" ] && ARGS+=(--min-confidence "$MIN_CONFIDENCE")
 (cd "$CORPUS" && "$CUSTOS_AGENT" "${ARGS[@]}" $FILES >"$OUT") || [ $? -eq 1 ]
 echo "corpus: $CORPUS (seed $SEED, $SIZE MB), $(wc -l <"$OUT") findings"

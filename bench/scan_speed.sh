@@ -35,7 +35,7 @@ BYTES=$(cd "$CORPUS" && cat $FILES | wc -c)
 best=""
 for run in 1 2 3; do
   (cd "$CORPUS" && cat $FILES >/dev/null)   # warm page cache
-  (cd "$CORPUS" && taskset -c 0 /usr/bin/time -v -o "$TMP/time" "$BIN" scan --json $FILES >"$TMP/findings.jsonl") || [ $? -eq 1 ]
+  (cd "$CORPUS" && taskset -c 0 /usr/bin/time -v -o "$TMP/time" "$BIN" scan --json --matches $FILES >"$TMP/findings.jsonl") || [ $? -eq 1 ]
   s=$(grep 'Elapsed (wall' "$TMP/time" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
   rss=$(grep 'Maximum resident' "$TMP/time" | awk '{print $NF}')
   if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; best_rss=$rss; fi

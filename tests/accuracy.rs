@@ -96,7 +96,7 @@ fn detectors_meet_the_precision_and_recall_targets_on_a_generated_corpus() {
         .expect("run gen_corpus.py");
     assert!(generated.status.success(), "gen_corpus.py failed: {}", String::from_utf8_lossy(&generated.stderr));
 
-    let scan = Command::new(agent()).current_dir(&corpus).arg("scan").arg("--json").args(FILES).output().unwrap();
+    let scan = Command::new(agent()).current_dir(&corpus).arg("scan").arg("--json").arg("--matches").args(FILES).output().unwrap();
     assert_eq!(scan.status.code(), Some(1), "findings expected: {}", String::from_utf8_lossy(&scan.stderr));
     let findings = dir.path().join("findings.jsonl");
     std::fs::write(&findings, &scan.stdout).unwrap();

@@ -72,6 +72,10 @@ enum Command {
         /// Print raw values (they are masked otherwise).
         #[arg(long)]
         show_values: bool,
+        /// List every match with its line and byte span in CSV, TSV, JSON and NDJSON files too
+        /// (like plain text), instead of one summary per column or field path.
+        #[arg(long)]
+        matches: bool,
         /// Minimum confidence to report.
         #[arg(long)]
         min_confidence: Option<f32>,
@@ -118,7 +122,7 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Command::Scan { locations, sample_rows, json, rules, show_values, min_confidence } => {
+        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence } => {
             let engine = match crate::load_engine(rules.as_deref(), min_confidence) {
                 Ok(e) => e,
                 Err(e) => {
@@ -128,7 +132,7 @@ pub fn main() -> ExitCode {
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            let opts = crate::scan::ScanOptions { json, show_values };
+            let opts = crate::scan::ScanOptions { json, show_values, matches };
             match crate::datastore::scan_locations(&engine, &locations, sample_rows, &opts, &mut out) {
                 Ok(s) => {
                     if std::io::Write::flush(&mut out).is_err() {

@@ -48,6 +48,9 @@ pub struct ScanOptions {
     pub json: bool,
     /// Print raw values (never the default).
     pub show_values: bool,
+    /// Treat uncompressed structured files (CSV, TSV, JSON, NDJSON) as text and list every match
+    /// with its line and span, instead of classifying them per column or field path.
+    pub matches: bool,
 }
 
 /// Totals of a scan run.

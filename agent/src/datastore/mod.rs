@@ -314,7 +314,11 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
         eprintln!("custos-agent: {}: {e}", p.display());
     });
     summary.errors += walk_errors;
-    let (text, structured): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| files::Format::of(f) == (files::Format::Text, false));
+    let (text, structured): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| match files::Format::of(f) {
+        (files::Format::Text, false) => true,
+        // Match listings read plain bytes; compressed files keep their per-file summary.
+        (_, gz) => opts.matches && !gz,
+    });
     if !text.is_empty() {
         let s = crate::scan::scan_paths(engine, &text, opts, out)?;
         summary.files += s.files;
