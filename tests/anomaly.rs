@@ -4,20 +4,6 @@
 use custos_tests::*;
 use std::process::Command;
 
-const REGISTER: &str = r#"
-[controller]
-name = "Test SAS"
-dpo = { name = "DPO", email = "dpo@test.example" }
-
-[[activity]]
-id = "accounts"
-name = "Customer accounts"
-legal_basis = "contract"
-data_categories = ["contact"]
-[[activity.system]]
-hosts = ["web-*"]
-paths = ["**/logs/*.log"]
-"#;
 
 fn run_once(cfg: &std::path::Path) {
     let out = Command::new(bin("e2e-agent")).args(["run", "--once", "--config"]).arg(cfg).output().unwrap();
@@ -37,7 +23,7 @@ fn db_bytes(d: &Deployment) -> Vec<u8> {
 
 #[test]
 fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_values() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(WEB_REGISTER);
     let _collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
     let root = d.root();
@@ -136,7 +122,7 @@ fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_val
 
 #[test]
 fn a_burst_of_personal_data_in_a_followed_log_is_a_finding_rate_anomaly_after_a_quiet_baseline() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(WEB_REGISTER);
     let _collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
     // One-second windows so the test does not wait minutes; the floor keeps jitter quiet.

@@ -5,20 +5,6 @@ use custos_tests::*;
 use std::process::Command;
 use std::time::Duration;
 
-const REGISTER: &str = r#"
-[controller]
-name = "Test SAS"
-dpo = { name = "DPO", email = "dpo@test.example" }
-
-[[activity]]
-id = "accounts"
-name = "Customer accounts"
-legal_basis = "contract"
-data_categories = ["contact"]
-[[activity.system]]
-hosts = ["web-*"]
-paths = ["**/logs/*.log"]
-"#;
 
 const EMAIL: &str = "jeanne.planted@example.fr";
 const IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
@@ -42,7 +28,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 
 #[test]
 fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_stored() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(WEB_REGISTER);
     let _collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "end");
     let log = d.root().join("logs/app.log");
@@ -95,7 +81,7 @@ fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_sto
 
 #[test]
 fn a_resent_finding_is_stored_once() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(WEB_REGISTER);
     let _collector = d.start_collector();
     append(&d.root().join("logs/app.log"), &format!("iban={IBAN}\ncontact {EMAIL}\n"));
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
@@ -110,7 +96,7 @@ fn a_resent_finding_is_stored_once() {
 
 #[test]
 fn an_agent_with_a_certificate_from_another_ca_is_refused() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(WEB_REGISTER);
     let _collector = d.start_collector();
     let rogue_ca = TestCa::new("Rogue CA");
     let cfg = d.agent_config("rogue", "web-01-agent", &rogue_ca, "web-01-agent", "beginning");
@@ -127,7 +113,7 @@ fn an_agent_with_a_certificate_from_another_ca_is_refused() {
 
 #[test]
 fn an_agent_claiming_another_id_than_its_certificate_is_refused() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(WEB_REGISTER);
     let _collector = d.start_collector();
     // Certificate for "web-02-agent", config claims "web-01-agent".
     let cfg = d.agent_config("liar", "web-01-agent", &d.ca, "web-02-agent", "beginning");
@@ -140,7 +126,7 @@ fn an_agent_claiming_another_id_than_its_certificate_is_refused() {
 
 #[test]
 fn a_config_typo_names_file_line_and_field() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(WEB_REGISTER);
     let cfg = d.agent_config("agent", "a", &d.ca, "a", "end");
     let text = std::fs::read_to_string(&cfg).unwrap().replace("read_from = \"end\"", "read_form = \"end\"");
     std::fs::write(&cfg, text).unwrap();
@@ -150,7 +136,7 @@ fn a_config_typo_names_file_line_and_field() {
     assert!(err.contains("agent.toml:20:") && err.contains("read_form"), "{err}");
 
     // The collector refuses a register with a wrong category, naming line and field.
-    std::fs::write(d.root().join("register.toml"), REGISTER.replace("[\"contact\"]", "[\"kontact\"]")).unwrap();
+    std::fs::write(d.root().join("register.toml"), WEB_REGISTER.replace("[\"contact\"]", "[\"kontact\"]")).unwrap();
     let out = Command::new(bin("e2e-collector")).args(["run", "--config"]).arg(d.root().join("collector.toml")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -159,7 +145,7 @@ fn a_config_typo_names_file_line_and_field() {
 
 #[test]
 fn an_unreadable_log_file_is_reported_and_skipped() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(WEB_REGISTER);
     let _collector = d.start_collector();
     let logs = d.root().join("logs");
     // A directory matching the glob is skipped; a file with no read permission is reported

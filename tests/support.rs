@@ -10,6 +10,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A register with one activity, "Customer accounts", that may hold contact data and covers
+/// the hosts `web-*` and the logs under any `logs/` directory (where [`Deployment`] writes them).
+pub const WEB_REGISTER: &str = r#"
+[controller]
+name = "Test SAS"
+dpo = { name = "DPO", email = "dpo@test.example" }
+
+[[activity]]
+id = "accounts"
+name = "Customer accounts"
+legal_basis = "contract"
+data_categories = ["contact"]
+[[activity.system]]
+hosts = ["web-*"]
+paths = ["**/logs/*.log"]
+"#;
+
 /// A test certificate authority.
 pub struct TestCa {
     issuer: Issuer<'static, KeyPair>,
