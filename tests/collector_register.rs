@@ -157,6 +157,31 @@ fn retention_exceeded_fires_on_records_older_than_declared() {
 }
 
 #[test]
+fn a_sampled_table_counts_its_subjects_from_the_classification_evidence() {
+    let reg = register(REGISTER);
+    let mut d = db(Policy::default());
+    // 40 distinct e-mail addresses in 100 sampled rows of a 10,000-row table: about 4,000 people,
+    // not the one fingerprint the classification finding carries. A second column of the same
+    // table holds the same people: the largest estimate counts, not the sum.
+    let sampled = |id: &str, col: &str, distinct: &str| {
+        let mut f = finding(id, "web-01", "/var/log/app/customers.log", pb::Category::Contact, 1, &[("oldest_record_age_s", "31536000"), ("sampled_rows", "100"), ("matched_rows", "100"), ("distinct_fingerprints", distinct), ("estimated_rows", "10000"), ("column", col)]);
+        f.source = Some(pb::Source { kind: pb::SourceKind::File as i32, locator: "/var/log/app/customers.log".into(), identity: "i".into() });
+        f
+    };
+    d.ingest(&reg, vec![sampled("email", "email", "40"), sampled("phone", "phone", "25")], T0);
+    let list = d.store.incidents().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    let v = d.store.incident(list[0].id).unwrap().unwrap();
+    assert_eq!(v.distinct_subjects, 4000);
+    // A table read whole is counted as sampled.
+    let mut d = db(Policy::default());
+    let mut whole = sampled("email", "email", "40");
+    whole.evidence.insert("estimated_rows".into(), "100".into());
+    d.ingest(&reg, vec![whole], T0);
+    assert_eq!(d.store.incidents().unwrap()[0].distinct_subjects, 40);
+}
+
+#[test]
 fn unallowed_location_fires_outside_the_allowed_countries_only() {
     let reg = register(REGISTER);
     let mut d = db(located("agent-1", "US"));

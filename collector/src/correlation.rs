@@ -306,7 +306,15 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                 let allowed = declaring.iter().filter_map(|a| a.retention_for(category).map(|(d, t)| (d, t, *a))).max_by_key(|(d, _, _)| *d);
                 if let Some((days, text, act)) = allowed
                     && age_s > u64::from(days) * 86_400 {
-                        let source = f.evidence.get("oldest_record_source").map_or(String::new(), |s| format!(" (from {s})"));
+                        let source = match f.evidence.get("oldest_record_source").map(String::as_str) {
+                            None => String::new(),
+                            Some("mtime") => " (from the file's modification time)".to_string(),
+                            Some("column") => " (from a date column)".to_string(),
+                            Some(s) => match s.strip_prefix("column:") {
+                                Some(c) => format!(" (from column `{c}`)"),
+                                None => format!(" (from {s})"),
+                            },
+                        };
                         let why = format!(
                             "{seen} Its oldest record is {} days old{source}, longer than the {text} ({days} days) that «{}» ({}) declares for `{category}`. Delete or anonymise records past their retention (Art. 5(1)(e)).",
                             age_s / 86_400,

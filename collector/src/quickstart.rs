@@ -88,7 +88,8 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     });
 
     let logs = examples.join("logs");
-    println!("agent `{QUICKSTART_AGENT}` reading {}/**/*.log", logs.display());
+    let exports = examples.join("exports");
+    println!("agent `{QUICKSTART_AGENT}` reading {}/**/*.log and scanning {}", logs.display(), exports.display());
     let config = AgentConfig {
         agent_id: QUICKSTART_AGENT.to_string(),
         host: None,
@@ -107,7 +108,9 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         tail: Default::default(),
         spool: Default::default(),
         metrics: None,
-        scans: Vec::new(),
+        // One scheduled data-store scan over the bundled export, so the quickstart also shows
+        // per-column findings with retention evidence.
+        scans: vec![custos_agent::datastore::schedule::ScanJob { location: exports.display().to_string(), interval_s: 86_400, sample_rows: custos_agent::datastore::DEFAULT_SAMPLE_ROWS }],
         anomaly: Default::default(),
     };
     let agent = Agent::new(config)?;

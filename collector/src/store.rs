@@ -193,7 +193,8 @@ pub struct IncidentView {
     pub categories: Vec<String>,
     /// Findings attached.
     pub findings: u64,
-    /// Distinct fingerprints: the estimate of affected data subjects.
+    /// Estimate of affected data subjects: distinct fingerprints of the value findings, or the
+    /// largest distinct-value estimate of a table or file classification when that is larger.
     pub distinct_subjects: u64,
     /// Awareness time (ms since epoch).
     pub detected_at_ms: i64,
@@ -410,10 +411,25 @@ impl Store {
             .query_map([id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         v.findings = self.conn.query_row("SELECT COUNT(*) FROM incident_findings WHERE incident_id = ?1", [id], |r| r.get::<_, i64>(0))? as u64;
-        // Exact distinct count: incident_subjects has one row per (incident, fingerprint), so this
+        // Distinct count: incident_subjects has one row per (incident, fingerprint), so this
         // is an index-only count; an incident holding millions of subjects still counts in well
         // under a second, and an exact figure is what the DPO writes in the notification.
-        v.distinct_subjects = self.conn.query_row("SELECT COUNT(*) FROM incident_subjects WHERE incident_id = ?1", [id], |r| r.get::<_, i64>(0))? as u64;
+        let exact = self.conn.query_row("SELECT COUNT(*) FROM incident_subjects WHERE incident_id = ?1", [id], |r| r.get::<_, i64>(0))?;
+        // A table or file classification is one finding for many people: its evidence counts the
+        // distinct values in the sample, extrapolated to the table's estimated rows when only a
+        // sample was read. Columns of one table hold the same people, so the largest estimate
+        // counts, not their sum.
+        let classified: i64 = self.conn.query_row(
+            "SELECT COALESCE(MAX(CASE WHEN s > 0 AND r > s THEN CAST(d * 1.0 / s * r AS INTEGER) ELSE d END), 0) FROM (
+                SELECT CAST(json_extract(f.evidence, '$.distinct_fingerprints') AS INTEGER) AS d,
+                       CAST(json_extract(f.evidence, '$.sampled_rows') AS INTEGER) AS s,
+                       CAST(json_extract(f.evidence, '$.estimated_rows') AS INTEGER) AS r
+                FROM incident_findings i JOIN findings f ON f.id = i.finding_id
+                WHERE i.incident_id = ?1 AND json_extract(f.evidence, '$.distinct_fingerprints') IS NOT NULL)",
+            [id],
+            |r| r.get(0),
+        )?;
+        v.distinct_subjects = exact.max(classified).max(0) as u64;
         // Records: table findings say how many rows hold the data; a log line is one record.
         v.records = self.conn.query_row(
             "SELECT COALESCE(SUM(COALESCE(CAST(json_extract(f.evidence, '$.estimated_rows') AS INTEGER), CAST(json_extract(f.evidence, '$.matched_rows') AS INTEGER), 1)), 0)
