@@ -57,27 +57,48 @@ fn sqlite_tables_are_classified_per_column_with_row_estimates_and_retention() {
     drop(db);
 
     let location = format!("sqlite://{}", path.display());
-    let (code, records, stderr) = scan(&[&location, "--sample-rows", "2000"]);
+    let (code, records, stderr) = scan(&[&location, "--sample-rows", "5000"]);
     assert_eq!(code, 1, "exit 1: personal data found; stderr: {stderr}");
 
     let email = find(&records, "/customers", "email", "email").unwrap_or_else(|| panic!("{records:#?}"));
     assert_eq!(email["kind"], "database_table");
     assert_eq!(email["location"], format!("{location}/customers"));
-    assert_eq!(email["sampled_rows"], 2000);
-    assert_eq!(email["matched_rows"], 2000);
+    assert_eq!(email["sampled_rows"], 5000);
+    assert_eq!(email["matched_rows"], 5000);
     assert_eq!(email["match_share"], 1.0);
-    assert_eq!(email["distinct_fingerprints"], 1100, "1,000 rows with 100 people, then 1,000 people");
+    assert_eq!(email["distinct_fingerprints"], 4100, "1,000 rows with 100 people, then 4,000 people");
     assert_eq!(email["estimated_rows"], 5000);
     assert_eq!(email["oldest_record_source"], "column:created_at");
     assert_age_days(email, 1399);
     assert!(!email["preview"].as_str().unwrap().contains("client"), "previews are masked");
 
     let phone = find(&records, "/customers", "phone", "phone").unwrap_or_else(|| panic!("{records:#?}"));
-    assert_eq!((phone["sampled_rows"].as_u64(), phone["matched_rows"].as_u64()), (Some(1000), Some(1000)), "NULL phones are not sampled values");
+    assert_eq!((phone["sampled_rows"].as_u64(), phone["matched_rows"].as_u64()), (Some(2500), Some(2500)), "NULL phones are not sampled values");
     assert!(records.iter().all(|r| r["column"] != "note" && r["column"] != "name"));
     assert!(records.iter().all(|r| !r["location"].as_str().unwrap().ends_with("/products")));
     let raw = serde_json::to_string(&records).unwrap();
     assert!(!raw.contains("client1234@example.fr"), "no raw value is printed");
+}
+
+#[test]
+fn a_large_sqlite_table_is_sampled_across_its_rows_not_only_its_first_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY, contact TEXT);").unwrap();
+    let tx = db.unchecked_transaction().unwrap();
+    // The first 9,000 accounts predate the contact column (NULL); the last 1,000 have an address.
+    for i in 0..10_000u64 {
+        let contact = (i >= 9_000).then(|| format!("member{i}@example.fr"));
+        tx.execute("INSERT INTO accounts (contact) VALUES (?1)", [contact]).unwrap();
+    }
+    tx.commit().unwrap();
+    drop(db);
+    let (code, records, stderr) = scan(&[&format!("sqlite://{}", path.display()), "--sample-rows", "100"]);
+    assert_eq!(code, 1, "the late addresses are found; stderr: {stderr}");
+    let email = find(&records, "/accounts", "contact", "email").unwrap_or_else(|| panic!("{records:#?}"));
+    assert_eq!(email["estimated_rows"], 10_000);
+    assert_eq!(email["matched_rows"], 10, "every 100th row id: 10 of them fall in the last 1,000 rows");
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! (declared `TEXT`, `CHAR`, `CLOB`, or untyped — SQLite stores anything anywhere) are sampled;
 //! date-like columns (declared `DATE`/`TIME`, or named like `created_at`) give retention
 //! evidence. The row count is `max(rowid)` (instant, an upper bound after deletions), or
-//! `count(*)` for tables without row ids.
+//! `count(*)` for tables without row ids. A table larger than the sample is sampled across its
+//! rowid range (every step-th row id), so rows added late are seen too.
 
 use super::TableReport;
 use super::classify::{Classifier, is_date_column_name, parse_timestamp};
@@ -63,9 +64,9 @@ fn classify_table(engine: &Engine, key: &FingerprintKey, db: &Connection, table:
             }
         }
     }
-    let estimated_rows: u64 = match db.query_row(&format!("SELECT max(rowid) FROM {q}"), [], |r| r.get::<_, Option<i64>>(0)) {
-        Ok(n) => n.unwrap_or(0).max(0) as u64,
-        Err(_) => db.query_row(&format!("SELECT count(*) FROM {q}"), [], |r| r.get::<_, i64>(0))?.max(0) as u64,
+    let (estimated_rows, has_rowid): (u64, bool) = match db.query_row(&format!("SELECT max(rowid) FROM {q}"), [], |r| r.get::<_, Option<i64>>(0)) {
+        Ok(n) => (n.unwrap_or(0).max(0) as u64, true),
+        Err(_) => (db.query_row(&format!("SELECT count(*) FROM {q}"), [], |r| r.get::<_, i64>(0))?.max(0) as u64, false),
     };
     let mut report = TableReport { table: table.to_string(), estimated_rows, sampled_rows: 0, verdicts: Vec::new(), oldest_personal: None };
     if text_cols.is_empty() {
@@ -74,7 +75,11 @@ fn classify_table(engine: &Engine, key: &FingerprintKey, db: &Connection, table:
     let mut c = Classifier::new(engine, key);
     let cols: Vec<usize> = text_cols.iter().map(|n| c.column(n)).collect();
     let list: Vec<String> = text_cols.iter().map(|n| quote(n)).collect();
-    let mut st = db.prepare(&format!("SELECT {} FROM {q} LIMIT ?1", list.join(", ")))?;
+    // A large table is sampled across its whole rowid range (every step-th row id), not only in
+    // its first rows, which hold the oldest accounts and would miss columns filled in later.
+    let step = if has_rowid && sample_rows > 0 { estimated_rows / sample_rows } else { 0 };
+    let spread = if step >= 2 { format!(" WHERE rowid % {step} = 0") } else { String::new() };
+    let mut st = db.prepare(&format!("SELECT {} FROM {q}{spread} LIMIT ?1", list.join(", ")))?;
     let mut rows = st.query([sample_rows as i64])?;
     while let Some(r) = rows.next()? {
         c.begin_row();
