@@ -89,6 +89,45 @@ fn collector_killed_repeatedly_mid_stream_loses_and_duplicates_nothing() {
 }
 
 #[test]
+fn an_agent_fails_over_to_the_next_collector_when_its_collector_is_killed() {
+    let d = Deployment::new(REGISTER);
+    let log = d.root().join("logs/app.log");
+    // A second collector of the same deployment (same CA and register), its own port and store.
+    let port2 = free_port();
+    let cfg1 = std::fs::read_to_string(d.root().join("collector.toml")).unwrap();
+    let cfg2 = cfg1.replace(&format!("127.0.0.1:{}", d.port), &format!("127.0.0.1:{port2}")).replace("collector-data", "collector2-data");
+    std::fs::write(d.root().join("collector2.toml"), cfg2).unwrap();
+    let mut first = d.start_collector();
+    let second = Proc::start("e2e-collector", &["run", "--config", d.root().join("collector2.toml").to_str().unwrap()], &d.root().join("collector2.stderr"));
+    assert!(wait_listening(port2, Duration::from_secs(20)), "second collector: {}", second.stderr());
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("server_name =", &format!("failover = [\"https://127.0.0.1:{port2}\"]\nserver_name ="));
+    std::fs::write(&cfg, text).unwrap();
+    let agent = d.start_agent(&cfg, "agent");
+
+    write_lines(&log, 0, 500);
+    assert!(wait_for_count(&d.db(), 500, 60), "the first collector takes the agent: {}", agent.stderr());
+    first.kill(); // SIGKILL, and it stays down
+    write_lines(&log, 500, 1000);
+    let db2 = d.root().join("collector2-data/custos.db");
+    let both = || {
+        let (n1, s1) = stored(&d.db());
+        let (n2, s2) = if db2.is_file() { stored(&db2) } else { (0, BTreeSet::new()) };
+        (n1, n2, s1.union(&s2).cloned().collect::<BTreeSet<String>>())
+    };
+    let all = wait_for(Duration::from_secs(60), || {
+        let (_, _, union) = both();
+        (union.len() == 1000).then_some(union)
+    });
+    let (n1, n2, union) = both();
+    assert!(all.is_some(), "only {} of 1000 findings reached a collector; agent log:\n{}", union.len(), agent.stderr());
+    assert_eq!(union, expected(1000), "nothing lost across the failover");
+    assert!(n2 >= 500, "the second collector took over: it holds {n2}");
+    // A batch in flight when the first collector died may be stored by both; none twice by one.
+    assert!(n1 + n2 <= 1000 + 100, "stored {n1} + {n2}");
+}
+
+#[test]
 fn agent_killed_repeatedly_mid_stream_loses_and_duplicates_nothing() {
     let d = Deployment::new(REGISTER);
     let log = d.root().join("logs/app.log");

@@ -9,6 +9,7 @@
 //!
 //! [collector]
 //! url = "https://collector.example:7443"
+//! failover = ["https://collector-2.example:7443"]   # optional, tried in turn
 //! ca = "/etc/custos/ca.pem"
 //! cert = "/etc/custos/agent.pem"
 //! key = "/etc/custos/agent.key"
@@ -232,6 +233,11 @@ pub struct MetricsConfig {
 pub struct CollectorEndpoint {
     /// `https://host:port`.
     pub url: String,
+    /// Further collectors (`https://host:port` each) that serve the same deployment. When the
+    /// current one cannot be reached or drops the stream, the agent moves to the next one in
+    /// turn and resends everything not yet acknowledged; collectors store idempotently.
+    #[serde(default)]
+    pub failover: Vec<String>,
     /// Name expected in the collector's certificate (default: the URL's host).
     #[serde(default)]
     pub server_name: Option<String>,

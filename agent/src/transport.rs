@@ -7,6 +7,10 @@
 //! finding ids are deterministic and the collector ingests idempotently, a resend never creates
 //! a duplicate. At most `max_in_flight` batches are in flight, so memory stays bounded however
 //! slow the collector is: the backlog waits on disk.
+//!
+//! With several collectors configured (`url` then `failover`), a connection or stream failure
+//! moves the agent to the next one in turn; the resend from the acknowledged position and
+//! idempotent ingestion make the move safe.
 
 use crate::config::{BatchConfig, CollectorEndpoint};
 use crate::metrics::Metrics;
@@ -16,6 +20,7 @@ use custos_proto::v1::ingest_client::IngestClient;
 use rand::Rng;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
@@ -79,11 +84,20 @@ impl Backoff {
 
 /// The agent's side of the `Ingest` stream.
 pub struct Transport {
-    endpoint: CollectorEndpoint,
+    /// The configured collectors, in failover order (the first is `url`).
+    collectors: Vec<Collector>,
+    /// Index (modulo the list) of the collector in use.
+    current: AtomicUsize,
     batch: BatchConfig,
     agent_id: String,
     host: String,
+}
+
+/// One collector address with its TLS settings.
+struct Collector {
+    url: String,
     tls: ClientTlsConfig,
+    channel: tonic::transport::Endpoint,
 }
 
 impl Transport {
@@ -93,32 +107,35 @@ impl Transport {
         let ca = read(&endpoint.ca)?;
         let cert = read(&endpoint.cert)?;
         let key = read(&endpoint.key)?;
-        let server_name = match &endpoint.server_name {
-            Some(n) => n.clone(),
-            None => endpoint
-                .url
-                .parse::<tonic::codegen::http::Uri>()
-                .map_err(|e| TransportError::Url(endpoint.url.clone(), e.to_string()))?
-                .host()
-                .unwrap_or("localhost")
-                .to_string(),
-        };
-        let tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(ca))
-            .identity(Identity::from_pem(cert, key))
-            .domain_name(server_name);
-        Ok(Transport { endpoint, batch, agent_id, host, tls })
+        let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)).identity(Identity::from_pem(cert, key));
+        let mut collectors = Vec::new();
+        for url in std::iter::once(&endpoint.url).chain(&endpoint.failover) {
+            let server_name = match &endpoint.server_name {
+                Some(n) => n.clone(),
+                None => url.parse::<tonic::codegen::http::Uri>().map_err(|e| TransportError::Url(url.clone(), e.to_string()))?.host().unwrap_or("localhost").to_string(),
+            };
+            let channel = Channel::from_shared(url.clone()).map_err(|e| TransportError::Url(url.clone(), e.to_string()))?;
+            collectors.push(Collector { url: url.clone(), tls: tls.clone().domain_name(server_name), channel });
+        }
+        Ok(Transport { collectors, current: AtomicUsize::new(0), batch, agent_id, host })
+    }
+
+    /// The collector currently in use.
+    fn collector(&self) -> &Collector {
+        &self.collectors[self.current.load(Ordering::Relaxed) % self.collectors.len()]
+    }
+
+    /// Moves to the next collector of the list (a no-op with a single collector).
+    fn fail_over(&self) {
+        if self.collectors.len() > 1 {
+            let next = (self.current.fetch_add(1, Ordering::Relaxed) + 1) % self.collectors.len();
+            tracing::warn!(collector = %self.collectors[next].url, "failing over to the next collector");
+        }
     }
 
     async fn connect(&self) -> Result<Channel, String> {
-        Channel::from_shared(self.endpoint.url.clone())
-            .map_err(|e| e.to_string())?
-            .tls_config(self.tls.clone())
-            .map_err(|e| e.to_string())?
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .map_err(|e| describe_error(&e))
+        let c = self.collector();
+        c.channel.clone().tls_config(c.tls.clone()).map_err(|e| e.to_string())?.connect_timeout(Duration::from_secs(5)).connect().await.map_err(|e| describe_error(&e))
     }
 
     /// Sends what the spool holds, batch by batch, and acknowledges it in the spool as the
@@ -136,7 +153,8 @@ impl Transport {
             let channel = match self.connect().await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(collector = %self.endpoint.url, error = %e, "cannot reach the collector; retrying");
+                    tracing::warn!(collector = %self.collector().url, error = %e, "cannot reach the collector; retrying");
+                    self.fail_over();
                     progress.send_modify(|p| p.last_error = Some(e));
                     let wait = backoff.next();
                     tokio::select! {
@@ -152,7 +170,8 @@ impl Transport {
                 Ok(r) => r.into_inner(),
                 Err(status) => {
                     let e = describe_status(&status);
-                    tracing::warn!(collector = %self.endpoint.url, error = %e, "collector refused the stream; retrying");
+                    tracing::warn!(collector = %self.collector().url, error = %e, "collector refused the stream; retrying");
+                    self.fail_over();
                     progress.send_modify(|p| p.last_error = Some(e));
                     let wait = backoff.next();
                     tokio::select! {
@@ -166,7 +185,7 @@ impl Transport {
             if connections > 0 {
                 metrics.reconnects.inc();
             }
-            tracing::info!(collector = %self.endpoint.url, unacknowledged = spool.depth(), "connected to the collector");
+            tracing::info!(collector = %self.collector().url, unacknowledged = spool.depth(), "connected to the collector");
             progress.send_modify(|p| {
                 p.connections += 1;
                 p.last_error = None;
@@ -221,13 +240,15 @@ impl Transport {
                             }
                         }
                         Ok(None) => {
-                            tracing::warn!("collector closed the stream; reconnecting");
+                            tracing::warn!(collector = %self.collector().url, "collector closed the stream; reconnecting");
+                            self.fail_over();
                             continue 'connection;
                         }
                         Err(status) => {
                             let e = describe_status(&status);
-                            tracing::warn!(error = %e, "stream to the collector failed; reconnecting");
+                            tracing::warn!(collector = %self.collector().url, error = %e, "stream to the collector failed; reconnecting");
                             progress.send_modify(|p| p.last_error = Some(e));
+                            self.fail_over();
                             tokio::time::sleep(backoff.next()).await;
                             continue 'connection;
                         }

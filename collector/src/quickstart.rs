@@ -96,6 +96,7 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         data_dir: data_dir.join("agent"),
         collector: CollectorEndpoint {
             url: format!("https://{addr}"),
+            failover: Vec::new(),
             server_name: Some("localhost".into()),
             ca: pki.ca_cert(),
             cert: pki.agent_cert(QUICKSTART_AGENT),
