@@ -182,6 +182,30 @@ fn a_sampled_table_counts_its_subjects_from_the_classification_evidence() {
 }
 
 #[test]
+fn old_unflagged_findings_are_folded_into_daily_counts_and_evidence_is_kept() {
+    let reg = register(REGISTER);
+    let mut d = db(Policy::default());
+    // Declared contact data on a covered system: no rule fires. A health finding: an incident.
+    d.ingest(&reg, vec![finding("ok-1", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[]), finding("ok-2", "web-01", "/var/log/app/a.log", pb::Category::Contact, 2, &[])], T0);
+    d.ingest(&reg, vec![finding("flagged", "web-01", "/var/log/app/a.log", pb::Category::Health, 3, &[])], T0);
+    d.ingest(&reg, vec![finding("recent", "web-01", "/var/log/app/a.log", pb::Category::Contact, 4, &[])], T0 + 400 * 24 * HOUR);
+    assert_eq!(d.rules(), ["undeclared_category"]);
+
+    let purged = d.store.purge_findings(T0 + 365 * 24 * HOUR).unwrap();
+    assert_eq!(purged, 2, "the two old declared findings go");
+    let ids: Vec<String> = rusqlite::Connection::open(&d.path).unwrap().prepare("SELECT id FROM findings ORDER BY id").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    assert_eq!(ids, ["flagged", "recent"], "incident evidence and recent findings stay");
+    let per_day = d.store.findings_per_day().unwrap();
+    assert_eq!(per_day.iter().map(|(_, n)| n).sum::<u64>(), 4, "counts survive the purge: {per_day:?}");
+    assert_eq!(per_day[0], (T0 / (24 * HOUR), 3));
+    let v = d.store.incident(d.store.incidents().unwrap()[0].id).unwrap().unwrap();
+    assert_eq!(v.findings, 1);
+    // Purging again changes nothing.
+    assert_eq!(d.store.purge_findings(T0 + 365 * 24 * HOUR).unwrap(), 0);
+    assert_eq!(d.store.findings_per_day().unwrap().iter().map(|(_, n)| n).sum::<u64>(), 4);
+}
+
+#[test]
 fn unallowed_location_fires_outside_the_allowed_countries_only() {
     let reg = register(REGISTER);
     let mut d = db(located("agent-1", "US"));

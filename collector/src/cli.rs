@@ -182,6 +182,16 @@ enum Command {
         #[arg(long, default_value = "./custos-data")]
         data_dir: PathBuf,
     },
+    /// Fold findings older than N days that no rule flagged into daily counts and delete them
+    /// (the running collector does this hourly with `findings_retention_days`).
+    Purge {
+        /// Age in days.
+        #[arg(long)]
+        older_than_days: u32,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
     /// The audit trail (mutes, status changes).
     Audit {
         /// State directory of the collector.
@@ -252,6 +262,7 @@ pub fn main() -> ExitCode {
         Command::Mute { rule, system, reason, by, data_dir } => mute(rule, system, reason, by, data_dir, true),
         Command::Unmute { rule, system, reason, by, data_dir } => mute(rule, system, reason, by, data_dir, false),
         Command::Audit { data_dir } => audit(data_dir),
+        Command::Purge { older_than_days, data_dir } => purge(data_dir, older_than_days),
         Command::Coverage { data_dir, register } => coverage(data_dir, register),
         Command::Rules => {
             for r in crate::correlation::Rule::ALL {
@@ -288,6 +299,7 @@ async fn run(config: PathBuf) -> anyhow::Result<()> {
     let notifier = std::sync::Arc::new(Notifier::new(cfg.notifications.clone())?);
     tokio::spawn(crate::watch::watch_register(collector.clone(), cfg.register.clone(), std::time::Duration::from_secs(cfg.register_poll_seconds.max(1))));
     tokio::spawn(crate::watch::notify_loop(collector.clone(), notifier, cfg.silent_agent_hours));
+    tokio::spawn(crate::watch::purge_loop(collector.clone(), cfg.findings_retention_days));
     let tls = ingest::server_tls(&cfg.tls)?;
     let ca = match &cfg.tls.ca_key {
         Some(key) => {
@@ -532,6 +544,13 @@ fn mute(rule: String, system: String, reason: String, by: String, data_dir: Path
     } else {
         println!("{rule} was not muted on {system}");
     }
+    Ok(())
+}
+
+fn purge(data_dir: PathBuf, older_than_days: u32) -> anyhow::Result<()> {
+    let mut store = open_db(&data_dir, true)?;
+    let n = store.purge_findings(now() - i64::from(older_than_days) * 86_400_000)?;
+    println!("{n} findings older than {older_than_days} days and flagged by no rule folded into daily counts and deleted");
     Ok(())
 }
 

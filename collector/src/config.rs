@@ -218,6 +218,14 @@ pub struct CollectorConfig {
     /// Notifications.
     #[serde(default)]
     pub notifications: NotificationConfig,
+    /// Findings older than this many days that no rule flagged are folded into daily counts and
+    /// deleted (0 keeps them forever). Flagged findings stay: they are incident evidence.
+    #[serde(default = "default_findings_retention")]
+    pub findings_retention_days: u32,
+}
+
+fn default_findings_retention() -> u32 {
+    365
 }
 
 impl CollectorConfig {

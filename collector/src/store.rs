@@ -150,6 +150,17 @@ const SCHEMA: &[&str] = &[
      CREATE INDEX notifications_due ON notifications(status, next_attempt_at);
      CREATE TABLE notifier_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), timeline_id INTEGER NOT NULL);
      INSERT INTO notifier_cursor (id, timeline_id) SELECT 1, COALESCE(MAX(id), 0) FROM incident_timeline;",
+    // v4: daily counts that outlive purged findings (the collector's own retention).
+    "CREATE TABLE finding_counts (
+        day INTEGER NOT NULL,
+        agent_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        detector TEXT NOT NULL,
+        category TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, agent_id, host, detector, category, kind)
+     ) WITHOUT ROWID;",
 ];
 
 /// Store errors.
@@ -302,6 +313,39 @@ impl Store {
         Ok(())
     }
 
+
+    /// The collector's own retention: findings received before `before_ms` that no correlation
+    /// rule flagged (no verdict, so they are nobody's evidence) are folded into daily counts per
+    /// agent, host, detector, category and kind (`finding_counts`) and deleted, so the database
+    /// does not grow without bound. Findings behind a verdict stay as long as their incident does.
+    /// Returns the number of findings purged.
+    pub fn purge_findings(&mut self, before_ms: i64) -> Result<u64, StoreError> {
+        const UNFLAGGED: &str = "received_at < ?1 AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.finding_id = findings.id)
+             AND NOT EXISTS (SELECT 1 FROM incident_findings i WHERE i.finding_id = findings.id)";
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            &format!(
+                "INSERT INTO finding_counts (day, agent_id, host, detector, category, kind, count)
+                 SELECT received_at / 86400000, agent_id, host, detector, category, kind, COUNT(*) FROM findings WHERE {UNFLAGGED}
+                 GROUP BY 1, 2, 3, 4, 5, 6
+                 ON CONFLICT (day, agent_id, host, detector, category, kind) DO UPDATE SET count = count + excluded.count"
+            ),
+            [before_ms],
+        )?;
+        let purged = tx.execute(&format!("DELETE FROM findings WHERE {UNFLAGGED}"), [before_ms])?;
+        tx.commit()?;
+        Ok(purged as u64)
+    }
+
+    /// Findings per day (days since the epoch), stored and purged together, oldest first.
+    pub fn findings_per_day(&self) -> Result<Vec<(i64, u64)>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT day, SUM(n) FROM (SELECT received_at / 86400000 AS day, COUNT(*) AS n FROM findings GROUP BY 1
+                                      UNION ALL SELECT day, SUM(count) FROM finding_counts GROUP BY 1) GROUP BY day ORDER BY day",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 
     /// Stores a batch from an authenticated agent, correlates new findings and opens or
     /// extends incidents — all in one transaction.

@@ -1,5 +1,5 @@
-//! The running collector's background duties: reloading the register without a restart, and
-//! driving the notifier.
+//! The running collector's background duties: reloading the register without a restart,
+//! driving the notifier, and purging its own old findings.
 //!
 //! The register is reloaded on `SIGHUP` and when its modification time changes (polled, which
 //! works for editors that replace the file and for network file systems alike). A register with
@@ -68,5 +68,24 @@ pub async fn notify_loop(collector: Arc<Collector>, notifier: Arc<Notifier>, sil
             Err(e) => tracing::error!(error = %e, "notifier task failed"),
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Every hour, folds findings older than `retention_days` that no rule flagged into daily counts
+/// and deletes them (see [`crate::store::Store::purge_findings`]); 0 days disables it.
+pub async fn purge_loop(collector: Arc<Collector>, retention_days: u32) {
+    if retention_days == 0 {
+        return;
+    }
+    loop {
+        let c = collector.clone();
+        let before = custos_agent::finding::now_ms() - i64::from(retention_days) * 86_400_000;
+        match tokio::task::spawn_blocking(move || c.with_store(|s| s.purge_findings(before))).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(purged = n, retention_days, "old unflagged findings folded into daily counts"),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot purge old findings"),
+            Err(e) => tracing::error!(error = %e, "purge task failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
     }
 }
