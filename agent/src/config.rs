@@ -100,11 +100,10 @@ pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Con
         let field = (line > 0).then(|| field_at(text, line)).flatten();
         let mut reason = e.message().to_string();
         // A missing field is reported on the table that lacks it; say which field.
-        if let Some(rest) = reason.strip_prefix("missing field `") {
-            if let Some(name) = rest.split('`').next() {
+        if let Some(rest) = reason.strip_prefix("missing field `")
+            && let Some(name) = rest.split('`').next() {
                 reason = format!("missing field `{name}`; add it");
             }
-        }
         ConfigError { file: path.to_path_buf(), line, column, field, reason }
     })
 }
@@ -351,12 +350,11 @@ impl AgentConfig {
             abs(r);
         }
         for job in &mut self.scans {
-            if let crate::datastore::Location::Path(p) | crate::datastore::Location::Sqlite(p) = crate::datastore::Location::parse(&job.location) {
-                if p.is_relative() {
+            if let crate::datastore::Location::Path(p) | crate::datastore::Location::Sqlite(p) = crate::datastore::Location::parse(&job.location)
+                && p.is_relative() {
                     let scheme = if job.location.starts_with("sqlite://") { "sqlite://" } else { "" };
                     job.location = format!("{scheme}{}", base.join(p).display());
                 }
-            }
         }
         for log in &mut self.logs {
             for p in &mut log.paths {
@@ -387,11 +385,10 @@ impl AgentConfig {
                 return Err(ConfigError::field(path, text, "max_line_bytes", "must be at least 256"));
             }
         }
-        if let Some(c) = self.detection.min_confidence {
-            if !(0.0..=1.0).contains(&c) {
+        if let Some(c) = self.detection.min_confidence
+            && !(0.0..=1.0).contains(&c) {
                 return Err(ConfigError::field(path, text, "detection.min_confidence", "must be within [0, 1]"));
             }
-        }
         for job in &self.scans {
             if job.location.is_empty() {
                 return Err(ConfigError::field(path, text, "scan.location", "must not be empty"));

@@ -266,11 +266,10 @@ fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
             // Only structural events (new, renamed, removed files) wake the reader early: data
             // written to followed files is picked up by the periodic read, which costs far less
             // CPU than one wake-up per write on a busy log.
-            if let Ok(ev) = ev {
-                if matches!(ev.kind, notify::EventKind::Create(_) | notify::EventKind::Modify(notify::event::ModifyKind::Name(_)) | notify::EventKind::Remove(_)) {
+            if let Ok(ev) = ev
+                && matches!(ev.kind, notify::EventKind::Create(_) | notify::EventKind::Modify(notify::event::ModifyKind::Name(_)) | notify::EventKind::Remove(_)) {
                     let _ = tx.send(true);
                 }
-            }
         }) {
             Ok(mut w) => {
                 for (root, recursive) in watch_roots(&ctx.sources) {
@@ -380,10 +379,7 @@ fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
             return Ok(());
         }
         rescan = false;
-        match wake_rx.recv_timeout(Duration::from_millis(ctx.tail.poll_interval_ms)) {
-            Ok(structural) => rescan = structural,
-            Err(_) => {}
-        }
+        if let Ok(structural) = wake_rx.recv_timeout(Duration::from_millis(ctx.tail.poll_interval_ms)) { rescan = structural }
         while let Ok(structural) = wake_rx.try_recv() {
             rescan |= structural;
         }

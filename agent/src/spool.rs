@@ -218,8 +218,8 @@ impl Spool {
         let mut segments = BTreeMap::new();
         for e in std::fs::read_dir(dir)? {
             let p = e?.path();
-            if p.extension().is_some_and(|x| x == "seg") {
-                if let Some(id) = p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok()) {
+            if p.extension().is_some_and(|x| x == "seg")
+                && let Some(id) = p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok()) {
                     let (bytes, records) = scan_segment(&p)?;
                     let len = std::fs::metadata(&p)?.len();
                     if len != bytes {
@@ -228,7 +228,6 @@ impl Spool {
                     }
                     segments.insert(id, Segment { bytes, records });
                 }
-            }
         }
         let mut acked = match std::fs::read_to_string(dir.join("acked")) {
             Ok(s) => {
@@ -246,11 +245,10 @@ impl Spool {
             let _ = std::fs::remove_file(segment_path(dir, id));
             segments.remove(&id);
         }
-        if let Some((&first, _)) = segments.iter().next() {
-            if acked.segment < first {
+        if let Some((&first, _)) = segments.iter().next()
+            && acked.segment < first {
                 acked = Position { segment: first, offset: 0 };
             }
-        }
         let write_segment = segments.keys().next_back().copied().unwrap_or(acked.segment.max(1));
         segments.entry(write_segment).or_insert(Segment { bytes: 0, records: 0 });
         if acked.segment == 0 {

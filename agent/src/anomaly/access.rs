@@ -64,8 +64,8 @@ impl AccessLogWatch {
             });
             return;
         }
-        if let Some((median, t)) = verdict {
-            if bytes as f64 > t && bytes >= cfg.download_bytes_min {
+        if let Some((median, t)) = verdict
+            && bytes as f64 > t && bytes >= cfg.download_bytes_min {
                 out.push(Anomaly {
                     heuristic: "download_volume",
                     observed: bytes,
@@ -76,7 +76,6 @@ impl AccessLogWatch {
                     confidence: 0.65,
                 });
             }
-        }
     }
 
     /// Closes the counting window when it has ended by `now_s`.
@@ -90,8 +89,8 @@ impl AccessLogWatch {
         let mut counts: Vec<(String, u64)> = self.counts.drain().collect();
         counts.sort();
         for (actor, n) in counts {
-            if let Some((median, t)) = verdict {
-                if n as f64 > t && n >= self.config.request_rate_min {
+            if let Some((median, t)) = verdict
+                && n as f64 > t && n >= self.config.request_rate_min {
                     out.push(Anomaly {
                         heuristic: "request_rate",
                         observed: n,
@@ -103,7 +102,6 @@ impl AccessLogWatch {
                     });
                     continue; // an outlier does not enter the baseline
                 }
-            }
             self.rates.push(n as f64);
         }
         // Windows without traffic are skipped rather than replayed one by one.

@@ -59,11 +59,10 @@ impl DbLogWatch {
 
     /// Looks at one line.
     pub fn line(&mut self, line: &[u8], now_s: i64, out: &mut Vec<Anomaly>) {
-        if let Some(c) = ACTOR.captures(line) {
-            if let Some(m) = c.get(1) {
+        if let Some(c) = ACTOR.captures(line)
+            && let Some(m) = c.get(1) {
                 self.last_actor = Some(String::from_utf8_lossy(m.as_bytes()).into_owned());
             }
-        }
         let actor = self.last_actor.clone();
         if let Some(m) = DUMP_TOOL.find(line) {
             let tool = String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase();

@@ -225,22 +225,20 @@ fn walk_json(v: &serde_json::Value, path: &mut String, c: &mut Classifier<'_>) {
         }
         Value::String(s) => {
             let name = if path.is_empty() { "$" } else { path.as_str() };
-            if is_date_column_name(name) {
-                if let Some(ts) = parse_timestamp(s.as_bytes()) {
+            if is_date_column_name(name)
+                && let Some(ts) = parse_timestamp(s.as_bytes()) {
                     c.row_time(ts);
                 }
-            }
             let col = c.column(name);
             c.value(col, s.as_bytes());
         }
         Value::Number(n) => {
             let name = if path.is_empty() { "$" } else { path.as_str() };
             let text = n.to_string();
-            if is_date_column_name(name) {
-                if let Some(ts) = parse_timestamp(text.as_bytes()) {
+            if is_date_column_name(name)
+                && let Some(ts) = parse_timestamp(text.as_bytes()) {
                     c.row_time(ts);
                 }
-            }
             let col = c.column(name);
             c.value(col, text.as_bytes());
         }

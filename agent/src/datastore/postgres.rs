@@ -169,11 +169,10 @@ fn classify_table(
         for d in date_cols {
             let sql = format!("SELECT min({dq})::text FROM {q} WHERE {}", personal.join(" OR "), dq = quote(d));
             let oldest: Option<String> = db.query_one(&sql, &[])?.get(0);
-            if let Some(ts) = oldest.and_then(|t| parse_timestamp(t.as_bytes())) {
-                if report.oldest_personal.as_ref().is_none_or(|(o, _)| ts < *o) {
+            if let Some(ts) = oldest.and_then(|t| parse_timestamp(t.as_bytes()))
+                && report.oldest_personal.as_ref().is_none_or(|(o, _)| ts < *o) {
                     report.oldest_personal = Some((ts, d.clone()));
                 }
-            }
         }
     }
     Ok(report)

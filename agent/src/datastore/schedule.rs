@@ -196,12 +196,11 @@ impl Scheduler {
             let distinct: u64 = report.verdicts.iter().map(|v| v.distinct_fingerprints).sum();
             out.extend(column_findings.iter().map(|cf| factory.column_finding(engine, cf)));
             let grown = previous.as_ref().is_some_and(|s| meta.len() > s.size);
-            if previous.is_none() || grown {
-                if let Some(a) = anomaly::files::assess(&f, distinct, grown, &self.anomaly) {
+            if (previous.is_none() || grown)
+                && let Some(a) = anomaly::files::assess(&f, distinct, grown, &self.anomaly) {
                     let source = pb::Source { kind: pb::SourceKind::File as i32, locator: f.display().to_string(), identity: hex::encode(&report.content_hash[..16]) };
                     out.push(factory.anomaly_finding(engine, &source, None, &format!("file:{}", meta.len()), &a));
                 }
-            }
         }
         out
     }

@@ -108,11 +108,10 @@ fn classify_table(engine: &Engine, key: &FingerprintKey, db: &Connection, table:
                     _ => None,
                 })
             })?;
-            if let Some(ts) = oldest {
-                if report.oldest_personal.as_ref().is_none_or(|(o, _)| ts < *o) {
+            if let Some(ts) = oldest
+                && report.oldest_personal.as_ref().is_none_or(|(o, _)| ts < *o) {
                     report.oldest_personal = Some((ts, d.clone()));
                 }
-            }
         }
     }
     Ok(report)
