@@ -4,7 +4,7 @@
 #
 # usage: bench/scan_speed.sh [SIZE_MB]        (default 55; the issue asks for >= 50 MB)
 # env:   CUSTOS_BENCH_PYTHON  Python with Faker (default: python3)
-#        CUSTOS_BENCH_DIR     the shared bench (default: ../shared/bench)
+#        CUSTOS_BENCH_DIR     the labelled-corpus bench (default: bench/corpus, a copy of ../shared/bench)
 #        CUSTOS_AGENT         a custos-agent binary (default: cargo build --release)
 #        CORPUS               an existing corpus directory (default: generated, seed 2, cached)
 # Prints MB/s for Custos, rg -o (every match with offsets) and rg -c (count matching lines),
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SIZE=${1:-55}
 PY=${CUSTOS_BENCH_PYTHON:-python3}
-BENCH=${CUSTOS_BENCH_DIR:-$ROOT/../shared/bench}
+BENCH=${CUSTOS_BENCH_DIR:-$ROOT/bench/corpus}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 CORPUS=${CORPUS:-$TARGET/bench-corpus-seed2-${SIZE}mb}
 FILES="nginx.log app.json.log syslog.log sql.log export.csv"

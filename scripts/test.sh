@@ -7,7 +7,7 @@ ROOT=$(pwd)
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
-# Python with Faker, for the labelled accuracy corpus (../shared/bench/gen_corpus.py).
+# Python with Faker, for the labelled accuracy corpus (bench/corpus/gen_corpus.py, a copy of ../shared/bench).
 VENV="$ROOT/target/bench-venv"
 if ! "$VENV/bin/python" -c 'import faker' 2>/dev/null; then
   log "creating $VENV with faker"
@@ -15,7 +15,7 @@ if ! "$VENV/bin/python" -c 'import faker' 2>/dev/null; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check faker
 fi
 export CUSTOS_BENCH_PYTHON="$VENV/bin/python"
-export CUSTOS_BENCH_DIR="${CUSTOS_BENCH_DIR:-$ROOT/../shared/bench}"
+export CUSTOS_BENCH_DIR="${CUSTOS_BENCH_DIR:-$ROOT/bench/corpus}"
 
 # PostgreSQL for the data-store and store tests: use the one that answers on 127.0.0.1:5432,
 # else install Debian's package and start a cluster (fresh machines).

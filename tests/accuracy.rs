@@ -1,4 +1,4 @@
-//! Detection accuracy as a test: a labelled corpus from `../shared/bench/gen_corpus.py`,
+//! Detection accuracy as a test: a labelled corpus from `bench/corpus/gen_corpus.py` (a copy of the shared bench),
 //! scanned by the real `custos-agent scan --json`, scored by the shared `score.py`.
 //!
 //! Targets (issue 3): precision ≥ 0.99 and recall ≥ 0.98 for every checksum-validated detector,
@@ -28,7 +28,7 @@ fn agent() -> &'static str {
 fn bench_dir() -> PathBuf {
     match std::env::var_os("CUSTOS_BENCH_DIR") {
         Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/corpus"),
     }
 }
 
