@@ -117,8 +117,9 @@ pub fn scan_paths(engine: &Engine, paths: &[PathBuf], opts: &ScanOptions, out: &
     }
     let mut buf = Vec::with_capacity(CHUNK + 64 * 1024);
     let mut detections = Vec::new();
+    let mut json = JsonLines::new(engine);
     for f in &files {
-        match scan_file(engine, f, opts, out, &mut buf, &mut detections, &progress, &mut summary) {
+        match scan_file(engine, f, opts, out, &mut buf, &mut detections, &mut json, &progress, &mut summary) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Err(e),
             Err(e) => {
@@ -139,11 +140,14 @@ fn scan_file(
     out: &mut dyn Write,
     buf: &mut Vec<u8>,
     detections: &mut Vec<custos_rules::Detection>,
+    json: &mut JsonLines,
     progress: &Progress,
     summary: &mut ScanSummary,
 ) -> io::Result<()> {
     let mut file = File::open(path)?;
     let path_str = path.to_string_lossy();
+    // Escaped once per file, not once per finding.
+    let path_json = serde_json::to_vec(&*path_str).map_err(io::Error::other)?;
     buf.clear();
     let mut line_no: u64 = 1; // line number at `line_start`
     let mut first = true;
@@ -181,29 +185,36 @@ fn scan_file(
         for d in detections.iter() {
             // Advance the line counter to the detection's line.
             line_no += memchr::memchr_iter(b'\n', &chunk[line_start..d.start]).count() as u64;
-            line_start = memchr::memrchr(b'\n', &chunk[..d.start]).map_or(0, |i| i + 1).max(line_start);
-            let spec = engine.detector(d.detector);
+            line_start = memchr::memrchr(b'\n', &chunk[line_start..d.start]).map_or(line_start, |i| line_start + i + 1);
             let raw = &chunk[d.start..d.end];
-            let rec = ScanRecord {
-                path: &path_str,
-                line: line_no,
-                start: d.start - line_start,
-                end: d.end - line_start,
-                detector: &spec.id,
-                category: spec.category.as_str(),
-                special: spec.special,
-                confidence: (d.confidence * 1000.0).round() / 1000.0,
-                preview: mask::preview(&spec.id, raw),
-                value: opts.show_values.then(|| String::from_utf8_lossy(raw).into_owned()),
-            };
             summary.findings += 1;
             if opts.json {
-                serde_json::to_writer(&mut *out, &rec).map_err(io::Error::other)?;
-                out.write_all(b"\n")?;
+                json.record(&path_json, line_no, d.start - line_start, d.end - line_start, d.detector, d.confidence, raw, opts.show_values);
+                if json.buf.len() >= JSON_FLUSH {
+                    out.write_all(&json.buf)?;
+                    json.buf.clear();
+                }
             } else {
+                let spec = engine.detector(d.detector);
+                let rec = ScanRecord {
+                    path: &path_str,
+                    line: line_no,
+                    start: d.start - line_start,
+                    end: d.end - line_start,
+                    detector: &spec.id,
+                    category: spec.category.as_str(),
+                    special: spec.special,
+                    confidence: round_confidence(d.confidence),
+                    preview: mask::preview(&spec.id, raw),
+                    value: opts.show_values.then(|| String::from_utf8_lossy(raw).into_owned()),
+                };
                 let shown = rec.value.clone().unwrap_or_else(|| rec.preview.clone());
                 writeln!(out, "{:<40} {:>6} {:>5}  {:<16} {:<18} {:>5.2}  {}", rec.path, rec.line, rec.start + 1, rec.detector, rec.category, rec.confidence, shown)?;
             }
+        }
+        if !json.buf.is_empty() {
+            out.write_all(&json.buf)?;
+            json.buf.clear();
         }
         line_no += memchr::memchr_iter(b'\n', &chunk[line_start..]).count() as u64;
         summary.bytes += cut as u64;
@@ -211,6 +222,130 @@ fn scan_file(
         buf.drain(..cut);
     }
     Ok(())
+}
+
+/// Output is written in batches of about this size (one `write` per batch, not per field).
+const JSON_FLUSH: usize = 64 << 10;
+
+/// Confidence as printed: three decimals.
+fn round_confidence(c: f32) -> f32 {
+    (c * 1000.0).round() / 1000.0
+}
+
+/// Writes [`ScanRecord`]s as JSON Lines by hand into one reused buffer: the same bytes as
+/// `serde_json::to_writer(&record)` (a test checks it), without a `String` per preview, a
+/// `write` call per field, nor escaping of strings that are fixed per detector.
+struct JsonLines {
+    /// Output not yet written.
+    buf: Vec<u8>,
+    /// Per detector: `,"detector":…,"category":…,"special":…,"confidence":` (already escaped).
+    detector_fields: Vec<Vec<u8>>,
+    /// Per detector: previews use the e-mail form (see [`mask::preview`]).
+    email_form: Vec<bool>,
+    /// Confidences already formatted, keyed by the bits of the rounded `f32` (a handful of
+    /// distinct values; formatted by serde_json once so the digits are its shortest form).
+    confidences: Vec<(u32, Vec<u8>)>,
+    /// Masked preview of the current record.
+    preview: String,
+}
+
+impl JsonLines {
+    fn new(engine: &Engine) -> Self {
+        let detector_fields = engine
+            .detectors()
+            .map(|spec| {
+                let mut f = b",\"detector\":".to_vec();
+                write_json_str(&mut f, spec.id.as_bytes());
+                f.extend_from_slice(b",\"category\":");
+                write_json_str(&mut f, spec.category.as_str().as_bytes());
+                f.extend_from_slice(if spec.special { b",\"special\":true,\"confidence\":" } else { b",\"special\":false,\"confidence\":" });
+                f
+            })
+            .collect();
+        let email_form = engine.detectors().map(|spec| spec.id == "email").collect();
+        JsonLines { buf: Vec::with_capacity(JSON_FLUSH + 4096), detector_fields, email_form, confidences: Vec::new(), preview: String::new() }
+    }
+
+    /// Appends one record and its newline; `path` is already a JSON string.
+    #[allow(clippy::too_many_arguments)]
+    fn record(&mut self, path: &[u8], line: u64, start: usize, end: usize, detector: usize, confidence: f32, raw: &[u8], show_value: bool) {
+        let b = &mut self.buf;
+        b.extend_from_slice(b"{\"path\":");
+        b.extend_from_slice(path);
+        b.extend_from_slice(b",\"line\":");
+        write_u64(b, line);
+        b.extend_from_slice(b",\"start\":");
+        write_u64(b, start as u64);
+        b.extend_from_slice(b",\"end\":");
+        write_u64(b, end as u64);
+        b.extend_from_slice(&self.detector_fields[detector]);
+        let c = round_confidence(confidence);
+        let bits = c.to_bits();
+        match self.confidences.iter().find(|(k, _)| *k == bits) {
+            Some((_, text)) => b.extend_from_slice(text),
+            None => {
+                // serde_json prints a non-finite f32 as null; either way its bytes are kept.
+                let text = serde_json::to_vec(&c).unwrap_or_else(|_| b"null".to_vec());
+                b.extend_from_slice(&text);
+                self.confidences.push((bits, text));
+            }
+        }
+        b.extend_from_slice(b",\"preview\":");
+        self.preview.clear();
+        mask::preview_into(&mut self.preview, self.email_form[detector], raw);
+        write_json_str(b, self.preview.as_bytes());
+        if show_value {
+            b.extend_from_slice(b",\"value\":");
+            write_json_str(b, String::from_utf8_lossy(raw).as_bytes());
+        }
+        b.extend_from_slice(b"}\n");
+    }
+}
+
+/// Appends `n` in decimal.
+fn write_u64(b: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    b.extend_from_slice(&digits[i..]);
+}
+
+/// Appends `s` (UTF-8) as a JSON string, escaped as serde_json does: `"`, `\\`, and control
+/// characters (`\n`-style where JSON has a short form, `\u00XX` otherwise); everything else,
+/// non-ASCII included, is copied.
+fn write_json_str(b: &mut Vec<u8>, s: &[u8]) {
+    b.push(b'"');
+    let mut from = 0;
+    for (i, &c) in s.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        b.extend_from_slice(&s[from..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            b.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 0xf) as usize]]);
+        } else {
+            b.extend_from_slice(esc);
+        }
+        from = i + 1;
+    }
+    b.extend_from_slice(&s[from..]);
+    b.push(b'"');
 }
 
 /// Progress on stderr for large scans, only when stderr is a terminal.
@@ -244,6 +379,48 @@ impl Progress {
     fn finish(&self) {
         if self.enabled {
             eprintln!();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_written_json_is_what_serde_writes() {
+        for s in ["plain", "quo\"te back\\slash", "ctl \u{1} \u{8} \u{c} \n \r \t \u{1f} \u{7f}", "naïve ü", ""] {
+            let mut b = Vec::new();
+            write_json_str(&mut b, s.as_bytes());
+            assert_eq!(b, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        for n in [0u64, 7, 10, 99, 1234567890, u64::MAX] {
+            let mut b = Vec::new();
+            write_u64(&mut b, n);
+            assert_eq!(b, n.to_string().as_bytes());
+        }
+        let engine = Engine::with_default_packs().unwrap();
+        let mut json = JsonLines::new(&engine);
+        for (i, spec) in engine.detectors().enumerate() {
+            for (conf, raw, show) in [(0.85f32, &b"jean.dupont@example.fr"[..], false), (0.3333, b"FR76 3000 \"6000\"", true), (1.0, b"\xff\x01x", true)] {
+                json.buf.clear();
+                json.record(b"\"a\\\\b.log\"", 3, 4, 9, i, conf, raw, show);
+                let rec = ScanRecord {
+                    path: "a\\b.log",
+                    line: 3,
+                    start: 4,
+                    end: 9,
+                    detector: &spec.id,
+                    category: spec.category.as_str(),
+                    special: spec.special,
+                    confidence: round_confidence(conf),
+                    preview: mask::preview(&spec.id, raw),
+                    value: show.then(|| String::from_utf8_lossy(raw).into_owned()),
+                };
+                let mut want = serde_json::to_vec(&rec).unwrap();
+                want.push(b'\n');
+                assert_eq!(String::from_utf8_lossy(&json.buf), String::from_utf8_lossy(&want));
+            }
         }
     }
 }

@@ -7,42 +7,51 @@
 /// Masks a raw value for display. `detector` selects the e-mail form; everything else uses the
 /// generic form. The result is always valid UTF-8, whatever the input bytes.
 pub fn preview(detector: &str, raw: &[u8]) -> String {
-    if detector == "email" {
+    let mut out = String::with_capacity(raw.len() + 8);
+    preview_into(&mut out, detector == "email", raw);
+    out
+}
+
+/// [`preview`] appended to `out`, for callers that reuse one buffer across many values;
+/// `email` selects the e-mail form (the `email` detector's).
+pub fn preview_into(out: &mut String, email: bool, raw: &[u8]) {
+    if email {
         if let Some(at) = raw.iter().rposition(|&b| b == b'@') {
-            return mask_email(&raw[..at], &raw[at + 1..]);
+            return mask_email(out, &raw[..at], &raw[at + 1..]);
         }
     }
-    mask_generic(raw, 2, 3)
+    mask_generic(out, raw, 2, 3)
 }
 
 fn first_char(b: &[u8]) -> char {
     b.first().map(|&c| if c.is_ascii_alphanumeric() { c as char } else { '*' }).unwrap_or('*')
 }
 
-fn mask_email(local: &[u8], domain: &[u8]) -> String {
+fn mask_email(out: &mut String, local: &[u8], domain: &[u8]) {
     let tld = domain.iter().rposition(|&b| b == b'.').map(|i| &domain[i..]).unwrap_or(b"");
-    let tld: String = tld.iter().map(|&b| if b.is_ascii_alphanumeric() || b == b'.' { b as char } else { '*' }).collect();
-    format!("{}***@{}***{}", first_char(local), first_char(domain), tld)
+    out.push(first_char(local));
+    out.push_str("***@");
+    out.push(first_char(domain));
+    out.push_str("***");
+    out.extend(tld.iter().map(|&b| if b.is_ascii_alphanumeric() || b == b'.' { b as char } else { '*' }));
 }
 
 /// Keeps the first `head` and last `tail` alphanumeric characters when the value has at least
 /// `head + tail + 4` of them (so at least four are hidden), otherwise only the last one.
-fn mask_generic(raw: &[u8], head: usize, tail: usize) -> String {
+fn mask_generic(out: &mut String, raw: &[u8], head: usize, tail: usize) {
     let significant = raw.iter().filter(|b| b.is_ascii_alphanumeric()).count();
     let (head, tail) = if significant >= head + tail + 4 { (head, tail) } else { (0, 1.min(significant / 4)) };
     let mut seen = 0;
-    raw.iter()
-        .map(|&b| {
-            if b.is_ascii_alphanumeric() {
-                seen += 1;
-                if seen <= head || seen > significant - tail { b as char } else { '*' }
-            } else if b.is_ascii_punctuation() || b == b' ' {
-                b as char
-            } else {
-                '*'
-            }
-        })
-        .collect()
+    out.extend(raw.iter().map(|&b| {
+        if b.is_ascii_alphanumeric() {
+            seen += 1;
+            if seen <= head || seen > significant - tail { b as char } else { '*' }
+        } else if b.is_ascii_punctuation() || b == b' ' {
+            b as char
+        } else {
+            '*'
+        }
+    }));
 }
 
 #[cfg(test)]
