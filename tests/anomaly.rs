@@ -4,21 +4,9 @@
 use custos_tests::*;
 use std::process::Command;
 
-
 fn run_once(cfg: &std::path::Path) {
     let out = Command::new(bin("e2e-agent")).args(["run", "--once", "--config"]).arg(cfg).output().unwrap();
     assert!(out.status.success(), "agent failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn db_bytes(d: &Deployment) -> Vec<u8> {
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(d.root().join("collector-data")).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_file() {
-            all.extend(std::fs::read(&p).unwrap());
-        }
-    }
-    all
 }
 
 #[test]
@@ -114,7 +102,7 @@ fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_val
     run_once(&cfg);
     assert_eq!(q("SELECT COUNT(*) FROM findings WHERE source_kind = 2 AND col = 'mail' AND json_extract(evidence, '$.distinct_fingerprints') = '301'"), 1);
 
-    let bytes = db_bytes(&d);
+    let bytes = d.db_bytes();
     for raw in ["member7@example.fr", "buyer12@example.fr", "late@example.fr"] {
         assert!(!bytes.windows(raw.len()).any(|w| w == raw.as_bytes()), "{raw} reached the collector");
     }

@@ -5,22 +5,10 @@ use custos_tests::*;
 use std::process::Command;
 use std::time::Duration;
 
-
 const EMAIL: &str = "jeanne.planted@example.fr";
 const IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
 const IBAN_COMPACT: &str = "FR7630006000011234567890189";
 const CARD: &str = "4111 1111 1111 1111";
-
-fn db_bytes(d: &Deployment) -> Vec<u8> {
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(d.root().join("collector-data")).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_file() {
-            all.extend(std::fs::read(&p).unwrap());
-        }
-    }
-    all
-}
 
 fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
@@ -68,7 +56,7 @@ fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_sto
     assert!(why.contains("Customer accounts") && why.contains("financial"), "{why}");
 
     // Privacy by design: none of the planted values is in the database files (db + WAL).
-    let bytes = db_bytes(&d);
+    let bytes = d.db_bytes();
     for raw in [EMAIL, IBAN, IBAN_COMPACT, CARD, "4111111111111111"] {
         assert!(!contains(&bytes, raw), "raw value {raw} found in the collector's database");
     }

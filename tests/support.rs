@@ -225,6 +225,19 @@ impl Deployment {
         self.root().join("collector-data/custos.db")
     }
 
+    /// The bytes of every file of the collector's data directory (database, WAL, shared
+    /// memory), to check that no planted value is stored anywhere.
+    pub fn db_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(self.root().join("collector-data")).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_file() {
+                all.extend(std::fs::read(&p).unwrap());
+            }
+        }
+        all
+    }
+
     /// Starts the collector and waits until it listens.
     pub fn start_collector(&self) -> Proc {
         let cfg = self.root().join("collector.toml");
