@@ -7,7 +7,10 @@
 //!   [`Baseline`] of response sizes) and at least `download_bytes_min`: `download_volume`;
 //! - a user (or, when the log has none, a client address) making far more requests in one
 //!   window than clients of this log usually do (a baseline of per-client request counts per
-//!   window) and at least `request_rate_min`: `request_rate`.
+//!   window) and at least `request_rate_min`: `request_rate`. Once a client has a history of its
+//!   own (`warmup` windows), it must also be far above *its own* usual rate: a busy integration
+//!   that always makes many requests is learned and stops being reported, while a client that
+//!   suddenly jumps is still caught.
 //!
 //! The endpoint is reported without its query string (which may carry personal values).
 
@@ -25,12 +28,18 @@ pub struct AccessLogWatch {
     rates: Baseline,
     window_start: Option<i64>,
     counts: HashMap<String, u64>,
+    /// Each client's own request counts per window (bounded number of clients).
+    own: HashMap<String, Baseline>,
 }
+
+/// Clients whose own rate history is kept; beyond this, new clients are judged against the
+/// pooled baseline only (memory stays bounded under address scans).
+const MAX_OWN_BASELINES: usize = 10_000;
 
 impl AccessLogWatch {
     /// A watch with these thresholds.
     pub fn new(config: AnomalyConfig) -> Self {
-        AccessLogWatch { sizes: Baseline::new(config.history.max(100) * 5, config.warmup), rates: Baseline::new(config.history * 5, config.warmup), config, window_start: None, counts: HashMap::new() }
+        AccessLogWatch { sizes: Baseline::new(config.history.max(100) * 5, config.warmup), rates: Baseline::new(config.history * 5, config.warmup), config, window_start: None, counts: HashMap::new(), own: HashMap::new() }
     }
 
     /// Looks at one line read at `now_s`.
@@ -89,8 +98,18 @@ impl AccessLogWatch {
         let mut counts: Vec<(String, u64)> = self.counts.drain().collect();
         counts.sort();
         for (actor, n) in counts {
+            if self.own.len() < MAX_OWN_BASELINES && !self.own.contains_key(&actor) {
+                self.own.insert(actor.clone(), Baseline::new(50, self.config.warmup));
+            }
+            // Above its own usual rate too, once the client has a history (None: no history yet).
+            let own = self.own.get_mut(&actor).map(|b| {
+                let verdict = b.threshold(self.config.sensitivity);
+                b.push(n as f64);
+                verdict
+            });
+            let above_own = !matches!(own, Some(Some((_, t))) if n as f64 <= t);
             if let Some((median, t)) = verdict
-                && n as f64 > t && n >= self.config.request_rate_min {
+                && n as f64 > t && n >= self.config.request_rate_min && above_own {
                     out.push(Anomaly {
                         heuristic: "request_rate",
                         observed: n,
@@ -158,6 +177,31 @@ mod tests {
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!((out[0].heuristic, out[0].detail.as_str()), ("download_volume", "response size on /api/v2/customers"));
         assert!(out[0].baseline.is_some_and(|b| b < 10_000.0));
+    }
+
+    #[test]
+    fn a_steady_busy_integration_is_learned_and_then_quiet() {
+        let mut w = AccessLogWatch::new(AnomalyConfig::default());
+        let mut out = Vec::new();
+        ordinary(&mut w, &mut out, 20);
+        // From minute 20 on, a partner's API client makes 600 requests every minute.
+        for m in 20..60 {
+            for i in 0..600 {
+                w.line(line("198.51.100.7", "partner-sync", &format!("/api/orders/{i}"), 200, 900).as_bytes(), m * 60 + i / 20, &mut out);
+            }
+            for c in 0..30 {
+                w.line(line(&format!("10.0.0.{c}"), "-", "/products/1", 200, 4000).as_bytes(), m * 60 + 40 + c, &mut out);
+            }
+        }
+        w.tick(3600, &mut out);
+        let reported: Vec<i64> = out.iter().filter(|a| a.heuristic == "request_rate").map(|a| a.observed as i64).collect();
+        assert!(!reported.is_empty() && reported.len() <= 10, "reported while unknown, then learned: {reported:?}");
+        // And a jump far above its own usual rate is still caught.
+        for i in 0..6000 {
+            w.line(line("198.51.100.7", "partner-sync", &format!("/api/customers/{i}"), 200, 900).as_bytes(), 3600 + i / 200, &mut out);
+        }
+        w.tick(3700, &mut out);
+        assert!(out.iter().any(|a| a.heuristic == "request_rate" && a.observed >= 6000), "{out:?}");
     }
 
     #[test]
