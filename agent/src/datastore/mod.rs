@@ -83,6 +83,22 @@ pub struct TableReport {
     pub oldest_personal: Option<(i64, String)>,
 }
 
+impl TableReport {
+    /// SQL condition true for the rows that hold personal data: one of the columns with a
+    /// verdict is set. Used to date the oldest such row (retention evidence).
+    fn personal_rows_condition(&self) -> String {
+        let mut personal: Vec<String> = self.verdicts.iter().map(|v| format!("{} IS NOT NULL", quote_identifier(&v.column))).collect();
+        personal.dedup();
+        personal.join(" OR ")
+    }
+}
+
+/// Quotes a table or column name for SQL (SQLite and PostgreSQL alike): names come from the
+/// database being scanned, so they are never pasted in bare.
+pub(crate) fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// Whether a column finding is about a file or a database table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

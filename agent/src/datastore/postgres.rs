@@ -9,6 +9,7 @@
 //! An optional `schema=NAME` query parameter (not a libpq parameter; removed before connecting)
 //! limits the scan to one schema. Passwords never appear in locators or errors.
 
+use super::quote_identifier;
 use super::TableReport;
 use super::classify::{Classifier, parse_timestamp};
 use custos_rules::{Engine, FingerprintKey};
@@ -62,10 +63,6 @@ impl std::fmt::Debug for PostgresLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresLocation").field("display", &self.display).field("schema", &self.schema).finish_non_exhaustive()
     }
-}
-
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Classifies every table visible at `location`, sampling `sample_rows` rows each.
@@ -127,7 +124,7 @@ fn classify_table(
     date_cols: &[String],
     sample_rows: u64,
 ) -> Result<TableReport, postgres::Error> {
-    let q = format!("{}.{}", quote(schema), quote(table));
+    let q = format!("{}.{}", quote_identifier(schema), quote_identifier(table));
     let reltuples: f32 = db
         .query_one("SELECT coalesce((SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2), -1)::real", &[&schema, &table])?
         .get(0);
@@ -138,7 +135,7 @@ fn classify_table(
     }
     let mut c = Classifier::new(engine, key);
     let cols: Vec<usize> = text_cols.iter().map(|n| c.column(n)).collect();
-    let list: Vec<String> = text_cols.iter().map(|n| format!("{}::text", quote(n))).collect();
+    let list: Vec<String> = text_cols.iter().map(|n| format!("{}::text", quote_identifier(n))).collect();
     // A large table is sampled across its pages (TABLESAMPLE SYSTEM, three times the share
     // needed, so that block sampling still yields enough rows), not just its first rows.
     let sampling = if estimated_rows > sample_rows.saturating_mul(10) {
@@ -164,10 +161,9 @@ fn classify_table(
     let (verdicts, _) = c.finish();
     report.verdicts = verdicts;
     if !report.verdicts.is_empty() {
-        let mut personal: Vec<String> = report.verdicts.iter().map(|v| format!("{} IS NOT NULL", quote(&v.column))).collect();
-        personal.dedup();
+        let personal = report.personal_rows_condition();
         for d in date_cols {
-            let sql = format!("SELECT min({dq})::text FROM {q} WHERE {}", personal.join(" OR "), dq = quote(d));
+            let sql = format!("SELECT min({dq})::text FROM {q} WHERE {personal}", dq = quote_identifier(d));
             let oldest: Option<String> = db.query_one(&sql, &[])?.get(0);
             if let Some(ts) = oldest.and_then(|t| parse_timestamp(t.as_bytes()))
                 && report.oldest_personal.as_ref().is_none_or(|(o, _)| ts < *o) {

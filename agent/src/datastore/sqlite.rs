@@ -8,6 +8,7 @@
 //! rowid range (every step-th row id), so rows added late are seen too.
 
 use super::TableReport;
+use super::quote_identifier;
 use super::classify::{Classifier, is_date_column_name, parse_timestamp};
 use custos_rules::{Engine, FingerprintKey};
 use rusqlite::{Connection, OpenFlags, types::ValueRef};
@@ -21,10 +22,6 @@ pub struct SqliteError {
     pub path: String,
     /// What went wrong.
     pub reason: String,
-}
-
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Classifies every table of the SQLite database at `path`, sampling `sample_rows` rows each.
@@ -48,7 +45,7 @@ pub fn classify_database(engine: &Engine, key: &FingerprintKey, path: &Path, sam
 }
 
 fn classify_table(engine: &Engine, key: &FingerprintKey, db: &Connection, table: &str, sample_rows: u64) -> rusqlite::Result<TableReport> {
-    let q = quote(table);
+    let q = quote_identifier(table);
     let mut text_cols = Vec::new();
     let mut date_cols = Vec::new();
     {
@@ -74,7 +71,7 @@ fn classify_table(engine: &Engine, key: &FingerprintKey, db: &Connection, table:
     }
     let mut c = Classifier::new(engine, key);
     let cols: Vec<usize> = text_cols.iter().map(|n| c.column(n)).collect();
-    let list: Vec<String> = text_cols.iter().map(|n| quote(n)).collect();
+    let list: Vec<String> = text_cols.iter().map(|n| quote_identifier(n)).collect();
     // A large table is sampled across its whole rowid range (every step-th row id), not only in
     // its first rows, which hold the oldest accounts and would miss columns filled in later.
     let step = if has_rowid && sample_rows > 0 { estimated_rows / sample_rows } else { 0 };
@@ -96,10 +93,9 @@ fn classify_table(engine: &Engine, key: &FingerprintKey, db: &Connection, table:
     report.verdicts = verdicts;
     // Retention: the oldest row holding personal data, over the whole table (one scan).
     if !report.verdicts.is_empty() {
-        let mut personal: Vec<String> = report.verdicts.iter().map(|v| format!("{} IS NOT NULL", quote(&v.column))).collect();
-        personal.dedup();
+        let personal = report.personal_rows_condition();
         for d in &date_cols {
-            let sql = format!("SELECT min({dq}) FROM {q} WHERE {dq} IS NOT NULL AND ({})", personal.join(" OR "), dq = quote(d));
+            let sql = format!("SELECT min({dq}) FROM {q} WHERE {dq} IS NOT NULL AND ({personal})", dq = quote_identifier(d));
             let oldest = db.query_row(&sql, [], |r| {
                 Ok(match r.get_ref(0)? {
                     ValueRef::Text(t) => parse_timestamp(t),
