@@ -459,28 +459,25 @@ impl Store {
         // is an index-only count; an incident holding millions of subjects still counts in well
         // under a second, and an exact figure is what the DPO writes in the notification.
         let exact = self.conn.query_row("SELECT COUNT(*) FROM incident_subjects WHERE incident_id = ?1", [id], |r| r.get::<_, i64>(0))?;
-        // A table or file classification is one finding for many people: its evidence counts the
-        // distinct values in the sample, extrapolated to the table's estimated rows when only a
-        // sample was read. Columns of one table hold the same people, so the largest estimate
-        // counts, not their sum.
-        let classified: i64 = self.conn.query_row(
-            "SELECT COALESCE(MAX(CASE WHEN s > 0 AND r > s THEN CAST(d * 1.0 / s * r AS INTEGER) ELSE d END), 0) FROM (
-                SELECT CAST(json_extract(f.evidence, '$.distinct_fingerprints') AS INTEGER) AS d,
-                       CAST(json_extract(f.evidence, '$.sampled_rows') AS INTEGER) AS s,
-                       CAST(json_extract(f.evidence, '$.estimated_rows') AS INTEGER) AS r
-                FROM incident_findings i JOIN findings f ON f.id = i.finding_id
-                WHERE i.incident_id = ?1 AND json_extract(f.evidence, '$.distinct_fingerprints') IS NOT NULL)",
+        // One pass over the incident's findings for both evidence figures.
+        // Records: table findings say how many rows hold the data; a log line is one record.
+        // Subjects: a table or file classification is one finding for many people; its evidence
+        // counts the distinct values in the sample, extrapolated to the table's estimated rows
+        // when only a sample was read. Columns of one table hold the same people, so the largest
+        // estimate counts, not their sum.
+        let (records, classified): (i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(SUM(COALESCE(r, m, 1)), 0),
+                    COALESCE(MAX(CASE WHEN d IS NULL THEN NULL WHEN s > 0 AND r > s THEN CAST(d * 1.0 / s * r AS INTEGER) ELSE d END), 0)
+             FROM (SELECT CAST(json_extract(f.evidence, '$.distinct_fingerprints') AS INTEGER) AS d,
+                          CAST(json_extract(f.evidence, '$.sampled_rows') AS INTEGER) AS s,
+                          CAST(json_extract(f.evidence, '$.estimated_rows') AS INTEGER) AS r,
+                          CAST(json_extract(f.evidence, '$.matched_rows') AS INTEGER) AS m
+                   FROM incident_findings i JOIN findings f ON f.id = i.finding_id WHERE i.incident_id = ?1)",
             [id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         v.distinct_subjects = exact.max(classified).max(0) as u64;
-        // Records: table findings say how many rows hold the data; a log line is one record.
-        v.records = self.conn.query_row(
-            "SELECT COALESCE(SUM(COALESCE(CAST(json_extract(f.evidence, '$.estimated_rows') AS INTEGER), CAST(json_extract(f.evidence, '$.matched_rows') AS INTEGER), 1)), 0)
-             FROM incident_findings i JOIN findings f ON f.id = i.finding_id WHERE i.incident_id = ?1",
-            [id],
-            |r| r.get::<_, i64>(0),
-        )? as u64;
+        v.records = records.max(0) as u64;
         v.detected_at = rfc3339(v.detected_at_ms);
         v.deadline = rfc3339(v.deadline_ms);
         Ok(Some(v))
