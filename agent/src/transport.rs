@@ -97,7 +97,7 @@ pub struct Transport {
 struct Collector {
     url: String,
     tls: ClientTlsConfig,
-    channel: tonic::transport::Endpoint,
+    address: tonic::transport::Endpoint,
 }
 
 impl Transport {
@@ -114,8 +114,8 @@ impl Transport {
                 Some(n) => n.clone(),
                 None => url.parse::<tonic::codegen::http::Uri>().map_err(|e| TransportError::Url(url.clone(), e.to_string()))?.host().unwrap_or("localhost").to_string(),
             };
-            let channel = Channel::from_shared(url.clone()).map_err(|e| TransportError::Url(url.clone(), e.to_string()))?;
-            collectors.push(Collector { url: url.clone(), tls: tls.clone().domain_name(server_name), channel });
+            let address = Channel::from_shared(url.clone()).map_err(|e| TransportError::Url(url.clone(), e.to_string()))?;
+            collectors.push(Collector { url: url.clone(), tls: tls.clone().domain_name(server_name), address });
         }
         Ok(Transport { collectors, current: AtomicUsize::new(0), batch, agent_id, host })
     }
@@ -135,7 +135,7 @@ impl Transport {
 
     async fn connect(&self) -> Result<Channel, String> {
         let c = self.collector();
-        c.channel.clone().tls_config(c.tls.clone()).map_err(|e| e.to_string())?.connect_timeout(Duration::from_secs(5)).connect().await.map_err(|e| describe_error(&e))
+        c.address.clone().tls_config(c.tls.clone()).map_err(|e| e.to_string())?.connect_timeout(Duration::from_secs(5)).connect().await.map_err(|e| describe_error(&e))
     }
 
     /// Sends what the spool holds, batch by batch, and acknowledges it in the spool as the
