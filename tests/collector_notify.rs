@@ -199,7 +199,7 @@ fn finding(id: &str, locator: &str, category: pb::Category) -> pb::Finding {
 
 impl Fixture {
     fn ingest(&mut self, f: Vec<pb::Finding>, now: i64) -> Vec<i64> {
-        let batch = pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings: f, agent_version: "t".into(), host: "web-01".into() };
+        let batch = pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings: f, agent_version: "t".into(), host: "web-01".into(), ..Default::default() };
         let settings = CorrelationSettings { policy: Policy::default(), window_ms: 24 * HOUR };
         self.store.ingest(&batch, "agent-1", &self.register, &settings, now).unwrap().opened
     }

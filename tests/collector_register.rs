@@ -95,7 +95,7 @@ fn db(policy: Policy) -> Db {
 
 impl Db {
     fn ingest(&mut self, reg: &Register, findings: Vec<pb::Finding>, now: i64) -> Vec<i64> {
-        let batch = pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings, agent_version: "t".into(), host: "web-01".into() };
+        let batch = pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings, agent_version: "t".into(), host: "web-01".into(), ..Default::default() };
         self.store.ingest(&batch, "agent-1", reg, &self.settings, now).unwrap().opened
     }
     fn rules(&self) -> Vec<String> {

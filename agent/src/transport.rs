@@ -213,7 +213,7 @@ impl Transport {
                     pending.push_back(InFlight { seq, end, findings: n, sent_at: Instant::now() });
                     sent = end;
                     metrics.batches_sent.inc();
-                    if tx.send(self.make_batch(seq, findings)).await.is_err() {
+                    if tx.send(self.make_batch(seq, findings, spool.depth())).await.is_err() {
                         continue 'connection;
                     }
                 }
@@ -260,13 +260,14 @@ impl Transport {
         }
     }
 
-    fn make_batch(&self, seq: u64, findings: Vec<pb::Finding>) -> pb::FindingBatch {
+    fn make_batch(&self, seq: u64, findings: Vec<pb::Finding>, spool_depth: u64) -> pb::FindingBatch {
         pb::FindingBatch {
             seq,
             agent_id: self.agent_id.clone(),
             findings,
             agent_version: env!("CARGO_PKG_VERSION").to_string(),
             host: self.host.clone(),
+            spool_depth,
         }
     }
 }

@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
                 }
             })
             .collect();
-        let batch = pb::FindingBatch { seq: b as u64, agent_id: "a".into(), findings, agent_version: "b".into(), host: "web-01".into() };
+        let batch = pb::FindingBatch { seq: b as u64, agent_id: "a".into(), findings, agent_version: "b".into(), host: "web-01".into(), ..Default::default() };
         opened += store.ingest(&batch, "a", &before, &settings, now)?.opened.len();
     }
     let ingest = start.elapsed();

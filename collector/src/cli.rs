@@ -209,6 +209,56 @@ enum Command {
     },
     /// The correlation rules and their default severities.
     Rules,
+    /// Console users: add, list, remove, and API tokens for scripts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Add a console user. The password is read from --password-file, or typed at the prompt
+    /// (or read as the first line of standard input when it is not a terminal).
+    Add {
+        /// Login name.
+        name: String,
+        /// dpo (assesses, decides on notification, mutes, audit), security (triages, manages
+        /// agents) or viewer (reads).
+        #[arg(long)]
+        role: String,
+        /// File whose first line is the password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
+    /// List console users.
+    List {
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
+    /// Remove a console user, their sessions and API tokens.
+    Remove {
+        /// Login name.
+        name: String,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
+    /// Issue an API token for a user (printed once; send it as `Authorization: Bearer TOKEN`).
+    Token {
+        /// Login name.
+        name: String,
+        /// What the token is for.
+        #[arg(long, default_value = "api")]
+        label: String,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,6 +320,7 @@ pub fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::User { action } => user(action),
         Command::Enroll { agent_id, data_dir, ttl_seconds } => enroll(agent_id, data_dir, ttl_seconds),
         Command::Revoke { agent_id, data_dir, reason } => revoke(agent_id, data_dir, reason),
     };
@@ -310,6 +361,20 @@ async fn run(config: PathBuf) -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
     tracing::info!(listen = %listener.local_addr()?, register = %cfg.register.display(), "collector ready");
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let web = match &cfg.web {
+        Some(w) => {
+            let mut stopped = stop.subscribe();
+            Some(tokio::spawn(crate::web::serve(w.listen, cfg.tls.clone(), collector.clone(), async move {
+                let _ = stopped.recv().await;
+            })))
+        }
+        None => None,
+    };
+    let mut stopped = stop.subscribe();
+    let grpc = ingest::serve(listener, tls, collector, ca, async move {
+        let _ = stopped.recv().await;
+    });
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
@@ -318,7 +383,81 @@ async fn run(config: PathBuf) -> anyhow::Result<()> {
         }
         tracing::info!("shutting down");
     };
-    ingest::serve(listener, tls, collector, ca, shutdown).await
+    tokio::pin!(grpc);
+    let web_failed = async {
+        match web {
+            Some(task) => match task.await {
+                Ok(Err(e)) => e,
+                Ok(Ok(())) => std::future::pending().await,
+                Err(e) => anyhow::anyhow!("web console task failed: {e}"),
+            },
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = &mut grpc => r,
+        e = web_failed => {
+            let _ = stop.send(());
+            Err(e)
+        }
+        () = shutdown => {
+            let _ = stop.send(());
+            grpc.await
+        }
+    }
+}
+
+fn read_password(file: Option<PathBuf>) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    let line = match file {
+        Some(f) => std::fs::read_to_string(&f).map_err(|e| anyhow::anyhow!("{}: cannot read the password file: {e}", f.display()))?.lines().next().unwrap_or("").to_string(),
+        None if std::io::stdin().is_terminal() => {
+            let first = rpassword::prompt_password("password: ")?;
+            if rpassword::prompt_password("again: ")? != first {
+                anyhow::bail!("the two passwords differ");
+            }
+            first
+        }
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    Ok(line)
+}
+
+fn user(action: UserAction) -> anyhow::Result<()> {
+    let by = "cli";
+    match action {
+        UserAction::Add { name, role, password_file, data_dir } => {
+            let role = crate::accounts::Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role `{role}`: use dpo, security or viewer"))?;
+            crate::accounts::check_user_name(&name).map_err(anyhow::Error::msg)?;
+            let password = read_password(password_file)?;
+            std::fs::create_dir_all(&data_dir)?;
+            let mut store = Store::open(&data_dir.join("custos.db"))?;
+            store.add_user(&name, role, &password, by, now())?.map_err(anyhow::Error::msg)?;
+            println!("user `{name}` added with role {}", role.as_str());
+        }
+        UserAction::List { data_dir } => {
+            for u in open_db(&data_dir, false)?.users()? {
+                println!("{:<24} {:<9} since {}", u.name, u.role, crate::store::rfc3339(u.created_at_ms));
+            }
+        }
+        UserAction::Remove { name, data_dir } => {
+            if open_db(&data_dir, true)?.remove_user(&name, by, now())? {
+                println!("user `{name}` removed");
+            } else {
+                anyhow::bail!("no user `{name}`");
+            }
+        }
+        UserAction::Token { name, label, data_dir } => {
+            let token = open_db(&data_dir, true)?.issue_api_token(&name, &label, by, now())?.map_err(anyhow::Error::msg)?;
+            eprintln!("API token for `{name}` ({label}), shown once; send it as `Authorization: Bearer <token>`:");
+            println!("{token}");
+        }
+    }
+    Ok(())
 }
 
 fn valid_agent_id(id: &str) -> anyhow::Result<()> {

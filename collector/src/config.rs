@@ -222,6 +222,24 @@ pub struct CollectorConfig {
     /// deleted (0 keeps them forever). Flagged findings stay: they are incident evidence.
     #[serde(default = "default_findings_retention")]
     pub findings_retention_days: u32,
+    /// The web console and JSON API; absent = no console.
+    #[serde(default)]
+    pub web: Option<WebConfig>,
+}
+
+/// The web console (`[web]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Listen address. On a loopback address the console speaks plain HTTP (reach it through
+    /// an SSH tunnel or a local reverse proxy); on any other address it speaks HTTPS with the
+    /// collector's certificate (`[tls] cert` and `key`).
+    #[serde(default = "default_web_listen")]
+    pub listen: SocketAddr,
+}
+
+fn default_web_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8443))
 }
 
 fn default_findings_retention() -> u32 {

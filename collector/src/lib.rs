@@ -6,7 +6,8 @@
 //! incidents with the Art. 33 72-hour clock ([`incident`]), tells the DPO and the security
 //! team ([`notify`], [`digest`]) and drafts the Art. 33 notification and the breach register
 //! ([`report`]). The register can be TOML, YAML, CSV or XLSX ([`register_table`]) and is
-//! reloaded without restart ([`watch`]).
+//! reloaded without restart ([`watch`]). The DPO and the security team work in the web console
+//! and its JSON API ([`web`]), with local accounts and roles ([`accounts`]).
 //!
 //! Decisions that shaped it:
 //! - **The collector never needs a raw value.** It stores masked previews and keyed
@@ -17,13 +18,17 @@
 
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod correlation;
+pub mod coverage;
 pub mod digest;
 pub mod enrollment;
+pub mod explorer;
 pub mod incident;
 pub mod ingest;
+pub mod kpi;
 pub mod notify;
 pub mod pki;
 pub mod quickstart;
@@ -32,6 +37,7 @@ pub mod register_table;
 pub mod report;
 pub mod store;
 pub mod watch;
+pub mod web;
 
 use store::IncidentView;
 

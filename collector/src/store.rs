@@ -161,6 +161,38 @@ const SCHEMA: &[&str] = &[
         count INTEGER NOT NULL,
         PRIMARY KEY (day, agent_id, host, detector, category, kind)
      ) WITHOUT ROWID;",
+    // v5: the web console — users, sessions, API tokens, login attempts (rate limiting) and
+    // each agent's spool depth for the agent inventory.
+    "CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name),
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+     );
+     CREATE TABLE api_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name),
+        label TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used INTEGER
+     );
+     CREATE TABLE login_attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        user_name TEXT NOT NULL,
+        client TEXT NOT NULL,
+        ok INTEGER NOT NULL
+     );
+     CREATE INDEX login_attempts_at ON login_attempts(at);
+     ALTER TABLE agents ADD COLUMN spool_depth INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Store errors.
@@ -353,9 +385,9 @@ impl Store {
         let mut out = IngestOutcome::default();
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO agents (agent_id, host, version, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)
-             ON CONFLICT(agent_id) DO UPDATE SET host = excluded.host, version = excluded.version, last_seen = excluded.last_seen",
-            params![agent_id, batch.host, batch.agent_version, now_ms],
+            "INSERT INTO agents (agent_id, host, version, first_seen, last_seen, spool_depth) VALUES (?1, ?2, ?3, ?4, ?4, ?5)
+             ON CONFLICT(agent_id) DO UPDATE SET host = excluded.host, version = excluded.version, last_seen = excluded.last_seen, spool_depth = excluded.spool_depth",
+            params![agent_id, batch.host, batch.agent_version, now_ms, batch.spool_depth.min(i64::MAX as u64) as i64],
         )?;
         let mut stored = Vec::new();
         {
@@ -585,6 +617,13 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Mutes in force, by rule and system.
+    pub fn mutes(&self) -> Result<Vec<MuteEntry>, StoreError> {
+        let mut st = self.conn.prepare("SELECT rule, system, reason, muted_by, at FROM mutes ORDER BY rule, system")?;
+        let rows = st.query_map([], |r| Ok(MuteEntry { rule: r.get(0)?, system: r.get(1)?, reason: r.get(2)?, muted_by: r.get(3)?, at: rfc3339(r.get(4)?) }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The audit trail, oldest first.
     pub fn audit(&self) -> Result<Vec<AuditEntry>, StoreError> {
         let mut st = self.conn.prepare("SELECT at, actor, action, subject, detail FROM audit ORDER BY id")?;
@@ -676,9 +715,14 @@ impl Store {
         Ok(())
     }
 
-    /// The connection, for modules that own their tables (enrolment).
+    /// The connection, for modules that own their tables (enrolment, accounts).
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The connection, for modules that own their tables and need transactions.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// Number of stored findings.
@@ -766,6 +810,21 @@ pub struct TimelineEntry {
     pub actor: String,
     /// Free text.
     pub note: String,
+}
+
+/// A rule muted for a system.
+#[derive(Debug, Clone, Serialize)]
+pub struct MuteEntry {
+    /// Rule id.
+    pub rule: String,
+    /// System (`host:locator`).
+    pub system: String,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub muted_by: String,
+    /// When.
+    pub at: String,
 }
 
 /// One audit-trail entry.

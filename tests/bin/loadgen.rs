@@ -138,7 +138,7 @@ async fn simulate(o: Arc<Options>, index: usize, tls: ClientTlsConfig, start: In
                 let findings: Vec<pb::Finding> = (0..o.batch as u64).map(|k| finding(&o.run, &agent, r.sent + k, now_ms)).collect();
                 let n = findings.len() as u64;
                 in_flight.push_back((seq, Instant::now(), n));
-                if tx.send(pb::FindingBatch { seq, agent_id: agent.clone(), host: agent.clone(), agent_version: "loadgen".into(), findings }).await.is_err() {
+                if tx.send(pb::FindingBatch { seq, agent_id: agent.clone(), host: agent.clone(), agent_version: "loadgen".into(), findings, ..Default::default() }).await.is_err() {
                     r.error = Some(format!("{agent}: stream closed while sending"));
                     break;
                 }

@@ -1,0 +1,414 @@
+//! Console accounts: local users with a role, login sessions, API tokens, login rate limiting.
+//!
+//! Users are created on the collector host (`custos-collector user add NAME --role ROLE`);
+//! their passwords are hashed with Argon2id (PHC string, per-user salt). A login creates a
+//! session: a random 256-bit token sent to the browser as a cookie and stored only as its
+//! SHA-256, with its own CSRF token that every state-changing request must echo. Scripts use
+//! API tokens (`custos-collector user token NAME`), also stored hashed and shown once.
+//!
+//! Failed logins are counted in the database (per user name and per client address over a
+//! window), so the limit holds across restarts and across collectors sharing one database.
+//!
+//! Roles follow who decides what under the GDPR (see [`crate::incident`]):
+//!
+//! | permission            | dpo | security | viewer |
+//! |-----------------------|-----|----------|--------|
+//! | read incidents, findings, coverage, agents, KPIs | ✓ | ✓ | ✓ |
+//! | triage an incident    |     | ✓        |        |
+//! | assess, notify / not notifiable | ✓ |   |        |
+//! | edit mutes            | ✓   |          |        |
+//! | enrol / revoke agents |     | ✓        |        |
+//! | read and export the audit trail | ✓ |   |        |
+
+use crate::store::{Store, StoreError};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::RngCore;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// How long a console session lasts (absolute, from login).
+pub const SESSION_TTL_MS: i64 = 12 * 3_600_000;
+/// The window over which failed logins are counted.
+pub const LOGIN_WINDOW_MS: i64 = 15 * 60_000;
+/// Failed logins allowed per user name, and per client address, within the window.
+pub const MAX_LOGIN_FAILURES: i64 = 5;
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// A console role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The Data Protection Officer: assesses incidents, decides on notification, edits mutes,
+    /// reads the audit trail.
+    Dpo,
+    /// The security team: triages incidents, manages agents.
+    Security,
+    /// Reads everything the console shows except the audit trail; changes nothing.
+    Viewer,
+}
+
+/// Something a role may or may not do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read incidents, evidence, findings, coverage, agents and KPIs.
+    Read,
+    /// Move a new incident to `triaged`.
+    Triage,
+    /// Move a triaged incident to `assessed`.
+    Assess,
+    /// Close an assessed incident as `notified` or `not_notifiable`.
+    Decide,
+    /// Mute or unmute a rule for a system.
+    EditMutes,
+    /// Issue enrolment tokens and revoke agents.
+    ManageAgents,
+    /// Read and export the audit trail.
+    ReadAudit,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 3] = [Role::Dpo, Role::Security, Role::Viewer];
+
+    /// Name as stored and typed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Dpo => "dpo",
+            Role::Security => "security",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Parses [`Role::as_str`].
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether the role grants the permission (the table in the module docs).
+    pub fn may(self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Dpo => matches!(p, Read | Assess | Decide | EditMutes | ReadAudit),
+            Role::Security => matches!(p, Read | Triage | ManageAgents),
+            Role::Viewer => matches!(p, Read),
+        }
+    }
+}
+
+/// An authenticated console user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// A user as `custos-collector user list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserEntry {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Created at (ms).
+    pub created_at_ms: i64,
+}
+
+/// A session just opened by a login.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The cookie value (never stored; only its hash is).
+    pub token: String,
+    /// The CSRF token the browser must echo in `X-CSRF-Token`.
+    pub csrf: String,
+    /// Expiry (ms).
+    pub expires_at_ms: i64,
+}
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Whose.
+    pub user: User,
+    /// Its CSRF token.
+    pub csrf: String,
+}
+
+/// 256 random bits, hex.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.trim().as_bytes()))
+}
+
+/// Why a user name or password is refused (the message says what is accepted).
+pub fn check_user_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) {
+        return Err(format!("user name `{name}`: use 1-64 letters, digits, '-', '_', '.' or '@'"));
+    }
+    Ok(())
+}
+
+/// Checks the password policy.
+pub fn check_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("the password must have at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    Ok(())
+}
+
+/// Argon2id hash (PHC string) of a password, with a fresh salt.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| format!("cannot make a salt: {e}"))?;
+    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// Whether `password` matches the PHC `hash`. A malformed hash never matches.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A hash to verify against when the user does not exist, so that an unknown name takes as
+/// long to refuse as a wrong password (no user enumeration by timing).
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("custos-decoy-password").unwrap_or_default())
+}
+
+impl Store {
+    /// Creates a user; the error says why it is refused (bad name, weak password, exists).
+    pub fn add_user(&mut self, name: &str, role: Role, password: &str, by: &str, now_ms: i64) -> Result<Result<(), String>, StoreError> {
+        if let Err(e) = check_user_name(name).and_then(|()| check_password(password)) {
+            return Ok(Err(e));
+        }
+        let hash = match hash_password(password) {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        let tx = self.conn_mut().transaction()?;
+        let n = tx.execute(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
+            params![name, role.as_str(), hash, now_ms],
+        )?;
+        if n == 0 {
+            return Ok(Err(format!("user `{name}` already exists")));
+        }
+        tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'user_add', ?3, ?4)", params![now_ms, by, name, format!("role {}", role.as_str())])?;
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+
+    /// Removes a user with their sessions and API tokens; returns whether there was one.
+    pub fn remove_user(&mut self, name: &str, by: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
+        tx.execute("DELETE FROM api_tokens WHERE user_name = ?1", [name])?;
+        let n = tx.execute("DELETE FROM users WHERE name = ?1", [name])?;
+        if n > 0 {
+            tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'user_remove', ?3, '')", params![now_ms, by, name])?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Result<Vec<UserEntry>, StoreError> {
+        let mut st = self.conn().prepare("SELECT name, role, created_at FROM users ORDER BY name")?;
+        let rows = st.query_map([], |r| Ok(UserEntry { name: r.get(0)?, role: r.get(1)?, created_at_ms: r.get(2)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A user and their password hash, for a login check done outside the store lock.
+    pub fn credentials(&self, name: &str) -> Result<Option<(User, String)>, StoreError> {
+        let row: Option<(String, String)> =
+            self.conn().query_row("SELECT role, password_hash FROM users WHERE name = ?1 AND disabled = 0", [name], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        Ok(row.and_then(|(role, hash)| Some((User { name: name.to_string(), role: Role::parse(&role)? }, hash))))
+    }
+
+    /// Failed logins within the window for this user name or this client; when either reached
+    /// the limit, the seconds until the oldest of them leaves the window.
+    pub fn login_blocked(&self, name: &str, client: &str, now_ms: i64) -> Result<Option<i64>, StoreError> {
+        let since = now_ms - LOGIN_WINDOW_MS;
+        let mut blocked = None;
+        for (col, value) in [("user_name", name), ("client", client)] {
+            let (n, oldest): (i64, Option<i64>) = self.conn().query_row(
+                &format!("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_attempts WHERE {col} = ?1 AND ok = 0 AND at > ?2 ORDER BY at DESC LIMIT ?3)"),
+                params![value, since, MAX_LOGIN_FAILURES],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if n >= MAX_LOGIN_FAILURES {
+                let wait = (oldest.unwrap_or(now_ms) + LOGIN_WINDOW_MS - now_ms).div_euclid(1000).max(1);
+                blocked = Some(blocked.map_or(wait, |w: i64| w.max(wait)));
+            }
+        }
+        Ok(blocked)
+    }
+
+    /// Records a login attempt (and a successful one in the audit trail) and, on success, opens
+    /// a session. Old attempts and expired sessions are pruned on the way.
+    pub fn record_login(&mut self, name: &str, client: &str, user: Option<&User>, now_ms: i64) -> Result<Option<NewSession>, StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        tx.execute("DELETE FROM login_attempts WHERE at < ?1", [now_ms - LOGIN_WINDOW_MS])?;
+        tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now_ms])?;
+        tx.execute("INSERT INTO login_attempts (at, user_name, client, ok) VALUES (?1, ?2, ?3, ?4)", params![now_ms, name, client, user.is_some()])?;
+        let session = match user {
+            Some(u) => {
+                let s = NewSession { token: new_secret(), csrf: new_secret(), expires_at_ms: now_ms + SESSION_TTL_MS };
+                tx.execute(
+                    "INSERT INTO sessions (token_hash, user_name, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![secret_hash(&s.token), u.name, s.csrf, now_ms, s.expires_at_ms],
+                )?;
+                tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'login', ?2, ?3)", params![now_ms, u.name, format!("from {client}")])?;
+                Some(s)
+            }
+            None => None,
+        };
+        tx.commit()?;
+        Ok(session)
+    }
+
+    /// The live session behind a cookie value.
+    pub fn session(&self, token: &str, now_ms: i64) -> Result<Option<Session>, StoreError> {
+        let row: Option<(String, String, String)> = self
+            .conn()
+            .prepare_cached("SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0")?
+            .query_row(params![secret_hash(token), now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        Ok(row.and_then(|(name, role, csrf)| Some(Session { user: User { name, role: Role::parse(&role)? }, csrf })))
+    }
+
+    /// Ends a session.
+    pub fn logout(&mut self, token: &str, user: &str, now_ms: i64) -> Result<(), StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [secret_hash(token)])?;
+        tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'logout', ?2, '')", params![now_ms, user])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Issues an API token for a user (printed once, stored hashed).
+    pub fn issue_api_token(&mut self, user: &str, label: &str, by: &str, now_ms: i64) -> Result<Result<String, String>, StoreError> {
+        if self.credentials(user)?.is_none() {
+            return Ok(Err(format!("no user `{user}`; add it first with `custos-collector user add`")));
+        }
+        let token = format!("custos_{}", new_secret());
+        let tx = self.conn_mut().transaction()?;
+        tx.execute("INSERT INTO api_tokens (token_hash, user_name, label, created_at) VALUES (?1, ?2, ?3, ?4)", params![secret_hash(&token), user, label, now_ms])?;
+        tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'token_add', ?3, ?4)", params![now_ms, by, user, label])?;
+        tx.commit()?;
+        Ok(Ok(token))
+    }
+
+    /// The user an API token belongs to (and notes its use).
+    pub fn api_token_user(&mut self, token: &str, now_ms: i64) -> Result<Option<User>, StoreError> {
+        let hash = secret_hash(token);
+        let row: Option<(String, String)> = self
+            .conn()
+            .prepare_cached("SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = ?1 AND u.disabled = 0")?
+            .query_row([&hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((name, role)) = row else { return Ok(None) };
+        self.conn().prepare_cached("UPDATE api_tokens SET last_used = ?2 WHERE token_hash = ?1")?.execute(params![hash, now_ms])?;
+        Ok(Role::parse(&role).map(|role| User { name, role }))
+    }
+
+    /// Adds an entry to the audit trail.
+    pub fn record_audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.conn().prepare_cached("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![now_ms, actor, action, subject, detail])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("c.db")).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn roles_grant_what_the_gdpr_workflow_assigns_them() {
+        assert!(Role::Security.may(Permission::Triage) && !Role::Dpo.may(Permission::Triage));
+        assert!(Role::Dpo.may(Permission::Assess) && !Role::Security.may(Permission::Assess));
+        assert!(Role::Dpo.may(Permission::ReadAudit) && !Role::Security.may(Permission::ReadAudit));
+        assert!(Role::Security.may(Permission::ManageAgents) && !Role::Dpo.may(Permission::ManageAgents));
+        for p in [Permission::Triage, Permission::Assess, Permission::Decide, Permission::EditMutes, Permission::ManageAgents, Permission::ReadAudit] {
+            assert!(!Role::Viewer.may(p), "viewer may not {p:?}");
+        }
+        assert!(Role::ALL.iter().all(|r| r.may(Permission::Read)));
+    }
+
+    #[test]
+    fn passwords_are_stored_as_argon2id_hashes_and_verified() {
+        let (_d, mut s) = store();
+        s.add_user("alice", Role::Dpo, "correct horse battery", "cli", 0).unwrap().unwrap();
+        let (user, hash) = s.credentials("alice").unwrap().unwrap();
+        assert_eq!(user.role, Role::Dpo);
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!hash.contains("correct horse"));
+        assert!(verify_password(&hash, "correct horse battery"));
+        assert!(!verify_password(&hash, "correct horse batterY"));
+        assert!(!verify_password("not a hash", "x"));
+    }
+
+    #[test]
+    fn weak_passwords_bad_names_and_duplicates_are_refused_with_a_reason() {
+        let (_d, mut s) = store();
+        assert!(s.add_user("bob", Role::Viewer, "short", "cli", 0).unwrap().unwrap_err().contains("at least 12"));
+        assert!(s.add_user("bob smith", Role::Viewer, "long enough password", "cli", 0).unwrap().unwrap_err().contains("user name"));
+        s.add_user("bob", Role::Viewer, "long enough password", "cli", 0).unwrap().unwrap();
+        assert!(s.add_user("bob", Role::Dpo, "long enough password", "cli", 0).unwrap().unwrap_err().contains("already exists"));
+    }
+
+    #[test]
+    fn sessions_expire_and_end_at_logout() {
+        let (_d, mut s) = store();
+        s.add_user("carol", Role::Security, "long enough password", "cli", 0).unwrap().unwrap();
+        let user = s.credentials("carol").unwrap().unwrap().0;
+        let new = s.record_login("carol", "127.0.0.1", Some(&user), 1_000).unwrap().unwrap();
+        let live = s.session(&new.token, 2_000).unwrap().unwrap();
+        assert_eq!(live.user, user);
+        assert_eq!(live.csrf, new.csrf);
+        assert!(s.session(&new.token, 1_000 + SESSION_TTL_MS + 1).unwrap().is_none(), "expired");
+        assert!(s.session("forged", 2_000).unwrap().is_none());
+        s.logout(&new.token, "carol", 3_000).unwrap();
+        assert!(s.session(&new.token, 3_001).unwrap().is_none(), "logged out");
+    }
+
+    #[test]
+    fn repeated_failures_block_the_name_and_the_client_for_the_window() {
+        let (_d, mut s) = store();
+        for i in 0..MAX_LOGIN_FAILURES {
+            assert_eq!(s.login_blocked("dave", "10.0.0.1", 1_000 + i).unwrap(), None);
+            s.record_login("dave", "10.0.0.1", None, 1_000 + i).unwrap();
+        }
+        assert!(s.login_blocked("dave", "10.0.0.9", 2_000).unwrap().is_some(), "the name is blocked from anywhere");
+        assert!(s.login_blocked("erin", "10.0.0.1", 2_000).unwrap().is_some(), "the client is blocked for any name");
+        assert_eq!(s.login_blocked("erin", "10.0.0.9", 2_000).unwrap(), None);
+        assert_eq!(s.login_blocked("dave", "10.0.0.1", 1_005 + LOGIN_WINDOW_MS).unwrap(), None, "the window passed");
+    }
+
+    #[test]
+    fn api_tokens_authenticate_their_user_until_the_user_is_removed() {
+        let (_d, mut s) = store();
+        s.add_user("ci", Role::Viewer, "long enough password", "cli", 0).unwrap().unwrap();
+        assert!(s.issue_api_token("nobody", "x", "cli", 0).unwrap().is_err());
+        let token = s.issue_api_token("ci", "nightly export", "cli", 0).unwrap().unwrap();
+        assert_eq!(s.api_token_user(&token, 1).unwrap().unwrap().name, "ci");
+        assert!(s.api_token_user("custos_bad", 1).unwrap().is_none());
+        assert!(s.remove_user("ci", "cli", 2).unwrap());
+        assert!(s.api_token_user(&token, 3).unwrap().is_none());
+    }
+}

@@ -1,0 +1,585 @@
+//! `/api/v1`: everything the console pages show and do, as JSON.
+//!
+//! Each handler names the [`Permission`] it needs before touching the store; lists take
+//! `offset` and `limit` (at most 500) and answer `{items, total, offset, limit}`. Errors are
+//! `{"error": "…"}` with a status code that says whose problem it is (401 log in, 403 not your
+//! role or CSRF, 404 no such thing, 409 not allowed by the workflow, 422 bad input).
+
+use super::Web;
+use super::auth::{self, Caller};
+use crate::accounts::Permission;
+use crate::coverage::Coverage;
+use crate::explorer::{FindingFilter, Page};
+use crate::incident::Status;
+use crate::kpi::Kpis;
+use crate::store::{Store, StoreError};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// An API error: a status and a message for the user (never a personal value).
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with a status and a message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, message: message.into() }
+    }
+
+    /// A 500 whose details went to the log.
+    pub fn internal(what: &str) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}; see the collector log"))
+    }
+
+    fn not_found(what: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, what)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        tracing::error!(error = %e, "web console: store error");
+        ApiError::internal("the store failed")
+    }
+}
+
+/// Runs `f` on the store on a blocking thread (the store is synchronous and behind a lock
+/// that ingestion also takes).
+pub async fn blocking<T: Send + 'static>(web: &Arc<Web>, f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
+    let collector = web.collector.clone();
+    tokio::task::spawn_blocking(move || collector.with_store(f)).await.map_err(|_| ApiError::internal("a store task failed"))?.map_err(ApiError::from)
+}
+
+/// Every route of the API: (method, path, what it is), as documented in the OpenAPI file.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/session"),
+    ("POST", "/session"),
+    ("DELETE", "/session"),
+    ("GET", "/incidents"),
+    ("GET", "/incidents/{id}"),
+    ("GET", "/incidents/{id}/evidence"),
+    ("GET", "/incidents/{id}/timeline"),
+    ("POST", "/incidents/{id}/status"),
+    ("GET", "/incidents/{id}/report"),
+    ("GET", "/findings"),
+    ("GET", "/findings/counts"),
+    ("GET", "/findings/facets"),
+    ("GET", "/coverage"),
+    ("GET", "/agents"),
+    ("POST", "/agents/{id}/revoke"),
+    ("POST", "/enrollments"),
+    ("GET", "/mutes"),
+    ("POST", "/mutes"),
+    ("DELETE", "/mutes"),
+    ("GET", "/kpis"),
+    ("GET", "/audit"),
+    ("GET", "/audit.csv"),
+    ("GET", "/openapi.json"),
+];
+
+/// The API router (nested under `/api/v1`).
+pub fn routes() -> Router<Arc<Web>> {
+    Router::new()
+        .route("/session", get(auth::whoami).post(auth::login).delete(auth::logout))
+        .route("/incidents", get(incidents))
+        .route("/incidents/{id}", get(incident))
+        .route("/incidents/{id}/evidence", get(evidence))
+        .route("/incidents/{id}/timeline", get(timeline))
+        .route("/incidents/{id}/status", post(set_status))
+        .route("/incidents/{id}/report", get(report))
+        .route("/findings", get(findings))
+        .route("/findings/counts", get(finding_counts))
+        .route("/findings/facets", get(finding_facets))
+        .route("/coverage", get(coverage))
+        .route("/agents", get(agents))
+        .route("/agents/{id}/revoke", post(revoke))
+        .route("/enrollments", post(enroll))
+        .route("/mutes", get(mutes).post(mute).delete(unmute))
+        .route("/kpis", get(kpis))
+        .route("/audit", get(audit))
+        .route("/audit.csv", get(audit_csv))
+        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], super::OPENAPI_JSON) }))
+}
+
+fn now() -> i64 {
+    custos_agent::finding::now_ms()
+}
+
+/// Pagination of lists.
+#[derive(Debug, Deserialize, Default)]
+pub struct Paging {
+    /// First item (default 0).
+    pub offset: Option<u64>,
+    /// Items per page (default 50, at most 500).
+    pub limit: Option<u64>,
+}
+
+impl Paging {
+    fn bounds(&self) -> (u64, u64) {
+        (self.offset.unwrap_or(0), self.limit.unwrap_or(50).clamp(1, 500))
+    }
+
+    fn page<T>(&self, all: Vec<T>) -> Page<T> {
+        let (offset, limit) = self.bounds();
+        let total = all.len() as u64;
+        let items = all.into_iter().skip(offset.min(usize::MAX as u64) as usize).take(limit as usize).collect();
+        Page { items, total, offset, limit }
+    }
+}
+
+/// Filters of the incident list.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentQuery {
+    /// Workflow status, or `open` for new + triaged + assessed.
+    pub status: Option<String>,
+    /// Severity.
+    pub severity: Option<String>,
+    /// Rule id.
+    pub rule: Option<String>,
+    /// Category involved.
+    pub category: Option<String>,
+    /// Substring of the system.
+    pub system: Option<String>,
+    /// Paging.
+    pub offset: Option<u64>,
+    /// Paging.
+    pub limit: Option<u64>,
+}
+
+async fn incidents(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<IncidentQuery>) -> Result<Json<Page<Value>>, ApiError> {
+    caller.require(Permission::Read)?;
+    let all = blocking(&web, |s| s.incidents()).await?;
+    let given = |o: &Option<String>| o.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
+    let (status, severity, rule, category, system) = (given(&q.status), given(&q.severity), given(&q.rule), given(&q.category), given(&q.system));
+    let now = now();
+    let list: Vec<Value> = all
+        .into_iter()
+        .filter(|v| match status.as_deref() {
+            None => true,
+            Some("open") => Status::parse(&v.status).is_some_and(Status::is_open),
+            Some(s) => v.status == s,
+        })
+        .filter(|v| severity.as_ref().is_none_or(|s| &v.severity == s))
+        .filter(|v| rule.as_ref().is_none_or(|r| &v.rule == r))
+        .filter(|v| category.as_ref().is_none_or(|c| v.categories.contains(c)))
+        .filter(|v| system.as_ref().is_none_or(|s| v.system.contains(s.as_str())))
+        .map(|v| incident_json(&v, now, None))
+        .collect();
+    Ok(Json(Paging { offset: q.offset, limit: q.limit }.page(list)))
+}
+
+/// An incident with its clock; `actions` (the status changes this caller may make now) when a
+/// caller is given.
+fn incident_json(v: &crate::store::IncidentView, now: i64, caller: Option<&Caller>) -> Value {
+    let mut j = serde_json::to_value(v).unwrap_or_default();
+    let open = Status::parse(&v.status).is_some_and(Status::is_open);
+    j["open"] = json!(open);
+    j["overdue"] = json!(open && v.deadline_ms < now);
+    j["seconds_left"] = json!((v.deadline_ms - now) / 1000);
+    if let Some(c) = caller {
+        j["actions"] = json!(allowed_actions(&v.status, c));
+    }
+    j
+}
+
+fn permission_for(to: Status) -> Permission {
+    match to {
+        Status::Triaged => Permission::Triage,
+        Status::Assessed => Permission::Assess,
+        _ => Permission::Decide,
+    }
+}
+
+fn allowed_actions(status: &str, caller: &Caller) -> Vec<&'static str> {
+    let Some(from) = Status::parse(status) else { return Vec::new() };
+    Status::ALL
+        .into_iter()
+        .filter(|to| from.check_transition(*to, "a justification long enough", "someone").is_ok() && caller.user.role.may(permission_for(*to)))
+        .map(Status::as_str)
+        .collect()
+}
+
+async fn incident(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::Read)?;
+    let v = blocking(&web, move |s| s.incident(id)).await?.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+    let mut j = incident_json(&v, now(), Some(&caller));
+    let register = web.collector.register();
+    let entries: Vec<&crate::register::Activity> = register.activities.iter().filter(|a| v.activities.contains(&a.id)).collect();
+    j["register_entries"] = serde_json::to_value(entries).unwrap_or_default();
+    Ok(Json(j))
+}
+
+async fn evidence(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::Read)?;
+    let user = caller.user.name.clone();
+    let evidence = blocking(&web, move |s| {
+        if s.incident(id)?.is_none() {
+            return Ok(None);
+        }
+        // Who looked at the evidence of a possible breach, and when, is part of the record.
+        s.record_audit(&user, "view_evidence", &format!("incident #{id}"), "", now())?;
+        Ok(Some(s.evidence(id)?))
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+    Ok(Json(json!({ "items": evidence })))
+}
+
+async fn timeline(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::Read)?;
+    let (exists, items) = blocking(&web, move |s| Ok((s.incident(id)?.is_some(), s.timeline(id)?))).await?;
+    if !exists {
+        return Err(ApiError::not_found(format!("no incident #{id}")));
+    }
+    Ok(Json(json!({ "items": items })))
+}
+
+/// A status change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// `triaged`, `assessed`, `notified` or `not_notifiable`.
+    pub status: String,
+    /// Why (required for `not_notifiable`).
+    #[serde(default)]
+    pub note: String,
+}
+
+async fn set_status(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>, Json(change): Json<StatusChange>) -> Result<Json<Value>, ApiError> {
+    let to = Status::parse(&change.status)
+        .filter(|s| *s != Status::New)
+        .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("status `{}`: use triaged, assessed, notified or not_notifiable", change.status)))?;
+    caller.require(permission_for(to))?;
+    if change.note.len() > 4000 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note: at most 4000 bytes"));
+    }
+    let user = caller.user.name.clone();
+    let result = blocking(&web, move |s| {
+        if s.incident(id)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(s.set_status(id, to, &user, &change.note, now())?))
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+    result.map_err(|e| ApiError::new(StatusCode::CONFLICT, e))?;
+    let v = blocking(&web, move |s| s.incident(id)).await?.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+    Ok(Json(incident_json(&v, now(), Some(&caller))))
+}
+
+/// Format of the Art. 33 draft.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// `md` (default) or `json`.
+    pub format: Option<String>,
+}
+
+async fn report(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>, Query(q): Query<ReportQuery>) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let format = q.format.unwrap_or_else(|| "md".into());
+    if format != "md" && format != "json" {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("format `{format}`: use md or json")));
+    }
+    let register = web.collector.register();
+    let user = caller.user.name.clone();
+    let draft = blocking(&web, move |s| {
+        let Some(v) = s.incident(id)? else { return Ok(None) };
+        if !s.timeline(id)?.iter().any(|t| t.kind == "draft") {
+            s.add_timeline(id, "draft", &user, "Art. 33 notification draft produced", now())?;
+        }
+        s.record_audit(&user, "download_report", &format!("incident #{id}"), "", now())?;
+        Ok(Some(crate::report::Art33Draft::build(&v, s.timeline(id)?, &register, now())))
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+    let (body, content_type, ext) = if format == "md" {
+        (draft.markdown(), "text/markdown; charset=utf-8", "md")
+    } else {
+        (serde_json::to_string_pretty(&draft).map_err(|_| ApiError::internal("cannot render the draft"))?, "application/json", "json")
+    };
+    let disposition = format!("attachment; filename=\"custos-incident-{id}-art33.{ext}\"");
+    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+}
+
+/// Filters of the findings explorer.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FindingQuery {
+    /// Detector id.
+    pub detector: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// Host.
+    pub host: Option<String>,
+    /// Agent id.
+    pub agent: Option<String>,
+    /// `personal_data` or `export_anomaly`.
+    pub kind: Option<String>,
+    /// Received at or after (RFC 3339 or ms since the epoch).
+    pub since: Option<String>,
+    /// Received before (RFC 3339 or ms since the epoch).
+    pub until: Option<String>,
+    /// Paging.
+    pub offset: Option<u64>,
+    /// Paging.
+    pub limit: Option<u64>,
+}
+
+fn parse_time(field: &str, s: &Option<String>) -> Result<Option<i64>, ApiError> {
+    let Some(s) = s.as_deref().map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(Some(ms));
+    }
+    let parsed = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .or_else(|_| time::Date::parse(s, &time::macros::format_description!("[year]-[month]-[day]")).map(|d| d.midnight().assume_utc().unix_timestamp() * 1000));
+    parsed.map(Some).map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: `{s}` is not a date (YYYY-MM-DD), an RFC 3339 time or milliseconds")))
+}
+
+impl FindingQuery {
+    fn filter(&self) -> Result<FindingFilter, ApiError> {
+        if let Some(k) = self.kind.as_deref().filter(|k| !k.is_empty())
+            && k != "personal_data"
+            && k != "export_anomaly"
+        {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("kind `{k}`: use personal_data or export_anomaly")));
+        }
+        Ok(FindingFilter {
+            detector: self.detector.clone(),
+            category: self.category.clone(),
+            host: self.host.clone(),
+            agent: self.agent.clone(),
+            kind: self.kind.clone().filter(|k| !k.is_empty()),
+            since_ms: parse_time("since", &self.since)?,
+            until_ms: parse_time("until", &self.until)?,
+        })
+    }
+}
+
+async fn findings(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<FindingQuery>) -> Result<Json<Page<crate::explorer::FindingRow>>, ApiError> {
+    caller.require(Permission::Read)?;
+    let filter = q.filter()?;
+    let (offset, limit) = Paging { offset: q.offset, limit: q.limit }.bounds();
+    Ok(Json(blocking(&web, move |s| s.findings_page(&filter, offset, limit)).await?))
+}
+
+async fn finding_counts(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<FindingQuery>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::Read)?;
+    let filter = q.filter()?;
+    let days = blocking(&web, move |s| s.finding_counts_by_day(&filter)).await?;
+    Ok(Json(json!({ "items": days })))
+}
+
+async fn finding_facets(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<crate::explorer::Facets>, ApiError> {
+    caller.require(Permission::Read)?;
+    Ok(Json(blocking(&web, |s| s.finding_facets()).await?))
+}
+
+async fn coverage(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Coverage>, ApiError> {
+    caller.require(Permission::Read)?;
+    let register = web.collector.register();
+    Ok(Json(blocking(&web, move |s| Coverage::build(s, &register)).await?))
+}
+
+async fn agents(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::Read)?;
+    let list = blocking(&web, |s| s.agent_inventory()).await?;
+    Ok(Json(json!({ "items": list, "can_manage": caller.user.role.may(Permission::ManageAgents) })))
+}
+
+/// A revocation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    /// Why.
+    pub reason: String,
+}
+
+fn valid_agent_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "agent id: 1-128 letters, digits, '-', '_' or '.'"));
+    }
+    Ok(())
+}
+
+async fn revoke(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<String>, Json(r): Json<Revocation>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageAgents)?;
+    valid_agent_id(&id)?;
+    if r.reason.trim().is_empty() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reason: say why the agent is revoked"));
+    }
+    let user = caller.user.name.clone();
+    let agent = id.clone();
+    let newly = blocking(&web, move |s| {
+        let newly = s.revoke_agent(&agent, &r.reason, now())?;
+        s.record_audit(&user, "revoke_agent", &agent, &r.reason, now())?;
+        Ok(newly)
+    })
+    .await?;
+    Ok(Json(json!({ "agent_id": id, "revoked": true, "already_revoked": !newly })))
+}
+
+/// An enrolment token request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollmentRequest {
+    /// The agent id the certificate will carry.
+    pub agent_id: String,
+    /// Validity in seconds (default 3600, at most 7 days).
+    pub ttl_seconds: Option<i64>,
+}
+
+async fn enroll(State(web): State<Arc<Web>>, caller: Caller, Json(req): Json<EnrollmentRequest>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageAgents)?;
+    valid_agent_id(&req.agent_id)?;
+    let ttl = req.ttl_seconds.unwrap_or(3600);
+    if !(1..=7 * 86_400).contains(&ttl) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "ttl_seconds: between 1 and 604800"));
+    }
+    let user = caller.user.name.clone();
+    let agent = req.agent_id.clone();
+    let token = blocking(&web, move |s| {
+        let token = s.issue_enrollment_token(&agent, now(), ttl * 1000)?;
+        s.record_audit(&user, "enroll_agent", &agent, &format!("token valid {ttl} s"), now())?;
+        Ok(token)
+    })
+    .await?;
+    Ok(Json(json!({ "agent_id": req.agent_id, "token": token, "expires_at": crate::store::rfc3339(now() + ttl * 1000) })))
+}
+
+async fn mutes(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::Read)?;
+    let list = blocking(&web, |s| s.mutes()).await?;
+    Ok(Json(json!({ "items": list, "can_edit": caller.user.role.may(Permission::EditMutes) })))
+}
+
+/// A mute to add or lift.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MuteChange {
+    /// Rule id.
+    pub rule: String,
+    /// System (`host:locator`).
+    pub system: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl MuteChange {
+    fn check(&self, need_reason: bool) -> Result<(), ApiError> {
+        if !crate::correlation::Rule::ALL.iter().any(|r| r.id() == self.rule) {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("rule `{}` does not exist", self.rule)));
+        }
+        if self.system.trim().is_empty() || self.system.len() > 4096 {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "system: `host:locator`, as incidents name it"));
+        }
+        if need_reason && self.reason.trim().is_empty() {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reason: say why this rule is muted for this system"));
+        }
+        Ok(())
+    }
+}
+
+async fn mute(State(web): State<Arc<Web>>, caller: Caller, Json(m): Json<MuteChange>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::EditMutes)?;
+    m.check(true)?;
+    let user = caller.user.name.clone();
+    blocking(&web, move |s| s.mute(&m.rule, &m.system, &m.reason, &user, now())).await?;
+    Ok(Json(json!({ "muted": true })))
+}
+
+async fn unmute(State(web): State<Arc<Web>>, caller: Caller, Json(m): Json<MuteChange>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::EditMutes)?;
+    m.check(false)?;
+    let user = caller.user.name.clone();
+    let was = blocking(&web, move |s| s.unmute(&m.rule, &m.system, &m.reason, &user, now())).await?;
+    if !was {
+        return Err(ApiError::not_found("no such mute"));
+    }
+    Ok(Json(json!({ "muted": false })))
+}
+
+async fn kpis(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Kpis>, ApiError> {
+    caller.require(Permission::Read)?;
+    let register = web.collector.register();
+    Ok(Json(blocking(&web, move |s| Kpis::compute(s, &register, now())).await?))
+}
+
+async fn audit(State(web): State<Arc<Web>>, caller: Caller, Query(p): Query<Paging>) -> Result<Json<Page<crate::store::AuditEntry>>, ApiError> {
+    caller.require(Permission::ReadAudit)?;
+    let mut all = blocking(&web, |s| s.audit()).await?;
+    all.reverse();
+    Ok(Json(p.page(all)))
+}
+
+#[derive(Serialize)]
+struct AuditRow<'a> {
+    at: &'a str,
+    actor: &'a str,
+    action: &'a str,
+    subject: &'a str,
+    detail: &'a str,
+}
+
+async fn audit_csv(State(web): State<Arc<Web>>, caller: Caller) -> Result<Response, ApiError> {
+    caller.require(Permission::ReadAudit)?;
+    let user = caller.user.name.clone();
+    let all = blocking(&web, move |s| {
+        s.record_audit(&user, "export_audit", "audit trail", "", now())?;
+        s.audit()
+    })
+    .await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for e in &all {
+        w.serialize(AuditRow { at: &e.at, actor: &e.actor, action: &e.action, subject: &e.subject, detail: &e.detail }).map_err(|_| ApiError::internal("cannot write CSV"))?;
+    }
+    let body = w.into_inner().map_err(|_| ApiError::internal("cannot write CSV"))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"custos-audit.csv\"")], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes_served() {
+        let doc: Value = serde_json::from_str(super::super::OPENAPI_JSON).expect("openapi.json is JSON");
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, ops) in doc["paths"].as_object().expect("paths") {
+            for method in ops.as_object().expect("operations").keys() {
+                documented.push((method.to_uppercase(), path.clone()));
+            }
+        }
+        documented.sort();
+        let mut served: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        served.sort();
+        assert_eq!(documented, served);
+    }
+
+    #[test]
+    fn times_parse_as_dates_rfc3339_or_milliseconds() {
+        assert_eq!(parse_time("since", &Some("1000".into())).unwrap(), Some(1000));
+        assert_eq!(parse_time("since", &Some("1970-01-02".into())).unwrap(), Some(86_400_000));
+        assert_eq!(parse_time("since", &Some("1970-01-01T00:00:01Z".into())).unwrap(), Some(1000));
+        assert!(parse_time("since", &Some("yesterday".into())).unwrap_err().message.contains("since"));
+        assert_eq!(parse_time("since", &None).unwrap(), None);
+    }
+}

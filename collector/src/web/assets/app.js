@@ -1,0 +1,370 @@
+// Custos console. Talks to /api/v1 only; builds the page with DOM calls (textContent, never
+// innerHTML with data), so nothing the agents reported can run as script.
+"use strict";
+
+const state = { user: null, role: null, csrf: null };
+const $ = (sel) => document.querySelector(sel);
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(method, path, body) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  const res = await fetch("/api/v1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    if (res.status === 401 && path !== "/session") showLogin();
+    throw new ApiError(res.status, data.error || res.statusText);
+  }
+  return data;
+}
+
+function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== "" && v !== undefined && v !== null) p.set(k, v);
+  const s = p.toString();
+  return s ? "?" + s : "";
+}
+
+// ---- the Art. 33 clock --------------------------------------------------------------------
+
+function countdown(deadlineMs, open) {
+  return h("span", { class: "countdown", "data-deadline": deadlineMs, "data-open": open ? "1" : "0" });
+}
+
+function tickCountdowns() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll("[data-deadline]")) {
+    const left = Number(el.dataset.deadline) - now;
+    if (el.dataset.open !== "1") {
+      el.textContent = "closed";
+      el.className = "countdown closed";
+      continue;
+    }
+    const abs = Math.abs(left);
+    const hh = Math.floor(abs / 3600000), mm = Math.floor(abs / 60000) % 60, ss = Math.floor(abs / 1000) % 60;
+    const text = `${hh}h ${String(mm).padStart(2, "0")}m ${String(ss).padStart(2, "0")}s`;
+    el.textContent = left >= 0 ? text + " left" : "overdue by " + text;
+    el.className = "countdown" + (left < 0 ? " overdue" : "");
+  }
+}
+setInterval(tickCountdowns, 1000);
+
+// ---- session ------------------------------------------------------------------------------
+
+function showLogin() {
+  state.user = state.role = state.csrf = null;
+  $("#nav").hidden = true;
+  $("#logout").hidden = true;
+  $("#whoami").textContent = "";
+  $("#view").replaceChildren();
+  $("#login").hidden = false;
+}
+
+function loggedIn(s) {
+  state.user = s.user; state.role = s.role; state.csrf = s.csrf;
+  $("#login").hidden = true;
+  $("#nav").hidden = false;
+  $("#logout").hidden = false;
+  $("#nav-audit").hidden = s.role !== "dpo";
+  $("#whoami").textContent = `${s.user} (${s.role})`;
+  route();
+}
+
+$("#login").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("#login-error").textContent = "";
+  try {
+    const s = await api("POST", "/session", { name: $("#login-name").value, password: $("#login-password").value });
+    $("#login-password").value = "";
+    loggedIn(s);
+  } catch (err) {
+    $("#login-error").textContent = err.message;
+  }
+});
+
+$("#logout").addEventListener("click", async () => {
+  try { await api("DELETE", "/session"); } catch (_) { /* the session may be gone already */ }
+  location.hash = "#/incidents";
+  showLogin();
+});
+
+// ---- routing ------------------------------------------------------------------------------
+
+const pages = { incidents: incidentsPage, incident: incidentPage, findings: findingsPage, coverage: coveragePage, agents: agentsPage, mutes: mutesPage, kpis: kpisPage, audit: auditPage };
+
+async function route() {
+  if (!state.user) return;
+  const [, page = "incidents", arg] = (location.hash || "#/incidents").split("/");
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.page === page || (page === "incident" && a.dataset.page === "incidents"));
+  const view = $("#view");
+  view.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  try {
+    await (pages[page] || incidentsPage)(view, arg);
+  } catch (err) {
+    view.replaceChildren(h("p", { class: "error", id: "page-error" }, err.message));
+  }
+  tickCountdowns();
+}
+window.addEventListener("hashchange", route);
+
+function table(headers, rows, opts) {
+  return h("table", opts || {}, h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))), h("tbody", {}, rows));
+}
+
+function pager(page, onMove) {
+  const last = page.offset + page.items.length;
+  return h("div", { class: "pager" },
+    h("span", { class: "muted" }, `${page.total ? page.offset + 1 : 0}–${last} of ${page.total}`),
+    h("button", { class: "secondary", type: "button", disabled: page.offset === 0, onclick: () => onMove(Math.max(0, page.offset - page.limit)) }, "Previous"),
+    h("button", { class: "secondary", type: "button", disabled: last >= page.total, onclick: () => onMove(page.offset + page.limit) }, "Next"));
+}
+
+function select(id, label, options, value) {
+  return h("label", {}, label, h("select", { id }, h("option", { value: "" }, "any"), options.map((o) => h("option", { value: o, selected: o === value }, o))));
+}
+
+// ---- incidents ----------------------------------------------------------------------------
+
+const RULES = ["undeclared_system", "undeclared_category", "retention_exceeded", "unallowed_location", "export_anomaly"];
+
+async function incidentsPage(view) {
+  const f = incidentsPage.filters || (incidentsPage.filters = { status: "open", severity: "", rule: "", category: "", system: "", offset: 0 });
+  const list = await api("GET", "/incidents" + qs({ ...f, limit: 50 }));
+  const apply = () => {
+    Object.assign(f, { status: $("#f-status").value, severity: $("#f-severity").value, rule: $("#f-rule").value, category: $("#f-category").value, system: $("#f-system").value, offset: 0 });
+    route();
+  };
+  const rows = list.items.map((v) => h("tr", { class: "clickable", "data-id": v.id, onclick: () => { location.hash = `#/incident/${v.id}`; } },
+    h("td", {}, "#" + v.id),
+    h("td", { class: "sev-" + v.severity }, v.severity),
+    h("td", { class: "status" }, v.status),
+    h("td", {}, v.rule),
+    h("td", {}, v.system),
+    h("td", {}, v.categories.join(", ")),
+    h("td", {}, String(v.distinct_subjects)),
+    h("td", {}, countdown(v.deadline_ms, v.open))));
+  view.replaceChildren(
+    h("h1", {}, "Incidents"),
+    h("div", { class: "filters" },
+      select("f-status", "Status", ["open", "new", "triaged", "assessed", "notified", "not_notifiable"], f.status),
+      select("f-severity", "Severity", ["low", "medium", "high", "critical"], f.severity),
+      select("f-rule", "Rule", RULES, f.rule),
+      h("label", {}, "Category", h("input", { id: "f-category", value: f.category, size: 12 })),
+      h("label", {}, "System contains", h("input", { id: "f-system", value: f.system, size: 24 })),
+      h("button", { type: "button", id: "f-apply", onclick: apply }, "Filter")),
+    list.items.length ? table(["Id", "Severity", "Status", "Rule", "System", "Categories", "Subjects (est.)", "Art. 33 deadline"], rows, { id: "incident-table" })
+      : h("p", { class: "muted", id: "no-incidents" }, "No incident matches."),
+    pager(list, (o) => { f.offset = o; route(); }));
+}
+
+const ACTION_LABELS = { triaged: "Mark triaged", assessed: "Mark assessed", notified: "Mark notified", not_notifiable: "Not notifiable" };
+
+async function incidentPage(view, id) {
+  const [v, timeline] = await Promise.all([api("GET", `/incidents/${id}`), api("GET", `/incidents/${id}/timeline`)]);
+  const note = h("textarea", { id: "action-note", placeholder: "Note (required for not notifiable: why the breach is unlikely to result in a risk)" });
+  const message = h("p", { class: "error", id: "action-error", role: "alert" });
+  const act = async (status) => {
+    message.textContent = "";
+    try {
+      await api("POST", `/incidents/${id}/status`, { status, note: note.value });
+      route();
+    } catch (err) {
+      message.textContent = err.message;
+    }
+  };
+  const actions = v.actions.length
+    ? h("div", { class: "panel", id: "actions" }, h("h2", {}, "Decision"), h("div", { class: "actions" }, note, v.actions.map((a) => h("button", { type: "button", id: "action-" + a, class: a === "not_notifiable" ? "secondary" : "", onclick: () => act(a) }, ACTION_LABELS[a] || a))), message)
+    : h("p", { class: "muted", id: "no-actions" }, v.open ? `Your role (${state.role}) has no action at this step (${v.status}).` : "This incident is closed.");
+  const evidenceBox = h("div", { id: "evidence" }, h("button", { type: "button", class: "secondary", id: "show-evidence", onclick: () => showEvidence(id, evidenceBox) }, "Show evidence (recorded in the audit trail)"));
+  view.replaceChildren(
+    h("h1", {}, `Incident #${v.id}: ${v.rule} on ${v.system}`),
+    h("div", { class: "cards" },
+      card("Status", h("span", { id: "incident-status" }, v.status)),
+      card("Severity", h("span", { class: "sev-" + v.severity }, v.severity)),
+      card("Art. 33 deadline", countdown(v.deadline_ms, v.open), v.deadline),
+      card("Data subjects (estimate)", String(v.distinct_subjects)),
+      card("Records (estimate)", String(v.records)),
+      card("Categories", v.categories.join(", ") || "—")),
+    h("div", { class: "panel" }, h("h2", {}, "Why"), h("pre", { id: "explanation" }, v.explanation), v.justification ? h("p", {}, "Justification: " + v.justification) : null),
+    actions,
+    h("div", { class: "panel" }, h("h2", {}, "Art. 33 notification draft"),
+      h("a", { href: `/api/v1/incidents/${id}/report?format=md`, id: "report-md" }, "Download (Markdown)"), " · ",
+      h("a", { href: `/api/v1/incidents/${id}/report?format=json`, id: "report-json" }, "Download (JSON)")),
+    h("div", { class: "panel" }, h("h2", {}, "Register entries involved"),
+      v.register_entries.length ? table(["Activity", "Purpose", "Legal basis", "Categories", "Retention"], v.register_entries.map((a) => h("tr", {},
+        h("td", {}, `${a.name} (${a.id})`), h("td", {}, a.purpose), h("td", {}, a.legal_basis),
+        h("td", {}, [...(a.data_categories || []), ...(a.special_categories || [])].join(", ")), h("td", {}, a.retention || "—"))))
+        : h("p", { class: "muted" }, "No activity of the register covers this system.")),
+    h("div", { class: "panel" }, h("h2", {}, "Evidence"), evidenceBox),
+    h("div", { class: "panel" }, h("h2", {}, "Timeline"),
+      h("ol", { id: "timeline" }, timeline.items.map((t) => h("li", { "data-kind": t.kind }, h("strong", {}, t.kind), ` — ${t.at} by ${t.actor}`, t.note ? `: ${t.note}` : "")))));
+}
+
+function card(label, value, sub) {
+  return h("div", { class: "card" }, h("div", { class: "label" }, label), h("div", { class: "value" }, value), sub ? h("div", { class: "muted" }, sub) : null);
+}
+
+async function showEvidence(id, box) {
+  const ev = await api("GET", `/incidents/${id}/evidence`);
+  box.replaceChildren(table(["Detector", "Category", "Preview (masked)", "Source", "Position", "Agent", "Observed", "Details"], ev.items.map((e) => h("tr", {},
+    h("td", {}, e.detector), h("td", {}, e.category), h("td", {}, h("code", {}, e.preview)), h("td", {}, `${e.host}:${e.locator}`), h("td", {}, e.at),
+    h("td", {}, e.agent_id), h("td", {}, e.observed_at), h("td", {}, Object.entries(e.evidence).map(([k, val]) => `${k}=${val}`).join(" ")))), { id: "evidence-table" }));
+}
+
+// ---- findings -----------------------------------------------------------------------------
+
+async function findingsPage(view) {
+  const f = findingsPage.filters || (findingsPage.filters = { detector: "", category: "", host: "", agent: "", kind: "", since: "", until: "", offset: 0 });
+  const q = { detector: f.detector, category: f.category, host: f.host, agent: f.agent, kind: f.kind, since: f.since, until: f.until };
+  const [facets, page, counts] = await Promise.all([api("GET", "/findings/facets"), api("GET", "/findings" + qs({ ...q, offset: f.offset, limit: 50 })), api("GET", "/findings/counts" + qs(q))]);
+  const apply = () => {
+    Object.assign(f, { detector: $("#ff-detector").value, category: $("#ff-category").value, host: $("#ff-host").value, agent: $("#ff-agent").value, kind: $("#ff-kind").value, since: $("#ff-since").value, until: $("#ff-until").value, offset: 0 });
+    route();
+  };
+  const max = Math.max(1, ...counts.items.map((c) => c.count));
+  view.replaceChildren(
+    h("h1", {}, "Findings"),
+    h("div", { class: "filters" },
+      select("ff-detector", "Detector", facets.detectors, f.detector),
+      select("ff-category", "Category", facets.categories, f.category),
+      select("ff-host", "Host", facets.hosts, f.host),
+      select("ff-agent", "Agent", facets.agents, f.agent),
+      select("ff-kind", "Kind", ["personal_data", "export_anomaly"], f.kind),
+      h("label", {}, "Since", h("input", { id: "ff-since", type: "date", value: f.since })),
+      h("label", {}, "Until", h("input", { id: "ff-until", type: "date", value: f.until })),
+      h("button", { type: "button", id: "ff-apply", onclick: apply }, "Filter")),
+    h("h2", {}, "Findings per day"),
+    h("div", { class: "bars", id: "finding-counts" }, counts.items.map((c) => h("div", { title: `${c.day}: ${c.count}`, style: null, "data-height": Math.round((c.count / max) * 100) }))),
+    h("h2", {}, `Findings (${page.total})`),
+    table(["Received", "Detector", "Category", "Preview (masked)", "Host", "Source", "Position", "Agent", "Confidence"], page.items.map((x) => h("tr", {},
+      h("td", {}, x.received_at), h("td", {}, x.detector), h("td", {}, x.category), h("td", {}, h("code", {}, x.preview)), h("td", {}, x.host),
+      h("td", {}, x.locator), h("td", {}, x.at), h("td", {}, x.agent_id), h("td", {}, x.confidence.toFixed(2)))), { id: "finding-table" }),
+    pager(page, (o) => { f.offset = o; route(); }));
+  // Heights set through the CSSOM: the style-src policy forbids inline style attributes.
+  for (const bar of document.querySelectorAll("#finding-counts div")) bar.style.height = bar.dataset.height + "%";
+}
+
+// ---- coverage -----------------------------------------------------------------------------
+
+async function coveragePage(view) {
+  const c = await api("GET", "/coverage");
+  view.replaceChildren(
+    h("h1", {}, "Register coverage"),
+    h("p", { class: "muted" }, `Register: ${c.register} — ${c.systems_seen} of ${c.systems_declared} declared systems seen by an agent.`),
+    h("h2", {}, `Undeclared stores (${c.undeclared_stores.length})`),
+    c.undeclared_stores.length ? table(["Host", "Place", "Categories", "Agent", ""], c.undeclared_stores.map((s, i) => {
+      const draft = h("pre", { id: "draft-" + i, hidden: true }, s.draft_entry);
+      return h("tr", {}, h("td", {}, s.host), h("td", {}, s.locator, draft), h("td", {}, s.categories.join(", ")), h("td", {}, s.agent_id),
+        h("td", {}, h("button", { type: "button", class: "secondary", id: "draft-button-" + i, onclick: () => { draft.hidden = !draft.hidden; } }, "Draft register entry")));
+    }), { id: "undeclared-table" }) : h("p", { class: "muted" }, "None: every place with personal data is declared."),
+    h("h2", {}, `Declared systems never seen (${c.unseen_systems.length})`),
+    h("ul", { id: "unseen" }, c.unseen_systems.map((s) => h("li", {}, s))),
+    h("h2", {}, "Activities"),
+    table(["Activity", "Categories", "Systems"], c.activities.map((a) => h("tr", {},
+      h("td", {}, `${a.name} (${a.id})`), h("td", {}, a.categories.join(", ")),
+      h("td", {}, a.systems.map((s) => h("div", { class: s.seen ? "seen" : "unseen" }, (s.seen ? "✓ " : "○ ") + s.system)))))));
+}
+
+// ---- agents -------------------------------------------------------------------------------
+
+async function agentsPage(view) {
+  const list = await api("GET", "/agents");
+  const message = h("p", { id: "agent-message", role: "status" });
+  const revoke = async (id) => {
+    const reason = prompt(`Why revoke agent ${id}?`);
+    if (!reason) return;
+    try { await api("POST", `/agents/${encodeURIComponent(id)}/revoke`, { reason }); route(); } catch (err) { message.textContent = err.message; message.className = "error"; }
+  };
+  const enrol = async () => {
+    try {
+      const r = await api("POST", "/enrollments", { agent_id: $("#enrol-id").value, ttl_seconds: 3600 });
+      message.className = "notice";
+      message.replaceChildren("One-time token for ", h("code", {}, r.agent_id), " (valid until " + r.expires_at + ", shown once): ", h("code", { id: "enrol-token" }, r.token));
+    } catch (err) { message.textContent = err.message; message.className = "error"; }
+  };
+  const now = Date.now();
+  view.replaceChildren(
+    h("h1", {}, "Agents"),
+    table(["Agent", "Host", "Version", "Last seen", "Spool depth", "State", ""], list.items.map((a) => h("tr", {},
+      h("td", {}, a.agent_id), h("td", {}, a.host), h("td", {}, a.version),
+      h("td", { class: now - a.last_seen_ms > 86400000 ? "unseen" : "" }, a.last_seen),
+      h("td", {}, String(a.spool_depth)), h("td", {}, a.revoked ? `revoked: ${a.revocation_reason}` : "active"),
+      h("td", {}, list.can_manage && !a.revoked ? h("button", { type: "button", class: "danger", onclick: () => revoke(a.agent_id) }, "Revoke") : ""))), { id: "agent-table" }),
+    list.can_manage ? h("div", { class: "panel" }, h("h2", {}, "Enrol an agent"), h("div", { class: "actions" }, h("input", { id: "enrol-id", placeholder: "agent id" }), h("button", { type: "button", id: "enrol-button", onclick: enrol }, "Issue enrolment token"))) : null,
+    message);
+}
+
+// ---- mutes --------------------------------------------------------------------------------
+
+async function mutesPage(view) {
+  const list = await api("GET", "/mutes");
+  const message = h("p", { class: "error", id: "mute-message", role: "alert" });
+  const add = async () => {
+    try { await api("POST", "/mutes", { rule: $("#mute-rule").value, system: $("#mute-system").value, reason: $("#mute-reason").value }); route(); } catch (err) { message.textContent = err.message; }
+  };
+  const lift = async (m) => {
+    try { await api("DELETE", "/mutes", { rule: m.rule, system: m.system, reason: "lifted in the console" }); route(); } catch (err) { message.textContent = err.message; }
+  };
+  view.replaceChildren(
+    h("h1", {}, "Mutes"),
+    h("p", { class: "muted" }, "A muted rule keeps its verdicts for a system but opens no incident. Every change is in the audit trail."),
+    table(["Rule", "System", "Reason", "By", "At", ""], list.items.map((m) => h("tr", {}, h("td", {}, m.rule), h("td", {}, m.system), h("td", {}, m.reason), h("td", {}, m.muted_by), h("td", {}, m.at),
+      h("td", {}, list.can_edit ? h("button", { type: "button", class: "secondary", onclick: () => lift(m) }, "Lift") : "")))),
+    list.can_edit ? h("div", { class: "panel" }, h("h2", {}, "Mute a rule for a system"), h("div", { class: "filters" },
+      select("mute-rule", "Rule", RULES, ""), h("label", {}, "System (host:locator)", h("input", { id: "mute-system", size: 40 })), h("label", {}, "Reason", h("input", { id: "mute-reason", size: 40 })),
+      h("button", { type: "button", id: "mute-add", onclick: add }, "Mute"))) : null,
+    message);
+}
+
+// ---- KPIs and audit -----------------------------------------------------------------------
+
+async function kpisPage(view) {
+  const k = await api("GET", "/kpis");
+  const pct = (x) => (x === null || x === undefined ? "—" : Math.round(x * 1000) / 10 + " %");
+  const hours = (d) => (d.median_hours === null ? "—" : `${d.median_hours} h`);
+  const max = Math.max(1, ...k.findings_per_week.map((w) => w.count));
+  view.replaceChildren(
+    h("h1", {}, "Indicators"),
+    h("div", { class: "cards", id: "kpis" },
+      card("Detection → assessment (median)", hours(k.time_to_assessment), `${k.time_to_assessment.count} incidents, mean ${k.time_to_assessment.mean_hours ?? "—"} h`),
+      card("Detection → notification (median)", hours(k.time_to_notification), `${k.time_to_notification.count} incidents`),
+      card("Handled within 72 h", pct(k.share_within_72h), `${k.handled_within_72h} of ${k.due} due`),
+      card("Declared systems covered by an agent", pct(k.share_systems_covered), `${k.systems_covered} of ${k.systems_declared}`),
+      card("Open incidents", String(k.open_incidents), `${k.overdue_incidents} overdue, ${k.incidents} in total`)),
+    h("h2", {}, "Findings per week"),
+    table(["Week", "Findings", ""], k.findings_per_week.map((w) => h("tr", {}, h("td", {}, w.week), h("td", {}, String(w.count)), h("td", {}, h("meter", { min: 0, max, value: w.count }))))));
+}
+
+async function auditPage(view) {
+  const f = auditPage.filters || (auditPage.filters = { offset: 0 });
+  const page = await api("GET", "/audit" + qs({ offset: f.offset, limit: 100 }));
+  view.replaceChildren(
+    h("h1", {}, "Audit trail"),
+    h("p", {}, h("a", { href: "/api/v1/audit.csv", id: "audit-export" }, "Export (CSV)")),
+    table(["At", "Who", "Action", "Subject", "Detail"], page.items.map((e) => h("tr", {}, h("td", {}, e.at), h("td", {}, e.actor), h("td", {}, e.action), h("td", {}, e.subject), h("td", {}, e.detail))), { id: "audit-table" }),
+    pager(page, (o) => { f.offset = o; route(); }));
+}
+
+// ---- start --------------------------------------------------------------------------------
+
+api("GET", "/session").then(loggedIn).catch(showLogin);
