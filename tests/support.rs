@@ -268,3 +268,127 @@ impl Deployment {
         Proc::start("e2e-agent", &["run", "--config", cfg.to_str().unwrap()], &self.root().join(format!("{name}.stderr")))
     }
 }
+
+/// The password every console test user gets.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+impl Deployment {
+    /// Adds a `[web]` section to the collector config (loopback, a free port) and returns the
+    /// console's port. Call before [`Deployment::start_collector`].
+    pub fn enable_web(&self) -> u16 {
+        let port = free_port();
+        append(&self.root().join("collector.toml"), &format!("\n[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+        port
+    }
+
+    /// Adds a console user with the CLI (`custos-collector user add`), password [`TEST_PASSWORD`].
+    pub fn add_user(&self, name: &str, role: &str) {
+        let pw = self.root().join("password.txt");
+        std::fs::write(&pw, format!("{TEST_PASSWORD}\n")).unwrap();
+        let out = Command::new(bin("e2e-collector"))
+            .args(["user", "add", name, "--role", role, "--password-file"])
+            .arg(&pw)
+            .arg("--data-dir")
+            .arg(self.root().join("collector-data"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "user add {name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Starts the collector and an agent that reports a line with undeclared financial data
+    /// (an IBAN and a card number in `logs/app.log`, where the register declares only contact
+    /// data), and waits until the incident is open. Returns both processes.
+    pub fn run_until_incident(&self) -> (Proc, Proc) {
+        let collector = self.start_collector();
+        let cfg = self.agent_config("agent", "web-01-agent", &self.ca, "web-01-agent", "beginning");
+        append(&self.root().join("logs/app.log"), "2026-11-20 ERROR refund failed iban=FR76 3000 6000 0112 3456 7890 189 card=4111 1111 1111 1111\n");
+        let agent = self.start_agent(&cfg, "agent");
+        let db = self.db();
+        let opened = wait_for(Duration::from_secs(30), || (db.is_file() && count(&db, "SELECT COUNT(*) FROM incidents") >= 1).then_some(()));
+        assert!(opened.is_some(), "no incident; agent log:\n{}\ncollector log:\n{}", agent.stderr(), collector.stderr());
+        (collector, agent)
+    }
+}
+
+/// A console client over real HTTP: keeps the session cookie and CSRF token like a browser.
+pub struct Console {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    agent: ureq::Agent,
+    /// The session cookie (`custos_session=…`), once logged in.
+    pub cookie: Option<String>,
+    /// The session's CSRF token, once logged in.
+    pub csrf: Option<String>,
+    /// An API token to send instead of the cookie.
+    pub bearer: Option<String>,
+}
+
+/// A response: status, headers of interest and body.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Set-Cookie` values.
+    pub set_cookie: Vec<String>,
+    /// Body as text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl Console {
+    /// A client of the console on `port` (loopback HTTP).
+    pub fn new(port: u16) -> Console {
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().new_agent();
+        Console { base: format!("http://127.0.0.1:{port}"), agent, cookie: None, csrf: None, bearer: None }
+    }
+
+    /// Sends a request; `body` is JSON when given. Adds the cookie, CSRF token or bearer token
+    /// this client holds.
+    pub fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        if let Some(t) = &self.csrf {
+            req = req.header("X-CSRF-Token", t);
+        }
+        if let Some(b) = &self.bearer {
+            req = req.header("Authorization", format!("Bearer {b}"));
+        }
+        let res = match body {
+            Some(b) => self.agent.run(req.header("Content-Type", "application/json").body(b.to_string()).unwrap()),
+            None => self.agent.run(req.body(()).unwrap()),
+        };
+        let mut res = res.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let set_cookie = res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(String::from).collect();
+        Reply { status: res.status().as_u16(), set_cookie, body: res.body_mut().read_to_string().unwrap_or_default() }
+    }
+
+    /// GET.
+    pub fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, None)
+    }
+
+    /// POST with a JSON body.
+    pub fn post(&self, path: &str, body: serde_json::Value) -> Reply {
+        self.call("POST", path, Some(body))
+    }
+
+    /// Logs in; panics unless it works.
+    pub fn login(port: u16, name: &str) -> Console {
+        let mut c = Console::new(port);
+        let r = c.post("/api/v1/session", serde_json::json!({ "name": name, "password": TEST_PASSWORD }));
+        assert_eq!(r.status, 200, "login {name}: {}", r.body);
+        let cookie = r.set_cookie.iter().find(|c| c.starts_with("custos_session=")).expect("session cookie").clone();
+        c.cookie = Some(cookie.split(';').next().unwrap().to_string());
+        c.csrf = r.json()["csrf"].as_str().map(String::from);
+        c
+    }
+}
