@@ -41,5 +41,14 @@ ensure_postgres() {
 ensure_postgres
 export CUSTOS_TEST_POSTGRES="${CUSTOS_TEST_POSTGRES:-postgres://postgres:postgres@127.0.0.1:5432/test}"
 
+# Debian's chromium and its WebDriver, for the console's browser tests (tests/web_browser.rs).
+ensure_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return 0; fi
+  log "installing chromium and chromium-driver"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+ensure_chromium
+
 log "cargo test --workspace"
 cargo test --workspace --locked

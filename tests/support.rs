@@ -120,6 +120,11 @@ impl Proc {
         Proc { child, stderr_path: log.to_path_buf() }
     }
 
+    /// Wraps a child started elsewhere whose stderr goes to `log`.
+    pub fn from_child(child: Child, log: &Path) -> Proc {
+        Proc { child, stderr_path: log.to_path_buf() }
+    }
+
     /// What the process wrote on stderr so far.
     pub fn stderr(&self) -> String {
         let mut s = String::new();
@@ -369,6 +374,11 @@ impl Console {
         let mut res = res.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let set_cookie = res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(String::from).collect();
         Reply { status: res.status().as_u16(), set_cookie, body: res.body_mut().read_to_string().unwrap_or_default() }
+    }
+
+    /// A plain GET of a full URL, failing on transport errors (e.g. HTTP to a TLS port).
+    pub fn agent_get_plain(&self, url: &str) -> Result<u16, String> {
+        self.agent.get(url).call().map(|r| r.status().as_u16()).map_err(|e| e.to_string())
     }
 
     /// GET.

@@ -233,3 +233,21 @@ fn api_tokens_serve_scripts_without_csrf_and_answers_never_hold_a_raw_value() {
     assert_eq!(k["share_systems_covered"], 1.0);
     assert_eq!(k["findings_per_week"][0]["count"], 2);
 }
+
+#[test]
+fn off_loopback_the_console_speaks_https_with_the_collectors_certificate() {
+    let d = Deployment::new(WEB_REGISTER);
+    let port = free_port();
+    append(&d.root().join("collector.toml"), &format!("\n[web]\nlisten = \"0.0.0.0:{port}\"\n"));
+    let _collector = d.start_collector();
+    assert!(wait_listening(port, std::time::Duration::from_secs(10)));
+    let ca = ureq::tls::Certificate::from_pem(d.ca.pem.as_bytes()).unwrap().to_owned();
+    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![ca]))).build();
+    let https = ureq::Agent::config_builder().tls_config(tls).http_status_as_error(false).build().new_agent();
+    let mut r = https.get(&format!("https://localhost:{port}/api/v1/openapi.json")).call().expect("HTTPS with the test CA");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.body_mut().read_to_string().unwrap().contains("\"openapi\""));
+    assert_eq!(https.get(&format!("https://localhost:{port}/api/v1/incidents")).call().unwrap().status().as_u16(), 401);
+    // Plain HTTP gets no answer from a TLS listener.
+    assert!(Console::new(port).agent_get_plain(&format!("http://127.0.0.1:{port}/api/v1/openapi.json")).is_err());
+}

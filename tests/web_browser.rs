@@ -1,1 +1,169 @@
-//! placeholder
+//! The console in a real browser: Debian's chromium, headless, driven over WebDriver by
+//! chromedriver, against a real collector whose incident was produced by a real agent.
+//!
+//! `.ci/run` installs `chromium` and `chromium-driver`; without them this test fails (it does
+//! not skip), so a green CI means the pages were really exercised.
+
+use custos_tests::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::time::{Duration, Instant};
+
+const RAW_IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
+
+fn chromedriver() -> (Proc, u16) {
+    let port = free_port();
+    let exe = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| std::path::Path::new(p).exists()).expect("chromedriver is not installed: apt-get install chromium chromium-driver (.ci/run does)");
+    let log = std::env::temp_dir().join(format!("chromedriver-{port}.log"));
+    let err = std::fs::File::create(&log).unwrap();
+    let child = std::process::Command::new(exe).arg(format!("--port={port}")).stdout(std::process::Stdio::null()).stderr(err).spawn().expect("start chromedriver");
+    let p = Proc::from_child(child, &log);
+    assert!(wait_listening(port, Duration::from_secs(20)), "chromedriver did not start: {}", p.stderr());
+    (p, port)
+}
+
+async fn browser(driver_port: u16) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({ "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000"] }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("connect to chromedriver")
+}
+
+/// Polls the text of the first element matching `css` until `want` holds.
+async fn wait_text(c: &Client, css: &str, want: impl Fn(&str) -> bool) -> String {
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
+    while Instant::now() < end {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if want(&t) {
+                return t;
+            }
+            last = t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("`{css}` never showed the expected text; last: {last:?}\npage:\n{}", c.source().await.unwrap_or_default());
+}
+
+async fn login(c: &Client, base: &str, name: &str) {
+    c.goto(&format!("{base}/#/incidents")).await.unwrap();
+    c.wait().for_element(Locator::Css("#login-name")).await.unwrap();
+    wait_text(c, "#login h1", |t| t == "Log in").await;
+    for (field, text) in [("#login-name", name), ("#login-password", TEST_PASSWORD)] {
+        let input = c.find(Locator::Css(field)).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+    c.find(Locator::Css("#login-submit")).await.unwrap().click().await.unwrap();
+    wait_text(c, "#whoami", |t| t.starts_with(name)).await;
+}
+
+async fn logout(c: &Client) {
+    c.find(Locator::Css("#logout")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("#login-name")).await.unwrap();
+}
+
+async fn open_first_incident(c: &Client) -> String {
+    c.wait().for_element(Locator::Css("#incident-table tbody tr")).await.unwrap();
+    let row = c.find(Locator::Css("#incident-table tbody tr")).await.unwrap();
+    let id = row.attr("data-id").await.unwrap().unwrap();
+    row.click().await.unwrap();
+    wait_text(c, "#view h1", |t| t.starts_with(&format!("Incident #{id}"))).await;
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dpo_and_security_handle_an_incident_in_the_browser_and_a_viewer_cannot() {
+    let d = Deployment::new(WEB_REGISTER);
+    let web = d.enable_web();
+    d.add_user("dana", "dpo");
+    d.add_user("sam", "security");
+    d.add_user("vic", "viewer");
+    let _procs = tokio::task::block_in_place(|| d.run_until_incident());
+    assert!(wait_listening(web, Duration::from_secs(10)));
+    let (_driver, driver_port) = chromedriver();
+    let c = browser(driver_port).await;
+    // `localhost`: browsers keep Secure cookies over plain HTTP only for it.
+    let base = format!("http://localhost:{web}");
+
+    // Security triages the incident the agent's findings opened.
+    login(&c, &base, "sam").await;
+    let id = open_first_incident(&c).await;
+    wait_text(&c, "#incident-status", |t| t == "new").await;
+    assert!(c.find(Locator::Css("#action-assessed")).await.is_err(), "security is not offered the DPO's assessment");
+    c.find(Locator::Css("#action-triaged")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#incident-status", |t| t == "triaged").await;
+    wait_text(&c, "#timeline li[data-kind=triaged]", |t| t.contains("by sam")).await;
+    logout(&c).await;
+
+    // The DPO sees the live Art. 33 countdown, the masked evidence, and marks it assessed.
+    login(&c, &base, "dana").await;
+    assert_eq!(open_first_incident(&c).await, id);
+    let first = wait_text(&c, ".cards .countdown", |t| t.ends_with("s left") && t.starts_with("71h")).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let later = wait_text(&c, ".cards .countdown", |t| t.ends_with("s left")).await;
+    assert_ne!(first, later, "the countdown ticks");
+    c.find(Locator::Css("#show-evidence")).await.unwrap().click().await.unwrap();
+    let evidence = wait_text(&c, "#evidence-table", |t| t.contains("iban")).await;
+    assert!(!evidence.contains(RAW_IBAN) && evidence.contains('*'), "evidence is masked: {evidence}");
+    let timeline_before = c.find_all(Locator::Css("#timeline li")).await.unwrap().len();
+    c.find(Locator::Css("#action-note")).await.unwrap().send_keys("IBAN and card of one customer in an internal log").await.unwrap();
+    c.find(Locator::Css("#action-assessed")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#incident-status", |t| t == "assessed").await;
+    let entry = wait_text(&c, "#timeline li[data-kind=assessed]", |t| t.contains("by dana")).await;
+    assert!(entry.contains("IBAN and card of one customer"), "{entry}");
+    assert_eq!(c.find_all(Locator::Css("#timeline li")).await.unwrap().len(), timeline_before + 1, "the timeline grew by the assessment");
+
+    // Past its deadline, the incident's countdown turns into an overdue warning in red.
+    let db = rusqlite::Connection::open(d.db()).unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    db.execute("UPDATE incidents SET deadline = detected_at - 3600000", []).unwrap();
+    c.goto(&format!("{base}/#/incidents")).await.unwrap();
+    c.refresh().await.unwrap();
+    wait_text(&c, "#incident-table .countdown", |t| t.starts_with("overdue by")).await;
+    let color = c.execute("return getComputedStyle(document.querySelector('#incident-table .countdown.overdue')).color", vec![]).await.unwrap();
+    assert_eq!(color, "rgb(179, 38, 30)", "overdue is red");
+    // Everything the page loaded came from the collector itself (usable offline).
+    let foreign = c.execute("return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin))", vec![]).await.unwrap();
+    assert_eq!(foreign, serde_json::json!([]));
+    logout(&c).await;
+
+    // A viewer sees the incident but no action, and the server refuses one forced through.
+    login(&c, &base, "vic").await;
+    assert_eq!(open_first_incident(&c).await, id);
+    wait_text(&c, "#no-actions", |t| t.contains("viewer")).await;
+    assert!(c.find_all(Locator::Css("button[id^=action-]")).await.unwrap().is_empty(), "no action buttons for a viewer");
+    assert!(c.find(Locator::Css("#nav-audit")).await.unwrap().attr("hidden").await.unwrap().is_some(), "no audit page for a viewer");
+    let forced = c
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1];
+                 fetch('/api/v1/session').then(r => r.json()).then(s => fetch('/api/v1/incidents/{id}/status', {{
+                     method: 'POST', headers: {{ 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf }},
+                     body: JSON.stringify({{ status: 'notified', note: '' }}) }})).then(r => done(r.status));"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced, 403);
+    c.close().await.unwrap();
+
+    // The DPO's audit trail recorded the logins, the evidence view and both decisions.
+    let mut audit = String::new();
+    std::io::Read::read_to_string(
+        &mut std::process::Command::new(bin("e2e-collector")).args(["audit", "--data-dir"]).arg(d.root().join("collector-data")).stdout(std::process::Stdio::piped()).spawn().unwrap().stdout.take().unwrap(),
+        &mut audit,
+    )
+    .unwrap();
+    for what in ["view_evidence", "incident_status", "login"] {
+        assert!(audit.contains(what), "audit lacks {what}:\n{audit}");
+    }
+}

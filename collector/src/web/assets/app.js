@@ -77,6 +77,7 @@ function showLogin() {
   $("#logout").hidden = true;
   $("#whoami").textContent = "";
   $("#view").replaceChildren();
+  $("#login").reset();
   $("#login").hidden = false;
 }
 
