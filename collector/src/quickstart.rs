@@ -122,6 +122,20 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     if opts.once {
         agent_task.await??;
     } else {
+        // The console on loopback, as a deployed collector would serve it with `[web]`.
+        let web_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8443));
+        let web_tls = crate::config::TlsFiles { ca: pki.ca_cert(), cert: pki.server_cert(), key: pki.server_key(), ca_key: None };
+        let (web_collector, mut web_stop) = (collector.clone(), stop_server_tx.subscribe());
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = web_stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = crate::web::serve(web_addr, web_tls, web_collector, stopped).await {
+                eprintln!("web console not started: {e:#}");
+            }
+        });
+        println!("web console: http://localhost:8443/ — add a user first (in another terminal):");
+        println!("  custos-collector user add alice --role dpo --data-dir {}", data_dir.display());
         println!("following the example logs; append lines to them to see new findings. Ctrl-C to stop.");
         tokio::signal::ctrl_c().await?;
         let _ = stop_agent_tx.send(true);
