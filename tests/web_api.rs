@@ -221,6 +221,8 @@ fn api_tokens_serve_scripts_without_csrf_and_answers_never_hold_a_raw_value() {
     let preview = findings["items"][0]["preview"].as_str().unwrap();
     assert!(preview.contains('*') || preview.contains('•') || preview.contains('…'), "masked: {preview}");
     assert_eq!(script.get("/api/v1/findings?since=2999-01-01").json()["total"], 0);
+    assert_eq!(script.get("/api/v1/findings?system=logs/app.log").json()["total"], 2);
+    assert_eq!(script.get("/api/v1/findings?system=logs/other%25").json()["total"], 0);
     assert_eq!(script.get("/api/v1/findings?since=yesterday").status, 422);
     let counts: Value = script.get("/api/v1/findings/counts").json();
     assert_eq!(counts["items"].as_array().unwrap().iter().map(|d| d["count"].as_u64().unwrap()).sum::<u64>(), 2, "iban + card");

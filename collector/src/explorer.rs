@@ -21,6 +21,8 @@ pub struct FindingFilter {
     pub host: Option<String>,
     /// Agent id.
     pub agent: Option<String>,
+    /// Part of the system, `host:locator` as incidents name it (e.g. a path or a table).
+    pub system: Option<String>,
     /// `personal_data` or `export_anomaly`.
     pub kind: Option<String>,
     /// Received at or after (ms).
@@ -45,6 +47,11 @@ impl FindingFilter {
         eq("category", &self.category);
         eq("host", &self.host);
         eq("agent_id", &self.agent);
+        if let Some(part) = self.system.as_ref().filter(|v| !v.is_empty()) {
+            let escaped: String = part.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+            values.push(Value::Text(format!("%{escaped}%")));
+            cond.push(format!("(host || ':' || locator) LIKE ?{} ESCAPE '\\'", values.len()));
+        }
         if let Some(k) = self.kind.as_deref() {
             let kind = if k == "export_anomaly" { pb::FindingKind::ExportAnomaly } else { pb::FindingKind::PersonalData };
             values.push(Value::Integer(kind as i64));
@@ -265,5 +272,13 @@ mod tests {
         let (sql, values) = f.clause(true);
         assert!(sql.ends_with("day >= ?3"), "{sql}");
         assert_eq!(values[2], Value::Integer(3));
+    }
+
+    #[test]
+    fn a_system_filter_matches_a_literal_part_of_host_and_locator() {
+        let f = FindingFilter { system: Some("logs/app_1%".into()), ..Default::default() };
+        let (sql, values) = f.clause(false);
+        assert!(sql.ends_with("(host || ':' || locator) LIKE ?1 ESCAPE '\\'"), "{sql}");
+        assert_eq!(values[0], Value::Text("%logs/app\\_1\\%%".into()));
     }
 }

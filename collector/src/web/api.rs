@@ -330,6 +330,8 @@ pub struct FindingQuery {
     pub host: Option<String>,
     /// Agent id.
     pub agent: Option<String>,
+    /// Part of `host:locator`.
+    pub system: Option<String>,
     /// `personal_data` or `export_anomaly`.
     pub kind: Option<String>,
     /// Received at or after (RFC 3339 or ms since the epoch).
@@ -366,6 +368,7 @@ impl FindingQuery {
             category: self.category.clone(),
             host: self.host.clone(),
             agent: self.agent.clone(),
+            system: self.system.clone(),
             kind: self.kind.clone().filter(|k| !k.is_empty()),
             since_ms: parse_time("since", &self.since)?,
             until_ms: parse_time("until", &self.until)?,

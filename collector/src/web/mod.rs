@@ -11,7 +11,7 @@
 //! - this module wires the routes, the security headers, the static pages and the listener
 //!   (plain HTTP on loopback, HTTPS with the collector's certificate elsewhere).
 //!
-//! The OpenAPI document (`/api/v1/openapi.json`) is written by hand next to the routes; a test
+//! The OpenAPI document (`/api/v1/openapi.json`) is written by `scripts/openapi.py`; a test
 //! checks that it lists exactly the routes served.
 //!
 //! [`Permission`]: crate::accounts::Permission

@@ -235,11 +235,11 @@ async function showEvidence(id, box) {
 // ---- findings -----------------------------------------------------------------------------
 
 async function findingsPage(view) {
-  const f = findingsPage.filters || (findingsPage.filters = { detector: "", category: "", host: "", agent: "", kind: "", since: "", until: "", offset: 0 });
-  const q = { detector: f.detector, category: f.category, host: f.host, agent: f.agent, kind: f.kind, since: f.since, until: f.until };
+  const f = findingsPage.filters || (findingsPage.filters = { detector: "", category: "", host: "", agent: "", system: "", kind: "", since: "", until: "", offset: 0 });
+  const q = { detector: f.detector, category: f.category, host: f.host, agent: f.agent, system: f.system, kind: f.kind, since: f.since, until: f.until };
   const [facets, page, counts] = await Promise.all([api("GET", "/findings/facets"), api("GET", "/findings" + qs({ ...q, offset: f.offset, limit: 50 })), api("GET", "/findings/counts" + qs(q))]);
   const apply = () => {
-    Object.assign(f, { detector: $("#ff-detector").value, category: $("#ff-category").value, host: $("#ff-host").value, agent: $("#ff-agent").value, kind: $("#ff-kind").value, since: $("#ff-since").value, until: $("#ff-until").value, offset: 0 });
+    Object.assign(f, { detector: $("#ff-detector").value, category: $("#ff-category").value, host: $("#ff-host").value, agent: $("#ff-agent").value, system: $("#ff-system").value, kind: $("#ff-kind").value, since: $("#ff-since").value, until: $("#ff-until").value, offset: 0 });
     route();
   };
   const max = Math.max(1, ...counts.items.map((c) => c.count));
@@ -250,6 +250,7 @@ async function findingsPage(view) {
       select("ff-category", "Category", facets.categories, f.category),
       select("ff-host", "Host", facets.hosts, f.host),
       select("ff-agent", "Agent", facets.agents, f.agent),
+      h("label", {}, "System contains", h("input", { id: "ff-system", value: f.system, size: 24 })),
       select("ff-kind", "Kind", ["personal_data", "export_anomaly"], f.kind),
       h("label", {}, "Since", h("input", { id: "ff-since", type: "date", value: f.since })),
       h("label", {}, "Until", h("input", { id: "ff-until", type: "date", value: f.until })),

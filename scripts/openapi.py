@@ -1,0 +1,87 @@
+"""Writes collector/src/web/assets/openapi.json, the OpenAPI 3.1 description of the console API.
+
+Edit the routes here when the API changes, run `python3 scripts/openapi.py`, commit both; the
+collector test `the_openapi_document_lists_exactly_the_routes_served` checks the two agree.
+"""
+import json, os
+def ref(n): return {"$ref": f"#/components/schemas/{n}"}
+def q(name, desc, typ="string", enum=None):
+    s={"type":typ}
+    if enum: s["enum"]=enum
+    return {"name":name,"in":"query","required":False,"description":desc,"schema":s}
+def idp(desc="Incident id", typ="integer"): return {"name":"id","in":"path","required":True,"description":desc,"schema":{"type":typ}}
+paging=[q("offset","First item (default 0)","integer"), q("limit","Items per page (default 50, at most 500)","integer")]
+def ok(desc, schema=None, ctype="application/json"):
+    r={"description":desc}
+    if schema is not None: r["content"]={ctype:{"schema":schema}}
+    return r
+errs={"401":{"$ref":"#/components/responses/Unauthenticated"},"403":{"$ref":"#/components/responses/Forbidden"}}
+def op(summary, perm, responses, params=None, body=None, write=False, public=False):
+    o={"summary":summary,"description":f"Role: {perm}." + (" State-changing: needs `X-CSRF-Token` with a session cookie." if write else ""),"responses":dict(responses)}
+    if not public: o["responses"].update(errs)
+    if params: o["parameters"]=params
+    if body: o["requestBody"]={"required":True,"content":{"application/json":{"schema":body}}}
+    if public: o["security"]=[]
+    return o
+def page(item): return {"type":"object","required":["items","total","offset","limit"],"properties":{"items":{"type":"array","items":item},"total":{"type":"integer"},"offset":{"type":"integer"},"limit":{"type":"integer"}}}
+def items(item): return {"type":"object","properties":{"items":{"type":"array","items":item}}}
+obj=lambda props, req=None: {"type":"object","properties":props, **({"required":req} if req else {})}
+S={"type":"string"}; I={"type":"integer"}; B={"type":"boolean"}; N={"type":"number"}; SA={"type":"array","items":S}
+finding_filters=[q("detector","Detector id"),q("category","GDPR data category"),q("host","Host"),q("agent","Agent id"),q("system","Part of host:locator (a path, a table)"),q("kind","Finding kind",enum=["personal_data","export_anomaly"]),q("since","Received at or after: YYYY-MM-DD, RFC 3339 or ms"),q("until","Received before: YYYY-MM-DD, RFC 3339 or ms")]
+paths={
+ "/session":{
+  "get":op("Who is logged in, with the CSRF token of the session","any role",{"200":ok("The session",ref("Session"))}),
+  "post":op("Log in: checks the password, opens a session (Set-Cookie custos_session, HttpOnly, Secure, SameSite=Strict)","public; rate limited per user name and client address",
+     {"200":ok("Logged in",ref("Session")),"401":ok("Wrong user name or password",ref("Error")),"429":ok("Too many failed logins (Retry-After)",ref("Error"))},body=obj({"name":S,"password":S},["name","password"]),public=True),
+  "delete":op("Log out","any role",{"204":ok("Session ended, cookie cleared")},write=True)},
+ "/incidents":{"get":op("Incidents, newest first, with the Art. 33 clock","any role",{"200":ok("A page of incidents",page(ref("Incident")))},
+   params=[q("status","Workflow status, or `open`",enum=["open","new","triaged","assessed","notified","not_notifiable"]),q("severity","Severity",enum=["low","medium","high","critical"]),q("rule","Rule id"),q("category","Category involved"),q("system","Substring of the system")]+paging)},
+ "/incidents/{id}":{"get":op("One incident, the register entries involved and the status changes the caller may make (`actions`)","any role",{"200":ok("The incident",ref("Incident")),"404":ok("No such incident",ref("Error"))},params=[idp()])},
+ "/incidents/{id}/evidence":{"get":op("The findings behind an incident (masked previews, never values); the view is recorded in the audit trail","any role",{"200":ok("Evidence",items(ref("Evidence"))),"404":ok("No such incident",ref("Error"))},params=[idp()])},
+ "/incidents/{id}/timeline":{"get":op("The incident's timeline, oldest first","any role",{"200":ok("Timeline",items(ref("TimelineEntry"))),"404":ok("No such incident",ref("Error"))},params=[idp()])},
+ "/incidents/{id}/status":{"post":op("Move the incident along the workflow: triaged (security), assessed / notified / not_notifiable (dpo; not_notifiable needs a note of at least 10 characters)","security for triaged, dpo for the others",
+   {"200":ok("The incident after the change",ref("Incident")),"404":ok("No such incident",ref("Error")),"409":ok("Not allowed by the workflow at this step",ref("Error")),"422":ok("Unknown status or note too long",ref("Error"))},
+   params=[idp()],body=obj({"status":{"type":"string","enum":["triaged","assessed","notified","not_notifiable"]},"note":S},["status"]),write=True)},
+ "/incidents/{id}/report":{"get":op("Download the Art. 33 notification draft (adds `draft` to the timeline the first time)","any role",
+   {"200":{"description":"The draft as an attachment","content":{"text/markdown":{"schema":S},"application/json":{"schema":{"type":"object"}}}},"404":ok("No such incident",ref("Error"))},params=[idp(),q("format","md (default) or json",enum=["md","json"])])},
+ "/findings":{"get":op("Findings, newest first (masked previews)","any role",{"200":ok("A page of findings",page(ref("Finding"))),"422":ok("Bad filter",ref("Error"))},params=finding_filters+paging)},
+ "/findings/counts":{"get":op("Findings per day (UTC), including those already folded into daily counts by retention","any role",{"200":ok("Counts",items(obj({"day":S,"count":I})))},params=finding_filters)},
+ "/findings/facets":{"get":op("Values seen per filterable field","any role",{"200":ok("Facets",obj({"detectors":SA,"categories":SA,"hosts":SA,"agents":SA}))})},
+ "/coverage":{"get":op("Register coverage: activities and their systems, undeclared stores with a draft register entry, declared systems never seen","any role",{"200":ok("Coverage",ref("Coverage"))})},
+ "/agents":{"get":op("Agent inventory","any role",{"200":ok("Agents",obj({"items":{"type":"array","items":ref("Agent")},"can_manage":B}))})},
+ "/agents/{id}/revoke":{"post":op("Revoke an agent: refused at its next stream and batch","security",{"200":ok("Revoked",obj({"agent_id":S,"revoked":B,"already_revoked":B})),"422":ok("Bad agent id or no reason",ref("Error"))},params=[idp("Agent id","string")],body=obj({"reason":S},["reason"]),write=True)},
+ "/enrollments":{"post":op("Issue a one-time enrolment token for an agent id (shown once)","security",{"200":ok("Token",obj({"agent_id":S,"token":S,"expires_at":S})),"422":ok("Bad agent id or validity",ref("Error"))},body=obj({"agent_id":S,"ttl_seconds":I},["agent_id"]),write=True)},
+ "/mutes":{
+  "get":op("Mutes in force","any role",{"200":ok("Mutes",obj({"items":{"type":"array","items":ref("Mute")},"can_edit":B}))}),
+  "post":op("Mute a rule for a system (audited)","dpo",{"200":ok("Muted",obj({"muted":B})),"422":ok("Unknown rule, bad system or no reason",ref("Error"))},body=obj({"rule":S,"system":S,"reason":S},["rule","system","reason"]),write=True),
+  "delete":op("Lift a mute (audited)","dpo",{"200":ok("Lifted",obj({"muted":B})),"404":ok("No such mute",ref("Error"))},body=obj({"rule":S,"system":S,"reason":S},["rule","system"]),write=True)},
+ "/kpis":{"get":op("Shared DPO/CISO indicators","any role",{"200":ok("Indicators",ref("Kpis"))})},
+ "/audit":{"get":op("The audit trail, newest first","dpo",{"200":ok("A page of entries",page(ref("AuditEntry")))},params=paging)},
+ "/audit.csv":{"get":op("Export the whole audit trail as CSV (the export itself is audited)","dpo",{"200":ok("CSV",S,"text/csv")})},
+ "/openapi.json":{"get":op("This document","public",{"200":ok("OpenAPI 3.1",{"type":"object"})},public=True)},
+}
+schemas={
+ "Error":obj({"error":S},["error"]),
+ "Session":obj({"user":S,"role":{"type":"string","enum":["dpo","security","viewer"]},"csrf":{"type":["string","null"]}},["user","role"]),
+ "Incident":obj({"id":I,"rule":S,"severity":S,"status":S,"system":S,"categories":SA,"findings":I,"distinct_subjects":I,"records":I,"detected_at":S,"deadline":S,"detected_at_ms":I,"deadline_ms":I,"seconds_left":I,"open":B,"overdue":B,"activities":SA,"explanation":S,"justification":S,"actions":SA,"register_entries":{"type":"array","items":{"type":"object"}}}),
+ "Evidence":obj({"finding_id":S,"agent_id":S,"host":S,"locator":S,"at":S,"detector":S,"category":S,"preview":S,"kind":S,"evidence":{"type":"object","additionalProperties":S},"observed_at":S}),
+ "TimelineEntry":obj({"id":I,"incident_id":I,"at":S,"at_ms":I,"kind":S,"actor":S,"note":S}),
+ "Finding":obj({"id":S,"agent_id":S,"host":S,"locator":S,"at":S,"detector":S,"category":S,"special":B,"confidence":N,"preview":S,"kind":S,"observed_at":S,"received_at":S}),
+ "Coverage":obj({"register":S,"activities":{"type":"array","items":obj({"id":S,"name":S,"categories":SA,"systems":{"type":"array","items":obj({"system":S,"seen":B})}})},
+   "undeclared_stores":{"type":"array","items":obj({"agent_id":S,"host":S,"locator":S,"categories":SA,"draft_entry":S})},"unseen_systems":SA,"systems_declared":I,"systems_seen":I}),
+ "Agent":obj({"agent_id":S,"host":S,"version":S,"first_seen":S,"last_seen":S,"last_seen_ms":I,"spool_depth":I,"revoked":B,"revocation_reason":S}),
+ "Mute":obj({"rule":S,"system":S,"reason":S,"muted_by":S,"at":S}),
+ "Durations":obj({"count":I,"median_hours":{"type":["number","null"]},"mean_hours":{"type":["number","null"]}}),
+ "Kpis":obj({"incidents":I,"open_incidents":I,"overdue_incidents":I,"time_to_assessment":ref("Durations"),"time_to_notification":ref("Durations"),"handled_within_72h":I,"due":I,"share_within_72h":{"type":["number","null"]},
+   "systems_declared":I,"systems_covered":I,"share_systems_covered":{"type":["number","null"]},"findings_per_week":{"type":"array","items":obj({"week":S,"count":I})}}),
+ "AuditEntry":obj({"at":S,"actor":S,"action":S,"subject":S,"detail":S}),
+}
+doc={"openapi":"3.1.0","info":{"title":"Custos collector API","version":"1",
+  "description":"The API behind the Custos console. Authenticate with the session cookie from POST /session (then send X-CSRF-Token on every state-changing request) or with an API token (`custos-collector user token NAME`) as `Authorization: Bearer <token>`. Roles: dpo, security, viewer; the server checks the role on every endpoint. Errors are {\"error\": message}. No endpoint ever returns a raw personal value: previews are masked."},
+ "servers":[{"url":"/api/v1"}],
+ "security":[{"session":[]},{"token":[]}],
+ "paths":paths,
+ "components":{"schemas":schemas,
+   "securitySchemes":{"session":{"type":"apiKey","in":"cookie","name":"custos_session"},"token":{"type":"http","scheme":"bearer"}},
+   "responses":{"Unauthenticated":ok("Not logged in, expired session or unknown token",ref("Error")),"Forbidden":ok("The role may not do this, or the CSRF token is missing or wrong",ref("Error"))}}}
+open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "collector", "src", "web", "assets", "openapi.json"), "w").write(json.dumps(doc,indent=1,ensure_ascii=False)+"\n")
