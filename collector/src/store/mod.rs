@@ -434,7 +434,8 @@ impl Store {
             Dialect::Postgres => self.atomically(|s| {
                 // Collectors starting together: one migrates, the others wait and find it done.
                 s.advisory_lock(MIGRATION_LOCK, false)?;
-                s.db.get_mut().batch("CREATE TABLE IF NOT EXISTS custos_schema (version BIGINT NOT NULL)")?;
+                // Not the "already exists, skipping" notice at every start (it reaches the log).
+                s.db.get_mut().batch("SET LOCAL client_min_messages = warning; CREATE TABLE IF NOT EXISTS custos_schema (version BIGINT NOT NULL)")?;
                 let version = match s.row("SELECT version FROM custos_schema", &[])? {
                     Some(r) => r.int(0)?,
                     None => {
