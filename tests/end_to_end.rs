@@ -68,6 +68,43 @@ fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_sto
 }
 
 #[test]
+fn with_a_postgresql_store_appended_lines_become_an_incident_that_the_command_line_reads_there() {
+    if test_postgres_url().is_none() {
+        return;
+    }
+    let d = Deployment::new(WEB_REGISTER);
+    let data_dir = d.root().join("collector-data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let (t, store) = TestStore::new(Engine::Postgres, &data_dir).unwrap();
+    drop(store);
+    d.use_store(t.url().unwrap());
+    let collector = d.start_collector();
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "end");
+    let log = d.root().join("logs/app.log");
+    append(&log, "");
+    let agent = d.start_agent(&cfg, "agent");
+    std::thread::sleep(Duration::from_millis(800));
+    append(&log, &format!("2026-11-20 INFO login user={EMAIL}\n"));
+    append(&log, &format!("2026-11-20 ERROR refund failed iban={IBAN} card={CARD}\n"));
+
+    let stored = wait_for(Duration::from_secs(30), || (t.count("SELECT COUNT(*) FROM incidents") >= 1 && t.count("SELECT COUNT(*) FROM findings") >= 3).then_some(()));
+    assert!(stored.is_some(), "no incident in PostgreSQL; agent log:\n{}\ncollector log:\n{}", agent.stderr(), collector.stderr());
+    assert_eq!(t.count("SELECT COUNT(*) FROM findings"), 3);
+    assert_eq!(t.count("SELECT COUNT(*) FROM incidents"), 1);
+    assert_eq!(t.count("SELECT deadline - detected_at FROM incidents"), 72 * 3600 * 1000, "Art. 33: 72 hours from awareness");
+    assert!(!data_dir.join("custos.db").exists(), "no SQLite file when the store is PostgreSQL");
+    assert!(!collector.stderr().contains("postgres:postgres@"), "the database password stays out of the log");
+
+    // The command line given the data directory reads the same PostgreSQL store.
+    let out = Command::new(bin("e2e-collector")).args(["incidents", "--json", "--data-dir"]).arg(&data_dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(v["rule"], "undeclared_category");
+    assert_eq!(v["categories"], serde_json::json!(["financial"]));
+    assert_eq!(v["distinct_subjects"], 2);
+}
+
+#[test]
 fn a_resent_finding_is_stored_once() {
     let d = Deployment::new(WEB_REGISTER);
     let _collector = d.start_collector();

@@ -220,6 +220,13 @@ impl Deployment {
         Deployment { dir, ca, port }
     }
 
+    /// Makes the collector keep its store in PostgreSQL at `url` instead of SQLite.
+    pub fn use_store(&self, url: &str) {
+        let cfg = self.root().join("collector.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("store = \"{url}\"\n{text}")).unwrap();
+    }
+
     /// Root directory.
     pub fn root(&self) -> &Path {
         self.dir.path()
@@ -401,4 +408,113 @@ impl Console {
         c.csrf = r.json()["csrf"].as_str().map(String::from);
         c
     }
+}
+
+/// The engine a store specification runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A SQLite file in the test's directory.
+    Sqlite,
+    /// A fresh schema of the PostgreSQL database named by `CUSTOS_TEST_POSTGRES`.
+    Postgres,
+}
+
+/// The PostgreSQL database of the tests, if `CUSTOS_TEST_POSTGRES` names one.
+pub fn test_postgres_url() -> Option<String> {
+    std::env::var("CUSTOS_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty())
+}
+
+/// A store made for one test, and the means to look inside it; a PostgreSQL schema is dropped
+/// with it.
+pub struct TestStore {
+    /// The engine.
+    pub engine: Engine,
+    /// The collector data directory: `custos.db`, or `store.url` naming the PostgreSQL schema,
+    /// so the command line given `--data-dir` finds the same store.
+    pub data_dir: PathBuf,
+    /// `(admin connection URL, schema)` on PostgreSQL.
+    pg: Option<(String, String)>,
+    /// The store URL on PostgreSQL.
+    url: Option<String>,
+}
+
+impl TestStore {
+    /// A new, empty store on `engine` with `data_dir` as the collector's data directory.
+    /// `None` for PostgreSQL when `CUSTOS_TEST_POSTGRES` is not set (the SQLite run still
+    /// covers the specification); when it is set but unreachable, this panics: a configured
+    /// database that does not answer is a broken test environment, not a reason to skip.
+    pub fn new(engine: Engine, data_dir: &Path) -> Option<(TestStore, custos_collector::store::Store)> {
+        use custos_collector::store::{Store, StoreLocation};
+        match engine {
+            Engine::Sqlite => {
+                let store = Store::open(&data_dir.join("custos.db")).unwrap();
+                Some((TestStore { engine, data_dir: data_dir.to_path_buf(), pg: None, url: None }, store))
+            }
+            Engine::Postgres => {
+                let admin = test_postgres_url()?;
+                let schema = format!("t_{:016x}", random_u64());
+                let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+                    .unwrap_or_else(|e| panic!("CUSTOS_TEST_POSTGRES is set but PostgreSQL does not answer: {e}; start it (scripts/test.sh does) or unset the variable"));
+                c.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+                let url = format!("{admin}{}options=-c%20search_path%3D{schema}", if admin.contains('?') { "&" } else { "?" });
+                custos_collector::cli::remember_store(data_dir, &StoreLocation::Postgres(url.clone())).unwrap();
+                let store = Store::open_postgres(&url).unwrap();
+                Some((TestStore { engine, data_dir: data_dir.to_path_buf(), pg: Some((admin, schema)), url: Some(url) }, store))
+            }
+        }
+    }
+
+    /// Another connection to the same store (a second collector).
+    pub fn open(&self) -> custos_collector::store::Store {
+        match &self.url {
+            Some(url) => custos_collector::store::Store::open_postgres(url).unwrap(),
+            None => custos_collector::store::Store::open(&self.data_dir.join("custos.db")).unwrap(),
+        }
+    }
+
+    /// The PostgreSQL URL of the store (with its schema), if on PostgreSQL.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// Runs a query returning one integer (or text, for [`TestStore::texts`]) on the store.
+    pub fn count(&self, sql: &str) -> i64 {
+        match &self.url {
+            Some(url) => {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                let row = c.query_one(sql, &[]).unwrap();
+                row.try_get::<_, i64>(0).or_else(|_| row.try_get::<_, i32>(0).map(i64::from)).unwrap()
+            }
+            None => count(&self.data_dir.join("custos.db"), sql),
+        }
+    }
+
+    /// Runs a query returning one text column.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        match &self.url {
+            Some(url) => postgres::Client::connect(url, postgres::NoTls).unwrap().query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect(),
+            None => {
+                let c = rusqlite::Connection::open(self.data_dir.join("custos.db")).unwrap();
+                let mut st = c.prepare(sql).unwrap();
+                st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+            }
+        }
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if let Some((admin, schema)) = &self.pg
+            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// 64 random bits (schema names, run ids).
+pub fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).unwrap();
+    u64::from_le_bytes(b)
 }

@@ -20,10 +20,10 @@
 //! | enrol / revoke agents |     | ✓        |        |
 //! | read and export the audit trail | ✓ |   |        |
 
+use crate::store::db::args;
 use crate::store::{Store, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -194,44 +194,45 @@ impl Store {
             Ok(h) => h,
             Err(e) => return Ok(Err(e)),
         };
-        let tx = self.conn_mut().transaction()?;
-        let n = tx.execute(
-            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
-            params![name, role.as_str(), hash, now_ms],
-        )?;
-        if n == 0 {
-            return Ok(Err(format!("user `{name}` already exists")));
-        }
-        tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'user_add', ?3, ?4)", params![now_ms, by, name, format!("role {}", role.as_str())])?;
-        tx.commit()?;
-        Ok(Ok(()))
+        self.atomically(|s| {
+            let n = s.exec(
+                "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                args![name, role.as_str(), hash.as_str(), now_ms],
+            )?;
+            if n == 0 {
+                return Ok(Err(format!("user `{name}` already exists")));
+            }
+            s.exec("INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, 'user_add', $3, $4)", args![now_ms, by, name, format!("role {}", role.as_str())])?;
+            Ok(Ok(()))
+        })
     }
 
     /// Removes a user with their sessions and API tokens; returns whether there was one.
     pub fn remove_user(&mut self, name: &str, by: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let tx = self.conn_mut().transaction()?;
-        tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
-        tx.execute("DELETE FROM api_tokens WHERE user_name = ?1", [name])?;
-        let n = tx.execute("DELETE FROM users WHERE name = ?1", [name])?;
-        if n > 0 {
-            tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'user_remove', ?3, '')", params![now_ms, by, name])?;
-        }
-        tx.commit()?;
-        Ok(n > 0)
+        self.atomically(|s| {
+            s.exec("DELETE FROM sessions WHERE user_name = $1", args![name])?;
+            s.exec("DELETE FROM api_tokens WHERE user_name = $1", args![name])?;
+            let n = s.exec("DELETE FROM users WHERE name = $1", args![name])?;
+            if n > 0 {
+                s.exec("INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, 'user_remove', $3, '')", args![now_ms, by, name])?;
+            }
+            Ok(n > 0)
+        })
     }
 
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<UserEntry>, StoreError> {
-        let mut st = self.conn().prepare("SELECT name, role, created_at FROM users ORDER BY name")?;
-        let rows = st.query_map([], |r| Ok(UserEntry { name: r.get(0)?, role: r.get(1)?, created_at_ms: r.get(2)? }))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.rows("SELECT name, role, created_at FROM users ORDER BY name", &[])?
+            .iter()
+            .map(|r| Ok(UserEntry { name: r.text(0)?, role: r.text(1)?, created_at_ms: r.int(2)? }))
+            .collect()
     }
 
     /// A user and their password hash, for a login check done outside the store lock.
     pub fn credentials(&self, name: &str) -> Result<Option<(User, String)>, StoreError> {
-        let row: Option<(String, String)> =
-            self.conn().query_row("SELECT role, password_hash FROM users WHERE name = ?1 AND disabled = 0", [name], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-        Ok(row.and_then(|(role, hash)| Some((User { name: name.to_string(), role: Role::parse(&role)? }, hash))))
+        let Some(r) = self.row("SELECT role, password_hash FROM users WHERE name = $1 AND disabled = 0", args![name])? else { return Ok(None) };
+        let (role, hash) = (r.text(0)?, r.text(1)?);
+        Ok(Role::parse(&role).map(|role| (User { name: name.to_string(), role }, hash)))
     }
 
     /// Failed logins within the window for this user name or this client; when either reached
@@ -240,13 +241,15 @@ impl Store {
         let since = now_ms - LOGIN_WINDOW_MS;
         let mut blocked = None;
         for (col, value) in [("user_name", name), ("client", client)] {
-            let (n, oldest): (i64, Option<i64>) = self.conn().query_row(
-                &format!("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_attempts WHERE {col} = ?1 AND ok = 0 AND at > ?2 ORDER BY at DESC LIMIT ?3)"),
-                params![value, since, MAX_LOGIN_FAILURES],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            if n >= MAX_LOGIN_FAILURES {
-                let wait = (oldest.unwrap_or(now_ms) + LOGIN_WINDOW_MS - now_ms).div_euclid(1000).max(1);
+            let Some(r) = self.row(
+                &format!("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_attempts WHERE {col} = $1 AND ok = 0 AND at > $2 ORDER BY at DESC LIMIT $3) recent"),
+                args![value, since, MAX_LOGIN_FAILURES],
+            )?
+            else {
+                continue;
+            };
+            if r.int(0)? >= MAX_LOGIN_FAILURES {
+                let wait = (r.opt_int(1)?.unwrap_or(now_ms) + LOGIN_WINDOW_MS - now_ms).div_euclid(1000).max(1);
                 blocked = Some(blocked.map_or(wait, |w: i64| w.max(wait)));
             }
         }
@@ -256,43 +259,41 @@ impl Store {
     /// Records a login attempt (and a successful one in the audit trail) and, on success, opens
     /// a session. Old attempts and expired sessions are pruned on the way.
     pub fn record_login(&mut self, name: &str, client: &str, user: Option<&User>, now_ms: i64) -> Result<Option<NewSession>, StoreError> {
-        let tx = self.conn_mut().transaction()?;
-        tx.execute("DELETE FROM login_attempts WHERE at < ?1", [now_ms - LOGIN_WINDOW_MS])?;
-        tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now_ms])?;
-        tx.execute("INSERT INTO login_attempts (at, user_name, client, ok) VALUES (?1, ?2, ?3, ?4)", params![now_ms, name, client, user.is_some()])?;
-        let session = match user {
-            Some(u) => {
-                let s = NewSession { token: new_secret(), csrf: new_secret(), expires_at_ms: now_ms + SESSION_TTL_MS };
-                tx.execute(
-                    "INSERT INTO sessions (token_hash, user_name, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![secret_hash(&s.token), u.name, s.csrf, now_ms, s.expires_at_ms],
-                )?;
-                tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'login', ?2, ?3)", params![now_ms, u.name, format!("from {client}")])?;
-                Some(s)
-            }
-            None => None,
-        };
-        tx.commit()?;
-        Ok(session)
+        self.atomically(|s| {
+            s.exec("DELETE FROM login_attempts WHERE at < $1", args![now_ms - LOGIN_WINDOW_MS])?;
+            s.exec("DELETE FROM sessions WHERE expires_at < $1", args![now_ms])?;
+            s.exec("INSERT INTO login_attempts (at, user_name, client, ok) VALUES ($1, $2, $3, $4)", args![now_ms, name, client, user.is_some()])?;
+            let Some(u) = user else { return Ok(None) };
+            let new = NewSession { token: new_secret(), csrf: new_secret(), expires_at_ms: now_ms + SESSION_TTL_MS };
+            s.exec(
+                "INSERT INTO sessions (token_hash, user_name, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                args![secret_hash(&new.token), u.name.as_str(), new.csrf.as_str(), now_ms, new.expires_at_ms],
+            )?;
+            s.exec("INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, 'login', $2, $3)", args![now_ms, u.name.as_str(), format!("from {client}")])?;
+            Ok(Some(new))
+        })
     }
 
     /// The live session behind a cookie value.
     pub fn session(&self, token: &str, now_ms: i64) -> Result<Option<Session>, StoreError> {
-        let row: Option<(String, String, String)> = self
-            .conn()
-            .prepare_cached("SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0")?
-            .query_row(params![secret_hash(token), now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        Ok(row.and_then(|(name, role, csrf)| Some(Session { user: User { name, role: Role::parse(&role)? }, csrf })))
+        let Some(r) = self.row(
+            "SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+            args![secret_hash(token), now_ms],
+        )?
+        else {
+            return Ok(None);
+        };
+        let (name, role, csrf) = (r.text(0)?, r.text(1)?, r.text(2)?);
+        Ok(Role::parse(&role).map(|role| Session { user: User { name, role }, csrf }))
     }
 
     /// Ends a session.
     pub fn logout(&mut self, token: &str, user: &str, now_ms: i64) -> Result<(), StoreError> {
-        let tx = self.conn_mut().transaction()?;
-        tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [secret_hash(token)])?;
-        tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'logout', ?2, '')", params![now_ms, user])?;
-        tx.commit()?;
-        Ok(())
+        self.atomically(|s| {
+            s.exec("DELETE FROM sessions WHERE token_hash = $1", args![secret_hash(token)])?;
+            s.exec("INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, 'logout', $2, '')", args![now_ms, user])?;
+            Ok(())
+        })
     }
 
     /// Issues an API token for a user (printed once, stored hashed).
@@ -301,29 +302,28 @@ impl Store {
             return Ok(Err(format!("no user `{user}`; add it first with `custos-collector user add`")));
         }
         let token = format!("custos_{}", new_secret());
-        let tx = self.conn_mut().transaction()?;
-        tx.execute("INSERT INTO api_tokens (token_hash, user_name, label, created_at) VALUES (?1, ?2, ?3, ?4)", params![secret_hash(&token), user, label, now_ms])?;
-        tx.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, 'token_add', ?3, ?4)", params![now_ms, by, user, label])?;
-        tx.commit()?;
+        self.atomically(|s| {
+            s.exec("INSERT INTO api_tokens (token_hash, user_name, label, created_at) VALUES ($1, $2, $3, $4)", args![secret_hash(&token), user, label, now_ms])?;
+            s.exec("INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, 'token_add', $3, $4)", args![now_ms, by, user, label])?;
+            Ok(())
+        })?;
         Ok(Ok(token))
     }
 
     /// The user an API token belongs to (and notes its use).
     pub fn api_token_user(&mut self, token: &str, now_ms: i64) -> Result<Option<User>, StoreError> {
         let hash = secret_hash(token);
-        let row: Option<(String, String)> = self
-            .conn()
-            .prepare_cached("SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = ?1 AND u.disabled = 0")?
-            .query_row([&hash], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((name, role)) = row else { return Ok(None) };
-        self.conn().prepare_cached("UPDATE api_tokens SET last_used = ?2 WHERE token_hash = ?1")?.execute(params![hash, now_ms])?;
+        let Some(r) = self.row("SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1 AND u.disabled = 0", args![hash.as_str()])? else {
+            return Ok(None);
+        };
+        self.exec("UPDATE api_tokens SET last_used = $2 WHERE token_hash = $1", args![hash.as_str(), now_ms])?;
+        let (name, role) = (r.text(0)?, r.text(1)?);
         Ok(Role::parse(&role).map(|role| User { name, role }))
     }
 
     /// Adds an entry to the audit trail.
     pub fn record_audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> Result<(), StoreError> {
-        self.conn().prepare_cached("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![now_ms, actor, action, subject, detail])?;
+        self.exec("INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)", args![now_ms, actor, action, subject, detail])?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use crate::register::Register;
 use crate::correlation::Policy;
 use crate::incident::Status;
 use crate::notify::Notifier;
-use crate::store::{CorrelationSettings, Store};
+use crate::store::{CorrelationSettings, Store, StoreLocation};
 use clap::{Parser, Subcommand};
 use custos_agent::cli::{LogFormat, init_logging};
 use std::path::PathBuf;
@@ -342,7 +342,9 @@ async fn run(config: PathBuf) -> anyhow::Result<()> {
     let register = Register::load(&cfg.register)?;
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", cfg.data_dir.display()))?;
     remember_register(&cfg.data_dir, &cfg.register);
-    let mut store = Store::open(&cfg.data_dir.join("custos.db"))?;
+    let location = cfg.store_location().map_err(|e| anyhow::anyhow!("{}: store: {e}", config.display()))?;
+    remember_store(&cfg.data_dir, &location)?;
+    let mut store = Store::open_location(&location).map_err(|e| anyhow::anyhow!("store {location}: {e}"))?;
     let settings = CorrelationSettings { policy: Policy::new(&cfg.rules, &cfg.locations), window_ms: i64::from(cfg.incident_window_hours) * 3_600_000 };
     // Findings stored under an older register or policy are checked against the current one.
     store.recorrelate(&register, &settings, custos_agent::finding::now_ms())?;
@@ -360,7 +362,7 @@ async fn run(config: PathBuf) -> anyhow::Result<()> {
         None => None,
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, register = %cfg.register.display(), "collector ready");
+    tracing::info!(listen = %listener.local_addr()?, register = %cfg.register.display(), store = %location, "collector ready");
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     let web = match &cfg.web {
         Some(w) => {
@@ -473,7 +475,7 @@ fn enroll(agent_id: String, data_dir: PathBuf, ttl_seconds: i64) -> anyhow::Resu
         anyhow::bail!("--ttl-seconds must be positive");
     }
     std::fs::create_dir_all(&data_dir)?;
-    let mut store = Store::open(&data_dir.join("custos.db"))?;
+    let mut store = Store::open_location(&store_location(&data_dir)?)?;
     let token = store.issue_enrollment_token(&agent_id, custos_agent::finding::now_ms(), ttl_seconds.saturating_mul(1000))?;
     eprintln!("one-time token for agent `{agent_id}`, valid {ttl_seconds} s; on the agent host run:");
     eprintln!("  custos-agent enroll --collector https://COLLECTOR:PORT --token <token> --ca ca.pem");
@@ -483,11 +485,10 @@ fn enroll(agent_id: String, data_dir: PathBuf, ttl_seconds: i64) -> anyhow::Resu
 
 fn revoke(agent_id: String, data_dir: PathBuf, reason: String) -> anyhow::Result<()> {
     valid_agent_id(&agent_id)?;
-    let db = data_dir.join("custos.db");
-    if !db.is_file() {
-        anyhow::bail!("{}: no database; pass the collector's --data-dir", db.display());
-    }
-    let mut store = Store::open(&db)?;
+    let mut store = match store_location(&data_dir)? {
+        StoreLocation::Sqlite(db) if !db.is_file() => anyhow::bail!("{}: no database; pass the collector's --data-dir", db.display()),
+        location => Store::open_location(&location)?,
+    };
     if store.revoke_agent(&agent_id, &reason, custos_agent::finding::now_ms())? {
         println!("agent `{agent_id}` revoked");
     } else {
@@ -497,11 +498,7 @@ fn revoke(agent_id: String, data_dir: PathBuf, reason: String) -> anyhow::Result
 }
 
 fn incidents(data_dir: PathBuf, json: bool) -> anyhow::Result<()> {
-    let db = data_dir.join("custos.db");
-    if !db.is_file() {
-        anyhow::bail!("{}: no database; start the collector (or the quickstart) with this --data-dir first", db.display());
-    }
-    let store = Store::open_read_only(&db)?;
+    let store = open_db(&data_dir, false)?;
     let list = store.incidents()?;
     if json {
         for v in &list {
@@ -514,11 +511,49 @@ fn incidents(data_dir: PathBuf, json: bool) -> anyhow::Result<()> {
 }
 
 fn open_db(data_dir: &std::path::Path, write: bool) -> anyhow::Result<Store> {
-    let db = data_dir.join("custos.db");
-    if !db.is_file() {
-        anyhow::bail!("{}: no database; start the collector (or the quickstart) with this --data-dir first", db.display());
+    match store_location(data_dir)? {
+        StoreLocation::Sqlite(db) => {
+            if !db.is_file() {
+                anyhow::bail!("{}: no database; start the collector (or the quickstart) with this --data-dir first", db.display());
+            }
+            Ok(if write { Store::open(&db)? } else { Store::open_read_only(&db)? })
+        }
+        location => Store::open_location(&location).map_err(|e| anyhow::anyhow!("store {location}: {e}")),
     }
-    Ok(if write { Store::open(&db)? } else { Store::open_read_only(&db)? })
+}
+
+/// The file in the data directory naming the collector's PostgreSQL store, so that the
+/// commands given only `--data-dir` (incidents, report, revoke…) use the same store.
+const STORE_FILE: &str = "store.url";
+
+/// Records where the collector's store is: writes `store.url` (owner-only: the URL may carry
+/// the database password, like the config it comes from) for PostgreSQL, removes it for SQLite.
+pub fn remember_store(data_dir: &std::path::Path, location: &StoreLocation) -> anyhow::Result<()> {
+    let path = data_dir.join(STORE_FILE);
+    match location {
+        StoreLocation::Postgres(url) => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path).map_err(|e| anyhow::anyhow!("{}: cannot record the store location: {e}", path.display()))?;
+            f.write_all(url.as_bytes()).map_err(|e| anyhow::anyhow!("{}: cannot record the store location: {e}", path.display()))?;
+        }
+        StoreLocation::Sqlite(_) => match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("{}: cannot remove the old store location: {e}", path.display()),
+        },
+    }
+    Ok(())
+}
+
+/// The store of the collector whose data directory is `data_dir`: the PostgreSQL database its
+/// `run` recorded, else its SQLite file.
+fn store_location(data_dir: &std::path::Path) -> anyhow::Result<StoreLocation> {
+    match std::fs::read_to_string(data_dir.join(STORE_FILE)) {
+        Ok(url) => StoreLocation::from_setting(Some(url.trim()), data_dir).map_err(|e| anyhow::anyhow!("{}: {e}", data_dir.join(STORE_FILE).display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StoreLocation::Sqlite(data_dir.join("custos.db"))),
+        Err(e) => anyhow::bail!("{}: {e}", data_dir.join(STORE_FILE).display()),
+    }
 }
 
 /// Records which register the collector loaded, so `report` and `digest` find it.

@@ -7,6 +7,8 @@
 //! register_poll_seconds = 5                # reload when the file changes (also on SIGHUP)
 //! incident_window_hours = 24               # findings of one (rule, system) within this window share an incident
 //! silent_agent_hours = 24                  # the weekly digest lists agents silent for longer
+//! # store = "postgres://custos:PASSWORD@db.internal:5432/custos"   # optional: PostgreSQL instead
+//! #                                          # of SQLite in data_dir; several collectors may share it
 //!
 //! [tls]
 //! ca = "/var/lib/custos/pki/ca.pem"
@@ -198,6 +200,10 @@ pub struct CollectorConfig {
     pub data_dir: PathBuf,
     /// The Art. 30 register.
     pub register: PathBuf,
+    /// The store: a PostgreSQL URL (`postgres://user:password@host:5432/database`), which
+    /// several collectors may share; absent, a SQLite file `custos.db` in `data_dir`.
+    #[serde(default)]
+    pub store: Option<String>,
     /// Seconds between checks of the register file's modification time.
     #[serde(default = "default_poll")]
     pub register_poll_seconds: u64,
@@ -247,6 +253,11 @@ fn default_findings_retention() -> u32 {
 }
 
 impl CollectorConfig {
+    /// Where the store is: `store`, or SQLite in `data_dir`.
+    pub fn store_location(&self) -> Result<crate::store::StoreLocation, String> {
+        crate::store::StoreLocation::from_setting(self.store.as_deref(), &self.data_dir)
+    }
+
     /// Loads and checks a config file.
     pub fn load(path: &Path) -> Result<CollectorConfig, ConfigError> {
         let (mut cfg, text): (CollectorConfig, String) = parse_toml_file(path)?;
@@ -276,6 +287,9 @@ impl CollectorConfig {
             if !p.is_file() {
                 return Err(ConfigError::field(path, &text, field, format!("file {} does not exist", p.display())));
             }
+        }
+        if let Err(e) = cfg.store_location() {
+            return Err(ConfigError::field(path, &text, "store", e));
         }
         for (id, s) in &cfg.rules {
             if Rule::from_id(id).is_none() {

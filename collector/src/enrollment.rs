@@ -12,7 +12,7 @@ use crate::pki::CertificateAuthority;
 use crate::store::{Store, StoreError};
 use custos_proto::v1 as pb;
 use custos_proto::v1::enrollment_server::Enrollment;
-use rusqlite::{OptionalExtension, params};
+use crate::store::db::args;
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use tonic::{Request, Response, Status};
@@ -48,10 +48,10 @@ fn new_token() -> std::io::Result<String> {
 impl Store {
     /// Issues a one-time token for `agent_id`, valid `ttl_ms`. Only its hash is stored.
     pub fn issue_enrollment_token(&mut self, agent_id: &str, now_ms: i64, ttl_ms: i64) -> Result<String, StoreError> {
-        let token = new_token().map_err(|e| StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
-        self.conn().execute(
-            "INSERT INTO enrollment_tokens (token_hash, agent_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token_hash(&token), agent_id, now_ms, now_ms + ttl_ms],
+        let token = new_token().map_err(|e| StoreError::Config(format!("cannot read /dev/urandom for an enrolment token: {e}")))?;
+        self.exec(
+            "INSERT INTO enrollment_tokens (token_hash, agent_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            args![token_hash(&token), agent_id, now_ms, now_ms + ttl_ms],
         )?;
         Ok(token)
     }
@@ -59,11 +59,10 @@ impl Store {
     /// Consumes a token: returns its agent id, or why it is refused.
     pub fn redeem_enrollment_token(&mut self, token: &str, now_ms: i64) -> Result<Result<String, TokenError>, StoreError> {
         let hash = token_hash(token);
-        let row: Option<(String, i64, Option<i64>)> = self
-            .conn()
-            .query_row("SELECT agent_id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1", [&hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        let Some((agent_id, expires_at, used_at)) = row else { return Ok(Err(TokenError::Unknown)) };
+        let Some(row) = self.row("SELECT agent_id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = $1", args![&hash])? else {
+            return Ok(Err(TokenError::Unknown));
+        };
+        let (agent_id, expires_at, used_at) = (row.text(0)?, row.int(1)?, row.opt_int(2)?);
         if used_at.is_some() {
             return Ok(Err(TokenError::AlreadyUsed));
         }
@@ -73,7 +72,8 @@ impl Store {
         if self.is_revoked(&agent_id)? {
             return Ok(Err(TokenError::Revoked(agent_id)));
         }
-        let n = self.conn().execute("UPDATE enrollment_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL", params![hash, now_ms])?;
+        // The claim: of two concurrent redemptions (even on two collectors), one updates the row.
+        let n = self.exec("UPDATE enrollment_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL", args![hash, now_ms])?;
         if n != 1 {
             return Ok(Err(TokenError::AlreadyUsed));
         }
@@ -82,13 +82,13 @@ impl Store {
 
     /// Revokes an agent id.
     pub fn revoke_agent(&mut self, agent_id: &str, reason: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let n = self.conn().execute("INSERT OR IGNORE INTO revocations (agent_id, revoked_at, reason) VALUES (?1, ?2, ?3)", params![agent_id, now_ms, reason])?;
+        let n = self.exec("INSERT INTO revocations (agent_id, revoked_at, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", args![agent_id, now_ms, reason])?;
         Ok(n == 1)
     }
 
     /// Whether an agent id is revoked.
     pub fn is_revoked(&self, agent_id: &str) -> Result<bool, StoreError> {
-        Ok(self.conn().prepare_cached("SELECT EXISTS (SELECT 1 FROM revocations WHERE agent_id = ?1)")?.query_row([agent_id], |r| r.get(0))?)
+        Ok(self.int("SELECT CASE WHEN EXISTS (SELECT 1 FROM revocations WHERE agent_id = $1) THEN 1 ELSE 0 END", args![agent_id])? != 0)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use crate::store::{Store, StoreError, rfc3339};
 use custos_proto::v1 as pb;
-use rusqlite::types::Value;
+use crate::store::db::Value;
 use serde::Serialize;
 
 /// Which findings to show; every field is optional and they combine with AND.
@@ -32,15 +32,14 @@ pub struct FindingFilter {
 }
 
 impl FindingFilter {
-    /// The WHERE clause and its parameters; `day_table` filters the daily counts table, whose
-    /// time is a day number.
-    fn clause(&self, day_table: bool) -> (String, Vec<Value>) {
+    /// The WHERE clause and its parameters, numbered after the `values` already bound;
+    /// `day_table` filters the daily counts table, whose time is a day number.
+    fn clause(&self, day_table: bool, mut values: Vec<Value>) -> (String, Vec<Value>) {
         let mut cond = vec!["1 = 1".to_string()];
-        let mut values = Vec::new();
         let mut eq = |col: &str, v: &Option<String>| {
             if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
                 values.push(Value::Text(v.clone()));
-                cond.push(format!("{col} = ?{}", values.len()));
+                cond.push(format!("{col} = ${}", values.len()));
             }
         };
         eq("detector", &self.detector);
@@ -50,21 +49,21 @@ impl FindingFilter {
         if let Some(part) = self.system.as_ref().filter(|v| !v.is_empty()) {
             let escaped: String = part.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
             values.push(Value::Text(format!("%{escaped}%")));
-            cond.push(format!("(host || ':' || locator) LIKE ?{} ESCAPE '\\'", values.len()));
+            cond.push(format!("(host || ':' || locator) LIKE ${} ESCAPE '\\'", values.len()));
         }
         if let Some(k) = self.kind.as_deref() {
             let kind = if k == "export_anomaly" { pb::FindingKind::ExportAnomaly } else { pb::FindingKind::PersonalData };
-            values.push(Value::Integer(kind as i64));
-            cond.push(format!("kind = ?{}", values.len()));
+            values.push(Value::Int(kind as i64));
+            cond.push(format!("kind = ${}", values.len()));
         }
         let (time, scale) = if day_table { ("day", 86_400_000) } else { ("received_at", 1) };
         if let Some(t) = self.since_ms {
-            values.push(Value::Integer(t.div_euclid(scale)));
-            cond.push(format!("{time} >= ?{}", values.len()));
+            values.push(Value::Int(t.div_euclid(scale)));
+            cond.push(format!("{time} >= ${}", values.len()));
         }
         if let Some(t) = self.until_ms {
-            values.push(Value::Integer(if day_table { (t + scale - 1).div_euclid(scale) } else { t }));
-            cond.push(format!("{time} < ?{}", values.len()));
+            values.push(Value::Int(if day_table { (t + scale - 1).div_euclid(scale) } else { t }));
+            cond.push(format!("{time} < ${}", values.len()));
         }
         (cond.join(" AND "), values)
     }
@@ -166,90 +165,87 @@ fn day_string(day: i64) -> String {
 impl Store {
     /// A page of findings matching the filter, newest first.
     pub fn findings_page(&self, filter: &FindingFilter, offset: u64, limit: u64) -> Result<Page<FindingRow>, StoreError> {
-        let (cond, mut values) = filter.clause(false);
-        let total: i64 = self.conn().query_row(&format!("SELECT COUNT(*) FROM findings WHERE {cond}"), rusqlite::params_from_iter(values.iter()), |r| r.get(0))?;
-        values.push(Value::Integer(limit.min(1000) as i64));
-        values.push(Value::Integer(offset.min(i64::MAX as u64) as i64));
+        let (cond, mut values) = filter.clause(false, Vec::new());
+        let total = self.int(&format!("SELECT COUNT(*) FROM findings WHERE {cond}"), &values)?;
+        values.push(Value::Int(limit.min(1000) as i64));
+        values.push(Value::Int(offset.min(i64::MAX as u64) as i64));
         let sql = format!(
             "SELECT id, agent_id, host, locator, line, tbl, col, detector, category, special, confidence, preview, kind, observed_at, received_at
-             FROM findings WHERE {cond} ORDER BY received_at DESC, id LIMIT ?{} OFFSET ?{}",
+             FROM findings WHERE {cond} ORDER BY received_at DESC, id LIMIT ${} OFFSET ${}",
             values.len() - 1,
             values.len()
         );
-        let mut st = self.conn().prepare(&sql)?;
-        let rows = st.query_map(rusqlite::params_from_iter(values.iter()), |r| {
-            let at = match (r.get::<_, Option<i64>>(4)?, r.get::<_, Option<String>>(5)?, r.get::<_, Option<String>>(6)?) {
-                (Some(l), _, _) => format!("line {l}"),
-                (None, Some(t), Some(c)) => format!("{t}.{c}"),
-                _ => String::new(),
-            };
-            Ok(FindingRow {
-                id: r.get(0)?,
-                agent_id: r.get(1)?,
-                host: r.get(2)?,
-                locator: r.get(3)?,
-                at,
-                detector: r.get(7)?,
-                category: r.get(8)?,
-                special: r.get(9)?,
-                confidence: r.get(10)?,
-                preview: r.get(11)?,
-                kind: if r.get::<_, i64>(12)? == pb::FindingKind::ExportAnomaly as i64 { "export_anomaly".into() } else { "personal_data".into() },
-                observed_at: rfc3339(r.get(13)?),
-                received_at: rfc3339(r.get(14)?),
+        let items = self
+            .rows(&sql, &values)?
+            .iter()
+            .map(|r| {
+                let at = match (r.opt_int(4)?, r.opt_text(5)?, r.opt_text(6)?) {
+                    (Some(l), _, _) => format!("line {l}"),
+                    (None, Some(t), Some(c)) => format!("{t}.{c}"),
+                    _ => String::new(),
+                };
+                Ok(FindingRow {
+                    id: r.text(0)?,
+                    agent_id: r.text(1)?,
+                    host: r.text(2)?,
+                    locator: r.text(3)?,
+                    at,
+                    detector: r.text(7)?,
+                    category: r.text(8)?,
+                    special: r.bool(9)?,
+                    confidence: r.real(10)?,
+                    preview: r.text(11)?,
+                    kind: if r.int(12)? == pb::FindingKind::ExportAnomaly as i64 { "export_anomaly".into() } else { "personal_data".into() },
+                    observed_at: rfc3339(r.int(13)?),
+                    received_at: rfc3339(r.int(14)?),
+                })
             })
-        })?;
-        Ok(Page { items: rows.collect::<Result<_, _>>()?, total: total.max(0) as u64, offset, limit })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page { items, total: total.max(0) as u64, offset, limit })
     }
 
     /// Findings per day matching the filter, oldest first, including those purged into daily
     /// counts.
     pub fn finding_counts_by_day(&self, filter: &FindingFilter) -> Result<Vec<DayCount>, StoreError> {
-        let (live, mut values) = filter.clause(false);
-        let (folded, folded_values) = filter.clause(true);
-        // The second clause numbers its parameters from 1 again: shift them after the first's.
-        let shift = values.len();
-        let folded = (1..=folded_values.len()).rev().fold(folded, |sql, i| sql.replace(&format!("?{i}"), &format!("?{}", i + shift)));
-        values.extend(folded_values);
+        let (live, values) = filter.clause(false, Vec::new());
+        let (folded, values) = filter.clause(true, values);
         let sql = format!(
-            "SELECT day, SUM(n) FROM (SELECT received_at / 86400000 AS day, COUNT(*) AS n FROM findings WHERE {live} GROUP BY 1
-                                      UNION ALL SELECT day, SUM(count) FROM finding_counts WHERE {folded} GROUP BY 1) GROUP BY day ORDER BY day"
+            "SELECT day, CAST(SUM(n) AS BIGINT) FROM (SELECT received_at / 86400000 AS day, COUNT(*) AS n FROM findings WHERE {live} GROUP BY 1
+                                                   UNION ALL SELECT day, SUM(count) FROM finding_counts WHERE {folded} GROUP BY 1) AS t GROUP BY day ORDER BY day"
         );
-        let mut st = self.conn().prepare(&sql)?;
-        let rows = st.query_map(rusqlite::params_from_iter(values.iter()), |r| Ok(DayCount { day: day_string(r.get(0)?), count: r.get::<_, i64>(1)?.max(0) as u64 }))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.rows(&sql, &values)?.iter().map(|r| Ok(DayCount { day: day_string(r.int(0)?), count: r.int(1)?.max(0) as u64 })).collect()
     }
 
     /// Distinct detectors, categories, hosts and agents among stored findings.
     pub fn finding_facets(&self) -> Result<Facets, StoreError> {
         let list = |col: &str| -> Result<Vec<String>, StoreError> {
-            let mut st = self.conn().prepare(&format!("SELECT DISTINCT {col} FROM findings ORDER BY 1 LIMIT 500"))?;
-            let rows = st.query_map([], |r| r.get(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            self.rows(&format!("SELECT DISTINCT {col} FROM findings ORDER BY 1 LIMIT 500"), &[])?.iter().map(|r| r.text(0)).collect()
         };
         Ok(Facets { detectors: list("detector")?, categories: list("category")?, hosts: list("host")?, agents: list("agent_id")? })
     }
 
     /// Every agent that ever sent a batch, with its revocation state.
     pub fn agent_inventory(&self) -> Result<Vec<AgentEntry>, StoreError> {
-        let mut st = self.conn().prepare(
-            "SELECT a.agent_id, a.host, a.version, a.first_seen, a.last_seen, a.spool_depth, r.agent_id IS NOT NULL, COALESCE(r.reason, '')
+        self.rows(
+            "SELECT a.agent_id, a.host, a.version, a.first_seen, a.last_seen, a.spool_depth, CASE WHEN r.agent_id IS NULL THEN 0 ELSE 1 END, COALESCE(r.reason, '')
              FROM agents a LEFT JOIN revocations r ON r.agent_id = a.agent_id ORDER BY a.agent_id",
-        )?;
-        let rows = st.query_map([], |r| {
+            &[],
+        )?
+        .iter()
+        .map(|r| {
             Ok(AgentEntry {
-                agent_id: r.get(0)?,
-                host: r.get(1)?,
-                version: r.get(2)?,
-                first_seen: rfc3339(r.get(3)?),
-                last_seen: rfc3339(r.get(4)?),
-                last_seen_ms: r.get(4)?,
-                spool_depth: r.get::<_, i64>(5)?.max(0) as u64,
-                revoked: r.get(6)?,
-                revocation_reason: r.get(7)?,
+                agent_id: r.text(0)?,
+                host: r.text(1)?,
+                version: r.text(2)?,
+                first_seen: rfc3339(r.int(3)?),
+                last_seen: rfc3339(r.int(4)?),
+                last_seen_ms: r.int(4)?,
+                spool_depth: r.int(5)?.max(0) as u64,
+                revoked: r.bool(6)?,
+                revocation_reason: r.text(7)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .collect()
     }
 }
 
@@ -266,19 +262,19 @@ mod tests {
     #[test]
     fn filters_bind_values_as_parameters_in_order() {
         let f = FindingFilter { detector: Some("email'; DROP TABLE findings; --".into()), host: Some("web-01".into()), since_ms: Some(86_400_000 * 3 + 5), ..Default::default() };
-        let (sql, values) = f.clause(false);
-        assert_eq!(sql, "1 = 1 AND detector = ?1 AND host = ?2 AND received_at >= ?3");
+        let (sql, values) = f.clause(false, Vec::new());
+        assert_eq!(sql, "1 = 1 AND detector = $1 AND host = $2 AND received_at >= $3");
         assert_eq!(values.len(), 3);
-        let (sql, values) = f.clause(true);
-        assert!(sql.ends_with("day >= ?3"), "{sql}");
-        assert_eq!(values[2], Value::Integer(3));
+        let (sql, values) = f.clause(true, values);
+        assert!(sql.ends_with("day >= $6"), "numbered after the first clause's: {sql}");
+        assert_eq!(values[5], Value::Int(3));
     }
 
     #[test]
     fn a_system_filter_matches_a_literal_part_of_host_and_locator() {
         let f = FindingFilter { system: Some("logs/app_1%".into()), ..Default::default() };
-        let (sql, values) = f.clause(false);
-        assert!(sql.ends_with("(host || ':' || locator) LIKE ?1 ESCAPE '\\'"), "{sql}");
+        let (sql, values) = f.clause(false, Vec::new());
+        assert!(sql.ends_with("(host || ':' || locator) LIKE $1 ESCAPE '\\'"), "{sql}");
         assert_eq!(values[0], Value::Text("%logs/app\\_1\\%%".into()));
     }
 }

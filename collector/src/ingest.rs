@@ -59,7 +59,7 @@ impl Collector {
 
     /// Runs `f` with the store (blocking; call from a blocking context).
     pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
-        let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = lock_store(&self.store);
         f(&mut guard)
     }
 
@@ -89,6 +89,15 @@ impl Collector {
         tracing::debug!(agent = agent_id, seq = batch.seq, stored = outcome.stored, duplicates = outcome.duplicates, "batch stored");
         Ok(pb::BatchAck { seq: batch.seq, stored: outcome.stored, duplicates: outcome.duplicates, rejected: outcome.rejected })
     }
+}
+
+/// Locks the store; after a panic in another holder, rolls back the transaction it left open.
+pub fn lock_store(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| {
+        let mut guard = p.into_inner();
+        guard.recover();
+        guard
+    })
 }
 
 /// The agent id carried by the client certificate of a request.

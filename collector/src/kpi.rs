@@ -89,15 +89,8 @@ impl Kpis {
     pub fn compute(store: &Store, register: &Register, now_ms: i64) -> Result<Kpis, StoreError> {
         let incidents = store.incidents()?;
         let mut firsts: BTreeMap<(i64, String), i64> = BTreeMap::new();
-        {
-            let mut st = store
-                .conn()
-                .prepare("SELECT incident_id, kind, MIN(at) FROM incident_timeline WHERE kind IN ('assessed', 'notified', 'not_notifiable') GROUP BY incident_id, kind")?;
-            let rows = st.query_map([], |r| Ok(((r.get::<_, i64>(0)?, r.get::<_, String>(1)?), r.get::<_, i64>(2)?)))?;
-            for row in rows {
-                let (k, at) = row?;
-                firsts.insert(k, at);
-            }
+        for r in store.rows("SELECT incident_id, kind, MIN(at) FROM incident_timeline WHERE kind IN ('assessed', 'notified', 'not_notifiable') GROUP BY incident_id, kind", &[])? {
+            firsts.insert((r.int(0)?, r.text(1)?), r.int(2)?);
         }
         let at = |id: i64, kind: &str| firsts.get(&(id, kind.to_string())).copied();
         let mut to_assessment = Vec::new();

@@ -15,6 +15,11 @@
 //! - **Every decision is explained.** A verdict stores, in words, which finding, system,
 //!   category and register entries led to it.
 //! - **An ack means stored.** A batch is acknowledged after its transaction commits.
+//! - **One store interface, two engines.** SQLite in the data directory by default; PostgreSQL
+//!   with `store = "postgres://user:password@host:5432/database"` in `collector.toml`, which
+//!   several collectors may share: ingestion stays idempotent across them, an incident is
+//!   opened once and notified once (see [`store`]). The commands given `--data-dir` find the
+//!   PostgreSQL store through `store.url`, which `run` writes there.
 
 #![deny(missing_docs)]
 

@@ -8,7 +8,8 @@
 //!    incident is not yet assessed) and the weekly digest become rows of the `notifications`
 //!    table, one per channel, under a unique key — inserting the same key twice does nothing,
 //!    which is the send-once claim.
-//! 2. **Deliver** ([`Notifier::deliver`]): due rows are sent; a failure is recorded with its
+//! 2. **Deliver** ([`Notifier::deliver`]): due rows are claimed in the database (a lease, so a
+//!    collector sharing the database does not send them too) and sent; a failure is recorded with its
 //!    error and retried with exponential backoff (30 s, 1 min, 2 min, … capped at 1 h) until
 //!    `max_attempts`, then marked `failed`. `custos-collector notifications` lists them all.
 //!
@@ -86,9 +87,18 @@ pub fn incident_message(event: &str, v: &IncidentView, now_ms: i64) -> Message {
     Message { event: event.to_string(), subject, text, data }
 }
 
+/// How long a claim on a due notification lasts: if its collector dies before recording the
+/// attempt, another one sends it after this. Ten claims of at most ~45 s each (webhook 15 s,
+/// SMTP 30 s) fit well within it.
+pub const CLAIM_LEASE_MS: i64 = 10 * 60 * 1000;
+/// Due notifications claimed at a time.
+const CLAIM_BATCH: i64 = 10;
+
 /// The configured channels and their secrets.
 pub struct Notifier {
     cfg: NotificationConfig,
+    /// Who claims notifications (this process), as recorded in `notifications.claimed_by`.
+    owner: String,
     webhook_secret: Vec<u8>,
     smtp_password: Option<String>,
     smtp_root: Option<Vec<u8>>,
@@ -123,7 +133,9 @@ impl Notifier {
             ),
             None => (None, None),
         };
-        Ok(Notifier { cfg, webhook_secret, smtp_password, smtp_root })
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "collector".into());
+        let owner = format!("{host}:{}:{}", std::process::id(), custos_agent::finding::now_ms());
+        Ok(Notifier { cfg, owner, webhook_secret, smtp_password, smtp_root })
     }
 
     /// Channel names configured (`webhook`, `email`).
@@ -150,23 +162,29 @@ impl Notifier {
     /// Turns new timeline events, due reminders and the weekly digest into queued
     /// notifications. Returns how many were queued.
     pub fn plan(&self, store: &mut Store, register: &crate::register::Register, silent_agent_hours: u32, now_ms: i64) -> Result<u32, StoreError> {
-        let mut queued = 0;
-        let cursor = store.notifier_cursor()?;
-        let mut last = cursor;
-        for e in store.timeline_since(cursor)? {
-            last = e.id;
-            let event = match e.kind.as_str() {
-                "detected" => "opened",
-                "worsened" => "worsened",
-                _ => continue,
-            };
-            if let Some(v) = store.incident(e.incident_id)? {
-                queued += self.enqueue(store, &format!("timeline:{}", e.id), Some(v.id), &incident_message(event, &v, now_ms), now_ms)?;
+        // Read past the cursor, queue and move it in one transaction, with the timeline closed
+        // to new detections meanwhile: with several collectors on one database, each event is
+        // read by one notifier, and none committed late behind a higher id is skipped.
+        let mut queued = store.atomically(|store| {
+            let mut queued = 0;
+            let cursor = store.notifier_cursor_locked()?;
+            let mut last = cursor;
+            for e in store.timeline_since(cursor)? {
+                last = e.id;
+                let event = match e.kind.as_str() {
+                    "detected" => "opened",
+                    "worsened" => "worsened",
+                    _ => continue,
+                };
+                if let Some(v) = store.incident(e.incident_id)? {
+                    queued += self.enqueue(store, &format!("timeline:{}", e.id), Some(v.id), &incident_message(event, &v, now_ms), now_ms)?;
+                }
             }
-        }
-        if last != cursor {
-            store.set_notifier_cursor(last)?;
-        }
+            if last != cursor {
+                store.set_notifier_cursor(last)?;
+            }
+            Ok(queued)
+        })?;
         let mut thresholds = self.cfg.reminders_hours.clone();
         thresholds.sort_unstable();
         for v in store.unassessed_incidents(now_ms)? {
@@ -239,11 +257,12 @@ impl Notifier {
         (attempts + 1 < i64::from(self.cfg.max_attempts)).then(|| (30_000i64 << attempts.clamp(0, 20)).min(3_600_000))
     }
 
-    /// Delivers due notifications. The store lock is not held while sending. Returns (sent,
-    /// failed attempts).
+    /// Delivers due notifications, claimed in the database first so that another collector on
+    /// the same database does not send them too. The store lock is not held while sending.
+    /// Returns (sent, failed attempts).
     pub fn deliver(&self, store: &Mutex<Store>, now_ms: i64) -> Result<(u32, u32), StoreError> {
-        let lock = || store.lock().unwrap_or_else(|p| p.into_inner());
-        let due: Vec<NotificationView> = lock().due_notifications(now_ms)?;
+        let lock = || crate::ingest::lock_store(store);
+        let due: Vec<NotificationView> = lock().claim_due_notifications(&self.owner, now_ms, CLAIM_LEASE_MS, CLAIM_BATCH)?;
         let (mut sent, mut failed) = (0, 0);
         for n in due {
             let result = match serde_json::from_str::<Message>(&n.payload) {

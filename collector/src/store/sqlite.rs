@@ -1,0 +1,109 @@
+//! The embedded engine: one SQLite file (WAL) in the collector's data directory.
+//!
+//! One collector owns the file; a write transaction takes SQLite's write lock at `BEGIN
+//! IMMEDIATE`, which serialises writers (the CLI included) without the lock-upgrade deadlock of
+//! deferred transactions. Statements are cached by their text.
+
+use super::StoreError;
+use super::db::{Backend, Dialect, Row, Value};
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+use std::path::Path;
+
+/// A SQLite connection.
+pub struct SqliteDb {
+    conn: Connection,
+    read_only: bool,
+}
+
+impl SqliteDb {
+    /// Opens (creating if needed) the database file for reading and writing.
+    pub fn open(path: &Path) -> Result<SqliteDb, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(SqliteDb { conn, read_only: false })
+    }
+
+    /// Opens an existing database file read-only.
+    pub fn open_read_only(path: &Path) -> Result<SqliteDb, StoreError> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(SqliteDb { conn, read_only: true })
+    }
+
+    /// `PRAGMA user_version`: the schema version of a SQLite file.
+    pub fn user_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Binds `$N` parameters by their number, whatever order they appear in.
+    fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<(), StoreError> {
+        for i in 1..=stmt.parameter_count() {
+            let name = stmt.parameter_name(i).unwrap_or("");
+            let n: usize = name.strip_prefix('$').and_then(|n| n.parse().ok()).ok_or_else(|| StoreError::Type(format!("parameter `{name}`: write parameters as $1, $2, …")))?;
+            let v = params.get(n - 1).ok_or_else(|| StoreError::Type(format!("parameter ${n} has no value ({} given)", params.len())))?;
+            match v {
+                Value::Null => stmt.raw_bind_parameter(i, rusqlite::types::Null)?,
+                Value::Int(x) => stmt.raw_bind_parameter(i, x)?,
+                Value::Real(x) => stmt.raw_bind_parameter(i, x)?,
+                Value::Text(x) => stmt.raw_bind_parameter(i, x)?,
+                Value::Blob(x) => stmt.raw_bind_parameter(i, x)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn value(v: ValueRef<'_>) -> Result<Value, StoreError> {
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(std::str::from_utf8(t).map_err(|e| StoreError::Type(format!("text column is not UTF-8: {e}")))?.to_string()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    })
+}
+
+impl Backend for SqliteDb {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        Self::bind(&mut stmt, params)?;
+        Ok(stmt.raw_execute()? as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        Self::bind(&mut stmt, params)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(Row((0..n).map(|i| value(r.get_ref(i)?)).collect::<Result<_, _>>()?));
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.conn.execute_batch(sql)?)
+    }
+
+    fn begin(&mut self) -> Result<(), StoreError> {
+        Ok(self.conn.execute_batch(if self.read_only { "BEGIN" } else { "BEGIN IMMEDIATE" })?)
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        Ok(self.conn.execute_batch("COMMIT")?)
+    }
+
+    fn rollback(&mut self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+}
