@@ -10,15 +10,33 @@ use std::time::{Duration, Instant};
 
 const RAW_IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
 
-fn chromedriver() -> (Proc, u16) {
+/// chromedriver and the browsers it started, killed when the test ends (even by a panic):
+/// killing chromedriver alone would leave its chromium processes behind.
+struct Driver(Proc, u32);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Chromium's helper processes exit with their parent, the browser chromedriver started.
+        let _ = std::process::Command::new("pkill").args(["-9", "-P", &self.1.to_string()]).status();
+        self.0.kill();
+    }
+}
+
+fn chromedriver() -> (Driver, u16) {
     let port = free_port();
     let exe = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| std::path::Path::new(p).exists()).expect("chromedriver is not installed: apt-get install chromium chromium-driver (.ci/run does)");
     let log = std::env::temp_dir().join(format!("chromedriver-{port}.log"));
     let err = std::fs::File::create(&log).unwrap();
-    let child = std::process::Command::new(exe).arg(format!("--port={port}")).stdout(std::process::Stdio::null()).stderr(err).spawn().expect("start chromedriver");
+    let child = std::process::Command::new(exe)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("start chromedriver");
+    let pid = child.id();
     let p = Proc::from_child(child, &log);
     assert!(wait_listening(port, Duration::from_secs(20)), "chromedriver did not start: {}", p.stderr());
-    (p, port)
+    (Driver(p, pid), port)
 }
 
 async fn browser(driver_port: u16) -> Client {
