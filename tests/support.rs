@@ -315,8 +315,12 @@ impl Deployment {
         let cfg = self.agent_config("agent", "web-01-agent", &self.ca, "web-01-agent", "beginning");
         append(&self.root().join("logs/app.log"), "2026-11-20 ERROR refund failed iban=FR76 3000 6000 0112 3456 7890 189 card=4111 1111 1111 1111\n");
         let agent = self.start_agent(&cfg, "agent");
-        let db = self.db();
-        let opened = wait_for(Duration::from_secs(30), || (db.is_file() && count(&db, "SELECT COUNT(*) FROM incidents") >= 1).then_some(()));
+        // Asked through the command line, which finds the store (SQLite or PostgreSQL) the
+        // collector uses from its data directory.
+        let opened = wait_for(Duration::from_secs(30), || {
+            let out = Command::new(bin("e2e-collector")).args(["incidents", "--json", "--data-dir"]).arg(self.root().join("collector-data")).output().ok()?;
+            (out.status.success() && !out.stdout.is_empty()).then_some(())
+        });
         assert!(opened.is_some(), "no incident; agent log:\n{}\ncollector log:\n{}", agent.stderr(), collector.stderr());
         (collector, agent)
     }

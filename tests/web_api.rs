@@ -4,6 +4,7 @@
 
 use custos_tests::*;
 use serde_json::{Value, json};
+use std::process::Command;
 
 const IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
 const IBAN_COMPACT: &str = "FR7630006000011234567890189";
@@ -13,17 +14,31 @@ struct Fixture {
     d: Deployment,
     web: u16,
     _procs: (Proc, Proc),
+    /// Keeps the PostgreSQL schema of the run alive (dropped with the fixture).
+    _store: Option<TestStore>,
 }
 
-fn fixture() -> Fixture {
+/// A collector with its console on `engine`, three users and an incident made by an agent;
+/// `None` on PostgreSQL when `CUSTOS_TEST_POSTGRES` is not set.
+fn fixture(engine: Engine) -> Option<Fixture> {
     let d = Deployment::new(WEB_REGISTER);
+    let data_dir = d.root().join("collector-data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let store = match engine {
+        Engine::Sqlite => None,
+        Engine::Postgres => {
+            let (store, _) = TestStore::new(engine, &data_dir)?;
+            d.use_store(store.url().unwrap());
+            Some(store)
+        }
+    };
     let web = d.enable_web();
     d.add_user("dana", "dpo");
     d.add_user("sam", "security");
     d.add_user("vic", "viewer");
     let procs = d.run_until_incident();
     assert!(wait_listening(web, std::time::Duration::from_secs(10)), "console not listening");
-    Fixture { d, web, _procs: procs }
+    Some(Fixture { d, web, _procs: procs, _store: store })
 }
 
 fn first_incident(c: &Console) -> i64 {
@@ -31,209 +46,22 @@ fn first_incident(c: &Console) -> i64 {
     list["items"][0]["id"].as_i64().expect("an incident")
 }
 
-#[test]
-fn every_route_refuses_a_caller_without_a_session_or_with_a_forged_one() {
-    let f = fixture();
-    let anonymous = Console::new(f.web);
-    let mut forged = Console::new(f.web);
-    forged.cookie = Some("custos_session=0000000000000000000000000000000000000000000000000000000000000000".into());
-    forged.csrf = Some("x".into());
-    let mut bad_token = Console::new(f.web);
-    bad_token.bearer = Some("custos_not_a_token".into());
-    for (method, path) in custos_collector::web::api::ROUTES {
-        let path = format!("/api/v1{}", path.replace("{id}", "1"));
-        let body = (*method != "GET").then(|| json!({}));
-        if path.ends_with("/openapi.json") || (*method == "POST" && path.ends_with("/session")) {
-            // Public: the document, and the login itself.
-            assert_ne!(anonymous.call(method, &path, body).status, 404, "{method} {path} is served");
-            continue;
-        }
-        for (who, client) in [("anonymous", &anonymous), ("forged session", &forged), ("unknown API token", &bad_token)] {
-            let r = client.call(method, &path, body.clone());
-            assert_eq!(r.status, 401, "{who} {method} {path}: {}", r.body);
-        }
+// The same specifications on both store engines: `sqlite::…` always, `postgres::…` when
+// CUSTOS_TEST_POSTGRES names a database (scripts/test.sh sets it).
+mod sqlite {
+    use super::*;
+    fn engine() -> Engine {
+        Engine::Sqlite
     }
-    let doc = anonymous.get("/api/v1/openapi.json").json();
-    assert_eq!(doc["openapi"], "3.1.0");
+    include!("specs/web_api.rs");
 }
 
-#[test]
-fn each_role_may_do_exactly_its_part_of_the_workflow() {
-    let f = fixture();
-    let (dpo, sec, viewer) = (Console::login(f.web, "dana"), Console::login(f.web, "sam"), Console::login(f.web, "vic"));
-    let id = first_incident(&dpo);
-    let status = |c: &Console, to: &str, note: &str| c.post(&format!("/api/v1/incidents/{id}/status"), json!({ "status": to, "note": note })).status;
-
-    // Everyone reads.
-    for c in [&dpo, &sec, &viewer] {
-        for path in ["/api/v1/incidents", &format!("/api/v1/incidents/{id}"), &format!("/api/v1/incidents/{id}/timeline"), &format!("/api/v1/incidents/{id}/evidence"),
-            "/api/v1/findings", "/api/v1/findings/counts", "/api/v1/findings/facets", "/api/v1/coverage", "/api/v1/agents", "/api/v1/mutes", "/api/v1/kpis",
-            &format!("/api/v1/incidents/{id}/report?format=json")]
-        {
-            let r = c.get(path);
-            assert_eq!(r.status, 200, "{path}: {}", r.body);
-        }
+mod postgres {
+    use super::*;
+    fn engine() -> Engine {
+        Engine::Postgres
     }
-    // The actions each role is offered on the page match what the server allows.
-    assert_eq!(sec.get(&format!("/api/v1/incidents/{id}")).json()["actions"], json!(["triaged"]));
-    assert_eq!(dpo.get(&format!("/api/v1/incidents/{id}")).json()["actions"], json!([]));
-    assert_eq!(viewer.get(&format!("/api/v1/incidents/{id}")).json()["actions"], json!([]));
-
-    // Triage: security only.
-    assert_eq!(status(&viewer, "triaged", ""), 403);
-    assert_eq!(status(&dpo, "triaged", ""), 403);
-    assert_eq!(status(&sec, "triaged", "confirmed: payment service logs IBANs"), 200);
-    // Assessment: the DPO only.
-    assert_eq!(status(&viewer, "assessed", ""), 403);
-    assert_eq!(status(&sec, "assessed", ""), 403);
-    assert_eq!(status(&dpo, "notified", ""), 409, "the workflow still wants an assessment first");
-    assert_eq!(status(&dpo, "assessed", "IBANs of 1 customer in an internal log"), 200);
-    // The decision: the DPO only; not notifiable needs a justification.
-    assert_eq!(status(&sec, "not_notifiable", "log readable by two admins only"), 403);
-    assert_eq!(status(&viewer, "notified", ""), 403);
-    assert_eq!(status(&dpo, "not_notifiable", "short"), 409);
-    assert_eq!(status(&dpo, "not_notifiable", "log readable by two admins only, purged"), 200);
-    let v = viewer.get(&format!("/api/v1/incidents/{id}")).json();
-    assert_eq!(v["status"], "not_notifiable");
-    assert_eq!(v["open"], false);
-    let kinds: Vec<String> = viewer.get(&format!("/api/v1/incidents/{id}/timeline")).json()["items"].as_array().unwrap().iter().map(|t| format!("{}:{}", t["kind"].as_str().unwrap(), t["actor"].as_str().unwrap())).collect();
-    assert!(kinds.ends_with(&["triaged:sam".to_string(), "assessed:dana".into(), "not_notifiable:dana".into()]), "{kinds:?}");
-
-    // Mutes: the DPO only.
-    let m = json!({ "rule": "undeclared_category", "system": "web-01:/x.log", "reason": "test fixture" });
-    assert_eq!(sec.post("/api/v1/mutes", m.clone()).status, 403);
-    assert_eq!(viewer.post("/api/v1/mutes", m.clone()).status, 403);
-    assert_eq!(dpo.post("/api/v1/mutes", m.clone()).status, 200);
-    assert_eq!(sec.call("DELETE", "/api/v1/mutes", Some(m.clone())).status, 403);
-    assert_eq!(dpo.call("DELETE", "/api/v1/mutes", Some(m.clone())).status, 200);
-    assert_eq!(dpo.post("/api/v1/mutes", json!({ "rule": "no_such_rule", "system": "a:b", "reason": "x" })).status, 422);
-
-    // Agents: security only.
-    let enrol = json!({ "agent_id": "db-07", "ttl_seconds": 600 });
-    assert_eq!(dpo.post("/api/v1/enrollments", enrol.clone()).status, 403);
-    assert_eq!(viewer.post("/api/v1/enrollments", enrol.clone()).status, 403);
-    let token = sec.post("/api/v1/enrollments", enrol);
-    assert_eq!(token.status, 200, "{}", token.body);
-    assert_eq!(token.json()["token"].as_str().unwrap().len(), 64);
-    let revoke = json!({ "reason": "host decommissioned" });
-    assert_eq!(dpo.post("/api/v1/agents/web-01-agent/revoke", revoke.clone()).status, 403);
-    assert_eq!(viewer.post("/api/v1/agents/web-01-agent/revoke", revoke.clone()).status, 403);
-    assert_eq!(sec.post("/api/v1/agents/web-01-agent/revoke", revoke).status, 200);
-    let agents = viewer.get("/api/v1/agents").json();
-    assert_eq!(agents["items"][0]["agent_id"], "web-01-agent");
-    assert_eq!(agents["items"][0]["revoked"], true);
-    assert_eq!(agents["can_manage"], false);
-
-    // The audit trail: the DPO only, and it holds every login, evidence view and change.
-    assert_eq!(sec.get("/api/v1/audit").status, 403);
-    assert_eq!(viewer.get("/api/v1/audit.csv").status, 403);
-    let audit = dpo.get("/api/v1/audit?limit=500").json();
-    let entries: Vec<String> = audit["items"].as_array().unwrap().iter().map(|e| format!("{} {}", e["actor"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
-    for expected in ["dana login", "sam login", "vic login", "vic view_evidence", "sam incident_status", "dana incident_status", "dana mute", "dana unmute", "sam enroll_agent", "sam revoke_agent", "vic download_report"] {
-        assert!(entries.iter().any(|e| e == expected), "audit lacks `{expected}`: {entries:?}");
-    }
-    let csv = dpo.get("/api/v1/audit.csv");
-    assert_eq!(csv.status, 200);
-    assert!(csv.body.starts_with("at,actor,action,subject,detail\n") && csv.body.contains("view_evidence"), "{}", csv.body);
-}
-
-#[test]
-fn state_changes_need_the_session_csrf_token_and_the_console_origin() {
-    let f = fixture();
-    let mut sec = Console::login(f.web, "sam");
-    let id = first_incident(&sec);
-    let triage = json!({ "status": "triaged", "note": "" });
-    let csrf = sec.csrf.take();
-    assert_eq!(sec.post(&format!("/api/v1/incidents/{id}/status"), triage.clone()).status, 403, "no CSRF token");
-    sec.csrf = Some("0".repeat(64));
-    let r = sec.post(&format!("/api/v1/incidents/{id}/status"), triage.clone());
-    assert_eq!(r.status, 403, "wrong CSRF token");
-    assert!(r.json()["error"].as_str().unwrap().contains("CSRF"));
-    sec.csrf = csrf;
-    let url = format!("{}/api/v1/incidents/{id}/status", sec.base);
-    let cross = ureq::http::Request::post(&url)
-        .header("Cookie", sec.cookie.clone().unwrap())
-        .header("X-CSRF-Token", sec.csrf.clone().unwrap())
-        .header("Origin", "https://evil.example")
-        .header("Content-Type", "application/json")
-        .body(triage.to_string())
-        .unwrap();
-    let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
-    assert_eq!(agent.run(cross).unwrap().status().as_u16(), 403, "cross-origin");
-    // Nothing changed so far; with the token it works.
-    assert_eq!(sec.get(&format!("/api/v1/incidents/{id}")).json()["status"], "new");
-    assert_eq!(sec.post(&format!("/api/v1/incidents/{id}/status"), triage).status, 200);
-    // Logging out ends the session server-side: the old cookie no longer works.
-    assert_eq!(sec.call("DELETE", "/api/v1/session", None).status, 204);
-    assert_eq!(sec.get("/api/v1/incidents").status, 401);
-}
-
-#[test]
-fn sessions_use_hardened_cookies_and_logins_are_rate_limited() {
-    let f = fixture();
-    let c = Console::new(f.web);
-    let ok = c.post("/api/v1/session", json!({ "name": "vic", "password": TEST_PASSWORD }));
-    assert_eq!(ok.status, 200);
-    let cookie = ok.set_cookie.iter().find(|c| c.starts_with("custos_session=")).unwrap();
-    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
-        assert!(cookie.contains(attr), "cookie lacks {attr}: {cookie}");
-    }
-    // Unknown users and wrong passwords get the same answer.
-    let unknown = c.post("/api/v1/session", json!({ "name": "mallory", "password": "guess guess guess" }));
-    let wrong = c.post("/api/v1/session", json!({ "name": "dana", "password": "guess guess guess" }));
-    assert_eq!((unknown.status, wrong.status), (401, 401));
-    assert_eq!(unknown.json(), wrong.json());
-    for _ in 0..3 {
-        assert_eq!(c.post("/api/v1/session", json!({ "name": "dana", "password": "guess guess guess" })).status, 401);
-    }
-    // Five failures from this address within the window: even the right password is refused.
-    let blocked = c.post("/api/v1/session", json!({ "name": "dana", "password": TEST_PASSWORD }));
-    assert_eq!(blocked.status, 429, "{}", blocked.body);
-    assert!(blocked.json()["error"].as_str().unwrap().contains("try again in"));
-    let audit = Command::new(bin("e2e-collector")).args(["audit", "--data-dir"]).arg(f.d.root().join("collector-data")).output().unwrap();
-    assert!(String::from_utf8_lossy(&audit.stdout).contains("login"));
-}
-
-use std::process::Command;
-
-#[test]
-fn api_tokens_serve_scripts_without_csrf_and_answers_never_hold_a_raw_value() {
-    let f = fixture();
-    let out = Command::new(bin("e2e-collector")).args(["user", "token", "vic", "--label", "nightly", "--data-dir"]).arg(f.d.root().join("collector-data")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut script = Console::new(f.web);
-    script.bearer = Some(String::from_utf8(out.stdout).unwrap().trim().to_string());
-    let id = first_incident(&script);
-    assert_eq!(script.post(&format!("/api/v1/incidents/{id}/status"), json!({ "status": "triaged" })).status, 403, "a viewer's token is still a viewer");
-
-    let dpo = Console::login(f.web, "dana");
-    let mut everything = String::new();
-    for path in ["/api/v1/incidents", &format!("/api/v1/incidents/{id}"), &format!("/api/v1/incidents/{id}/evidence"), "/api/v1/findings", "/api/v1/coverage", &format!("/api/v1/incidents/{id}/report?format=md"), "/api/v1/audit.csv"] {
-        let r = dpo.get(path);
-        assert_eq!(r.status, 200, "{path}");
-        everything += &r.body;
-    }
-    for raw in [IBAN, IBAN_COMPACT, CARD, "4111111111111111"] {
-        assert!(!everything.contains(raw), "raw value {raw} in an API answer");
-    }
-    let findings = script.get("/api/v1/findings?detector=iban").json();
-    assert_eq!(findings["total"], 1);
-    let preview = findings["items"][0]["preview"].as_str().unwrap();
-    assert!(preview.contains('*') || preview.contains('•') || preview.contains('…'), "masked: {preview}");
-    assert_eq!(script.get("/api/v1/findings?since=2999-01-01").json()["total"], 0);
-    assert_eq!(script.get("/api/v1/findings?system=logs/app.log").json()["total"], 2);
-    assert_eq!(script.get("/api/v1/findings?system=logs/other%25").json()["total"], 0);
-    assert_eq!(script.get("/api/v1/findings?since=yesterday").status, 422);
-    let counts: Value = script.get("/api/v1/findings/counts").json();
-    assert_eq!(counts["items"].as_array().unwrap().iter().map(|d| d["count"].as_u64().unwrap()).sum::<u64>(), 2, "iban + card");
-
-    // Coverage and KPIs reflect the deployment: the declared log is seen; nothing undeclared.
-    let cov = script.get("/api/v1/coverage").json();
-    assert_eq!((cov["systems_declared"].as_u64(), cov["systems_seen"].as_u64()), (Some(1), Some(1)), "{cov}");
-    let k = script.get("/api/v1/kpis").json();
-    assert_eq!(k["incidents"], 1);
-    assert_eq!(k["share_systems_covered"], 1.0);
-    assert_eq!(k["findings_per_week"][0]["count"], 2);
+    include!("specs/web_api.rs");
 }
 
 #[test]

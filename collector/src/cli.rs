@@ -437,7 +437,7 @@ fn user(action: UserAction) -> anyhow::Result<()> {
             crate::accounts::check_user_name(&name).map_err(anyhow::Error::msg)?;
             let password = read_password(password_file)?;
             std::fs::create_dir_all(&data_dir)?;
-            let mut store = Store::open(&data_dir.join("custos.db"))?;
+            let mut store = Store::open_location(&store_location(&data_dir)?)?;
             store.add_user(&name, role, &password, by, now())?.map_err(anyhow::Error::msg)?;
             println!("user `{name}` added with role {}", role.as_str());
         }
