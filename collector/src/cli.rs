@@ -192,7 +192,7 @@ enum Command {
         #[arg(long, default_value = "./custos-data")]
         data_dir: PathBuf,
     },
-    /// The audit trail (mutes, status changes).
+    /// The audit trail: logins, evidence views, status changes, mutes, users, agents.
     Audit {
         /// State directory of the collector.
         #[arg(long, default_value = "./custos-data")]
@@ -477,6 +477,7 @@ fn enroll(agent_id: String, data_dir: PathBuf, ttl_seconds: i64) -> anyhow::Resu
     std::fs::create_dir_all(&data_dir)?;
     let mut store = Store::open_location(&store_location(&data_dir)?)?;
     let token = store.issue_enrollment_token(&agent_id, custos_agent::finding::now_ms(), ttl_seconds.saturating_mul(1000))?;
+    store.record_audit("cli", "enroll_agent", &agent_id, &format!("token valid {ttl_seconds} s"), now())?;
     eprintln!("one-time token for agent `{agent_id}`, valid {ttl_seconds} s; on the agent host run:");
     eprintln!("  custos-agent enroll --collector https://COLLECTOR:PORT --token <token> --ca ca.pem");
     println!("{token}");
@@ -489,7 +490,9 @@ fn revoke(agent_id: String, data_dir: PathBuf, reason: String) -> anyhow::Result
         StoreLocation::Sqlite(db) if !db.is_file() => anyhow::bail!("{}: no database; pass the collector's --data-dir", db.display()),
         location => Store::open_location(&location)?,
     };
-    if store.revoke_agent(&agent_id, &reason, custos_agent::finding::now_ms())? {
+    let newly = store.revoke_agent(&agent_id, &reason, custos_agent::finding::now_ms())?;
+    store.record_audit("cli", "revoke_agent", &agent_id, &reason, now())?;
+    if newly {
         println!("agent `{agent_id}` revoked");
     } else {
         println!("agent `{agent_id}` was already revoked");
