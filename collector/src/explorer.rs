@@ -5,7 +5,7 @@
 //! findings already folded into daily counts by the collector's own retention
 //! ([`Store::purge_findings`]), so a chart does not drop when old findings are purged.
 
-use crate::store::{Store, StoreError, rfc3339};
+use crate::store::{Store, StoreError, kind_name, position, rfc3339};
 use custos_proto::v1 as pb;
 use crate::store::db::Value;
 use serde::Serialize;
@@ -179,23 +179,18 @@ impl Store {
             .rows(&sql, &values)?
             .iter()
             .map(|r| {
-                let at = match (r.opt_int(4)?, r.opt_text(5)?, r.opt_text(6)?) {
-                    (Some(l), _, _) => format!("line {l}"),
-                    (None, Some(t), Some(c)) => format!("{t}.{c}"),
-                    _ => String::new(),
-                };
                 Ok(FindingRow {
                     id: r.text(0)?,
                     agent_id: r.text(1)?,
                     host: r.text(2)?,
                     locator: r.text(3)?,
-                    at,
+                    at: position(r, 4)?,
                     detector: r.text(7)?,
                     category: r.text(8)?,
                     special: r.bool(9)?,
                     confidence: r.real(10)?,
                     preview: r.text(11)?,
-                    kind: if r.int(12)? == pb::FindingKind::ExportAnomaly as i64 { "export_anomaly".into() } else { "personal_data".into() },
+                    kind: kind_name(r.int(12)?).into(),
                     observed_at: rfc3339(r.int(13)?),
                     received_at: rfc3339(r.int(14)?),
                 })

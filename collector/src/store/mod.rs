@@ -193,6 +193,21 @@ pub struct IncidentView {
     pub justification: String,
 }
 
+/// Where in its source a finding is — `line N` for text, `table.column` for a table — from the
+/// `line, tbl, col` columns of a row, starting at column `first`.
+pub(crate) fn position(r: &Row, first: usize) -> Result<String, StoreError> {
+    Ok(match (r.opt_int(first)?, r.opt_text(first + 1)?, r.opt_text(first + 2)?) {
+        (Some(l), _, _) => format!("line {l}"),
+        (None, Some(t), Some(c)) => format!("{t}.{c}"),
+        _ => String::new(),
+    })
+}
+
+/// The name of a stored finding kind: `personal_data` or `export_anomaly`.
+pub fn kind_name(kind: i64) -> &'static str {
+    if kind == pb::FindingKind::ExportAnomaly as i64 { "export_anomaly" } else { "personal_data" }
+}
+
 /// RFC 3339 form of a millisecond timestamp.
 pub fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -807,21 +822,16 @@ impl Store {
         )?
         .iter()
         .map(|r| {
-            let at = match (r.opt_int(4)?, r.opt_text(5)?, r.opt_text(6)?) {
-                (Some(l), _, _) => format!("line {l}"),
-                (None, Some(t), Some(c)) => format!("{t}.{c}"),
-                _ => String::new(),
-            };
             Ok(EvidenceView {
                 finding_id: r.text(0)?,
                 agent_id: r.text(1)?,
                 host: r.text(2)?,
                 locator: r.text(3)?,
-                at,
+                at: position(r, 4)?,
                 detector: r.text(7)?,
                 category: r.text(8)?,
                 preview: r.text(9)?,
-                kind: if r.int(10)? == pb::FindingKind::ExportAnomaly as i64 { "export_anomaly".into() } else { "personal_data".into() },
+                kind: kind_name(r.int(10)?).into(),
                 evidence: serde_json::from_str(&r.text(11)?).unwrap_or_default(),
                 observed_at: rfc3339(r.int(12)?),
             })
