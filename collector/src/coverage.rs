@@ -59,7 +59,7 @@ pub struct Coverage {
     pub activities: Vec<ActivityCoverage>,
     /// Personal data no activity covers.
     pub undeclared_stores: Vec<UndeclaredStore>,
-    /// Declared systems no agent reported data from: `activity: system`.
+    /// Declared systems no agent reported data from: `«activity» (id): system`.
     pub unseen_systems: Vec<String>,
     /// Declared systems in total.
     pub systems_declared: u64,
@@ -88,7 +88,7 @@ impl Coverage {
             .filter(|p| register.covering(&p.agent_id, &p.host, &p.locator).is_empty())
             .map(|p| UndeclaredStore { agent_id: p.agent_id.clone(), host: p.host.clone(), locator: p.locator.clone(), categories: p.categories.clone(), draft_entry: draft_entry(p) })
             .collect();
-        let unseen_systems = seen.iter().filter(|(_, _, s)| !s).map(|(a, s, _)| format!("{} ({}): {}", a.name, a.id, s.describe())).collect();
+        let unseen_systems = seen.iter().filter(|(_, _, s)| !s).map(|(a, s, _)| format!("«{}» ({}): {}", a.name, a.id, s.describe())).collect();
         Ok(Coverage {
             register: register.source.clone(),
             activities,

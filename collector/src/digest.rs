@@ -82,14 +82,9 @@ impl Digest {
         let mut open: Vec<_> = incidents.iter().filter(|v| Status::parse(&v.status).is_some_and(Status::is_open)).collect();
         open.sort_by_key(|v| v.deadline_ms);
         let open_deadlines = open.into_iter().map(line).collect();
-        let places = store.places()?;
-        let undeclared_stores = places
-            .iter()
-            .filter(|p| register.covering(&p.agent_id, &p.host, &p.locator).is_empty())
-            .map(|p| format!("{}:{} [{}]", p.host, p.locator, p.categories.join(", ")))
-            .collect();
-        let triples: Vec<(String, String, String)> = places.iter().map(|p| (p.agent_id.clone(), p.host.clone(), p.locator.clone())).collect();
-        let unseen_systems = register.systems_seen(&triples).into_iter().filter(|(_, _, seen)| !seen).map(|(a, s, _)| format!("«{}» ({}): {}", a.name, a.id, s.describe())).collect();
+        let coverage = crate::coverage::Coverage::build(store, register)?;
+        let undeclared_stores = coverage.undeclared_stores.iter().map(|u| format!("{}:{} [{}]", u.host, u.locator, u.categories.join(", "))).collect();
+        let unseen_systems = coverage.unseen_systems;
         let silent_ms = i64::from(silent_agent_hours) * 3_600_000;
         let silent_agents = store.agents()?.into_iter().filter(|(_, _, last)| *last < now_ms - silent_ms).map(|(a, h, last)| format!("{a} ({h}), last seen {}", rfc3339(last))).collect();
         Ok(Digest { at: rfc3339(now_ms), new_incidents, open_deadlines, undeclared_stores, unseen_systems, silent_agents })
