@@ -1260,3 +1260,26 @@ pub struct CorrelationSettings {
     pub window_ms: i64,
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_location_never_shows_the_database_password() {
+        let loc = StoreLocation::from_setting(Some("postgres://custos:s3cret@db:5432/custos?password=x"), Path::new("/d")).unwrap();
+        assert_eq!(loc.to_string(), "postgres://custos:***@db:5432/custos");
+        assert!(!format!("{loc:?}").contains("s3cret"));
+        assert_eq!(StoreLocation::from_setting(None, Path::new("/d")).unwrap(), StoreLocation::Sqlite(PathBuf::from("/d/custos.db")));
+        assert!(StoreLocation::from_setting(Some("mysql://x"), Path::new("/d")).unwrap_err().contains("PostgreSQL URL"));
+    }
+
+    #[test]
+    fn evidence_figures_extrapolate_a_sample_to_the_table() {
+        let ev = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>();
+        assert_eq!(evidence_figures(&ev(&[])), (1, None), "a log line is one record");
+        assert_eq!(evidence_figures(&ev(&[("distinct_fingerprints", "40"), ("sampled_rows", "100"), ("estimated_rows", "1000")])), (1000, Some(400)));
+        assert_eq!(evidence_figures(&ev(&[("distinct_fingerprints", "40"), ("matched_rows", "70")])), (70, Some(40)));
+        assert_eq!(evidence_figures(&ev(&[("distinct_fingerprints", "many")])), (1, None), "not a number: no estimate");
+    }
+}

@@ -107,3 +107,20 @@ impl Backend for SqliteDb {
         let _ = self.conn.execute_batch("ROLLBACK");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::args;
+
+    #[test]
+    fn dollar_parameters_bind_by_their_number_in_any_order_and_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = SqliteDb::open(&dir.path().join("t.db")).unwrap();
+        // SQLite numbers `$N` parameters by first appearance: `$2` here is its parameter 1.
+        let rows = db.query("SELECT $2, $1, $2 || $1", args!["a", "b"]).unwrap();
+        assert_eq!(rows, vec![Row(vec![Value::Text("b".into()), Value::Text("a".into()), Value::Text("ba".into())])]);
+        let err = db.query("SELECT ?", args![1i64]).unwrap_err().to_string();
+        assert!(err.contains("$1, $2"), "{err}");
+    }
+}
