@@ -162,11 +162,12 @@ fn two_notifiers_planning_at_once_queue_each_event_once() {
     let b = t.open();
     let start = Arc::new(Barrier::new(2));
     let plan = |mut s: Store| {
-        let (start, cfg, root) = (start.clone(), cfg.clone(), dir.path().to_path_buf());
+        let (start, cfg, reg_file) = (start.clone(), cfg.clone(), dir.path().join("register.toml"));
         std::thread::spawn(move || {
-            let reg = register(&root);
-            let n = custos_collector::notify::Notifier::new(cfg).unwrap();
+            let reg = Register::load(&reg_file);
+            let n = custos_collector::notify::Notifier::new(cfg);
             start.wait();
+            let (reg, n) = (reg.unwrap(), n.unwrap());
             n.plan(&mut s, &reg, 24, T0).unwrap()
         })
     };

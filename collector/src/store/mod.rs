@@ -556,7 +556,7 @@ impl Store {
             for f in chunk {
                 finding_values(f, agent_id, now_ms, &mut params);
             }
-            for r in self.rows(&insert_findings_sql(n), &params)? {
+            for r in self.rows(insert_findings_sql(n), &params)? {
                 inserted.insert(r.text(0)?);
             }
         }
@@ -1051,8 +1051,15 @@ impl Store {
     }
 }
 
+/// The multi-row INSERT of `n` findings (a power of two up to [`INSERT_CHUNK`]), built once.
+fn insert_findings_sql(n: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| (0..=INSERT_CHUNK.ilog2()).map(|k| build_insert_findings_sql(1 << k)).collect());
+    &all[n.ilog2() as usize]
+}
+
 /// The multi-row INSERT of `n` findings, returning the ids actually inserted (not resends).
-fn insert_findings_sql(n: usize) -> String {
+fn build_insert_findings_sql(n: usize) -> String {
     let mut sql = format!("INSERT INTO findings ({FINDING_COLUMNS}) VALUES ");
     for row in 0..n {
         sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -1270,3 +1277,49 @@ pub struct CorrelationSettings {
     pub window_ms: i64,
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_location_never_shows_the_database_password() {
+        let loc = StoreLocation::from_setting(Some("postgres://custos:s3cret@db:5432/custos?password=x"), Path::new("/d")).unwrap();
+        assert_eq!(loc.to_string(), "postgres://custos:***@db:5432/custos");
+        assert!(!format!("{loc:?}").contains("s3cret"));
+        assert_eq!(StoreLocation::from_setting(None, Path::new("/d")).unwrap(), StoreLocation::Sqlite(PathBuf::from("/d/custos.db")));
+        assert!(StoreLocation::from_setting(Some("mysql://x"), Path::new("/d")).unwrap_err().contains("PostgreSQL URL"));
+    }
+
+    #[test]
+    fn a_v4_sqlite_file_is_upgraded_with_its_evidence_figures_extracted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("custos.db");
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            for sql in &schema::SQLITE[..4] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 4).unwrap();
+            c.execute(
+                "INSERT INTO findings (id, agent_id, host, source_kind, locator, identity, detector, category, special, confidence, preview, kind, evidence, observed_at, received_at)
+                 VALUES ('t', 'a', 'h', 3, 'db://shop/customers', 'i', 'email', 'contact', 0, 0.9, 'j***', 1, '{\"distinct_fingerprints\":\"40\",\"sampled_rows\":\"100\",\"estimated_rows\":\"1000\"}', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let r = store.row("SELECT records, subjects FROM findings WHERE id = 't'", &[]).unwrap().unwrap();
+        assert_eq!((r.int(0).unwrap(), r.opt_int(1).unwrap()), (1000, Some(400)));
+        assert_eq!(store.int("PRAGMA user_version", &[]).unwrap(), schema::SQLITE.len() as i64);
+    }
+
+    #[test]
+    fn evidence_figures_extrapolate_a_sample_to_the_table() {
+        let ev = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>();
+        assert_eq!(evidence_figures(&ev(&[])), (1, None), "a log line is one record");
+        assert_eq!(evidence_figures(&ev(&[("distinct_fingerprints", "40"), ("sampled_rows", "100"), ("estimated_rows", "1000")])), (1000, Some(400)));
+        assert_eq!(evidence_figures(&ev(&[("distinct_fingerprints", "40"), ("matched_rows", "70")])), (70, Some(40)));
+        assert_eq!(evidence_figures(&ev(&[("distinct_fingerprints", "many")])), (1, None), "not a number: no estimate");
+    }
+}

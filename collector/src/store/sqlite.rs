@@ -8,12 +8,17 @@ use super::StoreError;
 use super::db::{Backend, Dialect, Row, Value};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// A SQLite connection.
 pub struct SqliteDb {
     conn: Connection,
     read_only: bool,
+    /// For each statement text, the value index of each SQLite parameter. Looking a name up is
+    /// a linear scan inside SQLite, quadratic on a multi-row INSERT of thousands of parameters;
+    /// done once per statement text instead.
+    params: HashMap<String, Vec<usize>>,
 }
 
 impl SqliteDb {
@@ -25,14 +30,14 @@ impl SqliteDb {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(SqliteDb { conn, read_only: false })
+        Ok(SqliteDb { conn, read_only: false, params: HashMap::new() })
     }
 
     /// Opens an existing database file read-only.
     pub fn open_read_only(path: &Path) -> Result<SqliteDb, StoreError> {
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        Ok(SqliteDb { conn, read_only: true })
+        Ok(SqliteDb { conn, read_only: true, params: HashMap::new() })
     }
 
     /// `PRAGMA user_version`: the schema version of a SQLite file.
@@ -40,22 +45,38 @@ impl SqliteDb {
         Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// Binds `$N` parameters by their number, whatever order they appear in.
-    fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<(), StoreError> {
-        for i in 1..=stmt.parameter_count() {
-            let name = stmt.parameter_name(i).unwrap_or("");
-            let n: usize = name.strip_prefix('$').and_then(|n| n.parse().ok()).ok_or_else(|| StoreError::Type(format!("parameter `{name}`: write parameters as $1, $2, …")))?;
-            let v = params.get(n - 1).ok_or_else(|| StoreError::Type(format!("parameter ${n} has no value ({} given)", params.len())))?;
-            match v {
-                Value::Null => stmt.raw_bind_parameter(i, rusqlite::types::Null)?,
-                Value::Int(x) => stmt.raw_bind_parameter(i, x)?,
-                Value::Real(x) => stmt.raw_bind_parameter(i, x)?,
-                Value::Text(x) => stmt.raw_bind_parameter(i, x)?,
-                Value::Blob(x) => stmt.raw_bind_parameter(i, x)?,
-            }
-        }
-        Ok(())
+    /// The value index of each parameter of `stmt`: `$N` is bound to value N - 1, whatever order
+    /// the numbers appear in.
+    fn parameter_map(stmt: &rusqlite::CachedStatement<'_>) -> Result<Vec<usize>, StoreError> {
+        (1..=stmt.parameter_count())
+            .map(|i| {
+                let name = stmt.parameter_name(i).unwrap_or("");
+                match name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
+                    Some(n) if n >= 1 => Ok(n - 1),
+                    _ => Err(StoreError::Type(format!("parameter `{name}`: write parameters as $1, $2, …"))),
+                }
+            })
+            .collect()
     }
+}
+
+fn prepare<'c>(conn: &'c Connection, map: &mut HashMap<String, Vec<usize>>, sql: &str, params: &[Value]) -> Result<rusqlite::CachedStatement<'c>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    if !map.contains_key(sql) {
+        map.insert(sql.to_string(), SqliteDb::parameter_map(&stmt)?);
+    }
+    for (i, &n) in map[sql].iter().enumerate() {
+        let v = params.get(n).ok_or_else(|| StoreError::Type(format!("parameter ${} has no value ({} given)", n + 1, params.len())))?;
+        let i = i + 1;
+        match v {
+            Value::Null => stmt.raw_bind_parameter(i, rusqlite::types::Null)?,
+            Value::Int(x) => stmt.raw_bind_parameter(i, x)?,
+            Value::Real(x) => stmt.raw_bind_parameter(i, x)?,
+            Value::Text(x) => stmt.raw_bind_parameter(i, x)?,
+            Value::Blob(x) => stmt.raw_bind_parameter(i, x)?,
+        }
+    }
+    Ok(stmt)
 }
 
 fn value(v: ValueRef<'_>) -> Result<Value, StoreError> {
@@ -74,14 +95,12 @@ impl Backend for SqliteDb {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        Self::bind(&mut stmt, params)?;
+        let mut stmt = prepare(&self.conn, &mut self.params, sql, params)?;
         Ok(stmt.raw_execute()? as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        Self::bind(&mut stmt, params)?;
+        let mut stmt = prepare(&self.conn, &mut self.params, sql, params)?;
         let n = stmt.column_count();
         let mut rows = stmt.raw_query();
         let mut out = Vec::new();
@@ -105,5 +124,22 @@ impl Backend for SqliteDb {
 
     fn rollback(&mut self) {
         let _ = self.conn.execute_batch("ROLLBACK");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::args;
+
+    #[test]
+    fn dollar_parameters_bind_by_their_number_in_any_order_and_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = SqliteDb::open(&dir.path().join("t.db")).unwrap();
+        // SQLite numbers `$N` parameters by first appearance: `$2` here is its parameter 1.
+        let rows = db.query("SELECT $2, $1, $2 || $1", args!["a", "b"]).unwrap();
+        assert_eq!(rows, vec![Row(vec![Value::Text("b".into()), Value::Text("a".into()), Value::Text("ba".into())])]);
+        let err = db.query("SELECT ?", args![1i64]).unwrap_err().to_string();
+        assert!(err.contains("$1, $2"), "{err}");
     }
 }
