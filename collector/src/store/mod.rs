@@ -260,8 +260,9 @@ pub struct Store {
     depth: u32,
 }
 
-/// Advisory-lock keys (PostgreSQL) of the whole store, outside the range of grouping keys'
-/// hashes only by luck of 2^-62; a collision would merely serialise more.
+/// Advisory-lock keys (PostgreSQL) of the whole store. Grouping keys are 64-bit hashes and may
+/// in principle equal one of these (odds about 2^-63 per key); that would only serialise more,
+/// never let two transactions through at once.
 const MIGRATION_LOCK: i64 = 0x6375_7374_6f73_0001;
 /// Held shared by every transaction that may add `detected`/`worsened` timeline events, and
 /// exclusively by the notifier while it reads past its cursor: identity values are handed out
