@@ -12,6 +12,8 @@ made by `custos-collector quickstart`), writes realistic log lines at --rate lin
   * and checks that every personal-data line was stored exactly once.
 """
 import argparse, json, os, random, sqlite3, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstat import cpu_seconds, hwm_kb  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--rate", type=int, default=10000)
@@ -48,14 +50,6 @@ time.sleep(1.0)
 agent = subprocess.Popen([f"{BIN}/custos-agent", "run", "--config", os.path.join(tmp, "agent.toml")], env=env)
 time.sleep(1.5)
 
-TICK = os.sysconf("SC_CLK_TCK")
-def cpu_seconds(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / TICK
-def hwm_kb(pid):
-    for l in open(f"/proc/{pid}/status"):
-        if l.startswith("VmHWM:"):
-            return int(l.split()[1])
 
 paths = ["/api/v1/orders", "/static/app.js", "/login", "/api/v1/cart", "/health", "/img/logo.png"]
 agents = ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0", "curl/8.5.0", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2) Safari/604.1"]

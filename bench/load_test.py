@@ -21,6 +21,8 @@ per collector, and the figures are summed (rates) or listed per collector (laten
 Needs `psql` to create the schema and count the rows.
 """
 import argparse, json, os, random, socket, sqlite3, subprocess, sys, tempfile, threading, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstat import cpu_seconds, hwm_kb  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--agents", type=int, default=1000)
@@ -78,14 +80,6 @@ for i in range(ncoll):
         except OSError:
             time.sleep(0.1)
 
-TICK = os.sysconf("SC_CLK_TCK")
-def cpu_seconds(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / TICK
-def hwm_kb(pid):
-    for l in open(f"/proc/{pid}/status"):
-        if l.startswith("VmHWM:"):
-            return int(l.split()[1])
 
 cpu0, t0 = [cpu_seconds(p.pid) for p, _ in colls], time.time()
 gens = []
