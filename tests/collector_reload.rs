@@ -20,8 +20,11 @@ fn register(categories: &str) -> String {
     )
 }
 
-/// A minimal HTTP/1.1 receiver (one request per connection) recording (signature valid, body).
-fn receiver() -> (String, Arc<Mutex<Vec<(bool, String)>>>) {
+/// Webhook deliveries received: (signature valid, body).
+type Received = Arc<Mutex<Vec<(bool, String)>>>;
+
+/// A minimal HTTP/1.1 receiver (one request per connection) recording each delivery.
+fn receiver() -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -74,7 +77,7 @@ impl Drop for Collector {
 
 /// A deployment whose register declares contact and financial data, with one financial finding
 /// stored (no incident), a webhook receiver, and the register polled every `poll` seconds.
-fn deployment_with_a_stored_iban(poll: u32) -> (Deployment, Collector, Arc<Mutex<Vec<(bool, String)>>>) {
+fn deployment_with_a_stored_iban(poll: u32) -> (Deployment, Collector, Received) {
     let d = Deployment::new(&register("\"contact\", \"financial\""));
     let (url, got) = receiver();
     std::fs::write(d.root().join("webhook.secret"), SECRET).unwrap();
