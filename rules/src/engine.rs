@@ -25,9 +25,12 @@
 use crate::category::Category;
 use crate::pack::{Allowlist, DetectorSpec, RuleSet};
 use aho_corasick::AhoCorasick;
+use regex_automata::hybrid::dfa::{self as lazy, OverlappingState};
 use regex_automata::meta::{self, Regex};
+use regex_automata::nfa::thompson::{self, WhichCaptures};
+use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, MatchKind, PatternID, PatternSet};
+use regex_automata::{Anchored, Input, Match, MatchError, MatchKind, PatternID, PatternSet};
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy)]
@@ -152,12 +155,93 @@ fn words(list: &[String]) -> Result<Option<AhoCorasick>, EngineError> {
         .map_err(|e| EngineError(e.to_string()))
 }
 
+/// Lazy-DFA capacity of each automaton: large enough that the union's states are never thrown
+/// away on real logs (about 28 MB are used on the 57 MB bench corpus).
+const DFA_CACHE: usize = 256 << 20;
+
+/// The union's lazy DFAs, driven directly rather than through `meta::Regex`: one cache for
+/// all three is taken once per [`Engine::scan`] (not once per search), and the overlapping
+/// pass reports where each pattern ends, which `meta` does not (it names the patterns only,
+/// and each rival then cost a search of its own).
+struct Automata {
+    /// Leftmost-first union, forward: the end of the next candidate.
+    forward: lazy::DFA,
+    /// The union reversed (all matches), anchored at a candidate's end: its start.
+    reverse: lazy::DFA,
+    /// The union with every match reported, forward: the patterns matching at a start, and
+    /// where each of them ends.
+    overlap: lazy::DFA,
+}
+
+/// The mutable states of [`Automata`]'s lazy DFAs.
+struct Caches {
+    forward: lazy::Cache,
+    reverse: lazy::Cache,
+    overlap: lazy::Cache,
+    /// (pattern, end) of the overlapping pass, reused between candidates.
+    ends: Vec<(PatternID, usize)>,
+    /// The patterns of `ends`, in priority order, with their end when it is known.
+    rivals: Vec<(PatternID, Option<usize>)>,
+    /// The patterns matching at a start, when `meta` names them (fallback).
+    set: PatternSet,
+}
+
+/// Builds the caches of a pool (a boxed closure: the pool is a field of [`Engine`]).
+type CachesFn = Box<dyn Fn() -> Caches + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>;
+
+impl Automata {
+    /// The settings `meta` uses for its own lazy DFAs (so a search gives up, and falls back to
+    /// `meta`, exactly where `meta`'s lazy DFA would fall back to its slower engines).
+    fn new(patterns: &[String]) -> Result<Automata, EngineError> {
+        let build = |kind: MatchKind, reverse: bool| {
+            let nfa = thompson::Compiler::new()
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .configure(
+                    thompson::Config::new()
+                        .utf8(false)
+                        .reverse(reverse)
+                        .which_captures(WhichCaptures::None)
+                        .nfa_size_limit(Some(64 << 20)),
+                )
+                .build_many(patterns)
+                .map_err(|e| EngineError(e.to_string()))?;
+            lazy::Builder::new()
+                .configure(
+                    lazy::Config::new()
+                        .match_kind(kind)
+                        .starts_for_each_pattern(!reverse)
+                        .unicode_word_boundary(true)
+                        .cache_capacity(DFA_CACHE)
+                        .minimum_cache_clear_count(Some(3))
+                        .minimum_bytes_per_state(Some(10)),
+                )
+                .build_from_nfa(nfa)
+                .map_err(|e| EngineError(e.to_string()))
+        };
+        Ok(Automata {
+            forward: build(MatchKind::LeftmostFirst, false)?,
+            reverse: build(MatchKind::All, true)?,
+            overlap: build(MatchKind::All, false)?,
+        })
+    }
+
+    fn caches(&self) -> Caches {
+        Caches { forward: self.forward.create_cache(), reverse: self.reverse.create_cache(), overlap: self.overlap.create_cache(), ends: Vec::new(), rivals: Vec::new(), set: PatternSet::new(self.forward.pattern_len()) }
+    }
+}
+
 /// The compiled detectors of a [`RuleSet`].
 pub struct Engine {
     detectors: Vec<Compiled>,
-    /// Leftmost-first union of every pattern, in priority order.
+    /// The union of every pattern, in priority order, as lazy DFAs.
+    automata: std::sync::Arc<Automata>,
+    /// Their caches, one per thread scanning at the same time.
+    caches: Pool<Caches, CachesFn>,
+    /// Leftmost-first union of every pattern, in priority order: the fallback when a lazy DFA
+    /// gives up (a Unicode word boundary in a user pattern before a non-ASCII byte, or a cache
+    /// thrashed by adversarial input), as `meta` would fall back itself.
     regex: Regex,
-    /// The same patterns with overlapping semantics: which patterns match at a given start.
+    /// The same patterns with overlapping semantics (fallback of [`Automata::overlap`]).
     overlap: Regex,
     /// Pattern id → detector index.
     owner: Vec<usize>,
@@ -292,8 +376,13 @@ impl Engine {
                 .build_many(&patterns)
                 .map_err(|e| EngineError(e.to_string()))
         };
+        let automata = std::sync::Arc::new(Automata::new(&patterns)?);
+        let for_pool = std::sync::Arc::clone(&automata);
+        let caches: Pool<Caches, CachesFn> = Pool::new(Box::new(move || for_pool.caches()));
         Ok(Engine {
             detectors,
+            automata,
+            caches,
             regex: build(MatchKind::LeftmostFirst)?,
             overlap: build(MatchKind::All)?,
             owner,
@@ -330,10 +419,11 @@ impl Engine {
     /// Context windows never cross a newline. Memory use does not depend on the input: nothing
     /// is copied but the normalised values of the detections.
     pub fn scan(&self, hay: &[u8], out: &mut Vec<Detection>) {
+        let mut caches = self.caches.get();
+        let c: &mut Caches = &mut caches;
         let mut pos = 0;
-        let mut set = PatternSet::new(self.overlap.pattern_len());
         while pos < hay.len() {
-            let Some(m) = self.regex.search(&Input::new(hay).range(pos..)) else { break };
+            let Some(m) = self.find(c, hay, pos) else { break };
             let (start, end) = (m.start(), m.end());
             if end == start {
                 pos = end + 1;
@@ -349,7 +439,7 @@ impl Engine {
                 // Collisions are between digit runs (a BSN that is also a phone number, a
                 // Steuer-ID that is also a PESEL); a value with letters or `@` has no rival.
                 Some(c) if c.positive || !is_digit_run(&hay[c.detection.start..c.detection.end]) => Some(c),
-                first => self.best_at(hay, start, m.pattern(), first, &mut set, &mut silenced),
+                first => self.best_at(c, hay, start, m.pattern(), first, &mut silenced),
             };
             match (best, silenced) {
                 (Some(c), _) => {
@@ -365,21 +455,85 @@ impl Engine {
         }
     }
 
+    /// The next leftmost-first match of the union in `hay[pos..]`: the forward lazy DFA finds
+    /// its end and pattern, the reverse one (anchored at that end) its start, as `meta` does.
+    fn find(&self, c: &mut Caches, hay: &[u8], pos: usize) -> Option<Match> {
+        let input = Input::new(hay).range(pos..);
+        let a = &self.automata;
+        let found = a.forward.try_search_fwd(&mut c.forward, &input).and_then(|end| {
+            let Some(end) = end else { return Ok(None) };
+            if end.offset() == pos {
+                return Ok(Some(Match::new(end.pattern(), pos..pos)));
+            }
+            let back = input.clone().span(pos..end.offset()).anchored(Anchored::Yes).earliest(false);
+            match a.reverse.try_search_rev(&mut c.reverse, &back)? {
+                Some(start) => Ok(Some(Match::new(end.pattern(), start.offset()..end.offset()))),
+                // A forward match always has a start; should that ever fail, `meta` decides.
+                None => Err(MatchError::gave_up(end.offset())),
+            }
+        });
+        found.unwrap_or_else(|_| self.regex.search(&input))
+    }
+
+    /// The patterns matching at `start` (anchored) into `c.rivals`, in priority order, each with
+    /// its end when the overlapping pass saw it end at one place only (then that is also where
+    /// its leftmost-first match ends), `None` when it must be searched for.
+    fn rivals_at(&self, c: &mut Caches, hay: &[u8], start: usize) {
+        c.rivals.clear();
+        let input = Input::new(hay).range(start..).anchored(Anchored::Yes);
+        let mut state = OverlappingState::start();
+        let complete = loop {
+            match self.automata.overlap.try_search_overlapping_fwd(&mut c.overlap, &input, &mut state) {
+                Ok(()) => match state.get_match() {
+                    Some(m) => c.ends.push((m.pattern(), m.offset())),
+                    None => break true,
+                },
+                Err(_) => break false,
+            }
+        };
+        if complete {
+            c.ends.sort_unstable();
+            c.ends.dedup();
+            for (i, &(pid, end)) in c.ends.iter().enumerate() {
+                let alone = c.ends.get(i + 1).is_none_or(|n| n.0 != pid) && (i == 0 || c.ends[i - 1].0 != pid);
+                if alone {
+                    c.rivals.push((pid, Some(end)));
+                } else if c.rivals.last().is_none_or(|r| r.0 != pid) {
+                    c.rivals.push((pid, None));
+                }
+            }
+        } else {
+            c.set.clear();
+            self.overlap.which_overlapping_matches(&input, &mut c.set);
+            c.rivals.extend(c.set.iter().map(|pid| (pid, None)));
+        }
+        c.ends.clear();
+    }
+
+    /// End of the leftmost-first match of pattern `pid` anchored at `start`.
+    fn end_of(&self, c: &mut Caches, hay: &[u8], start: usize, pid: PatternID) -> Option<usize> {
+        let input = Input::new(hay).range(start..).anchored(Anchored::Pattern(pid));
+        match self.automata.forward.try_search_fwd(&mut c.forward, &input) {
+            Ok(end) => end.map(|e| e.offset()),
+            Err(_) => self.regex.search(&input).map(|m| m.end()),
+        }
+    }
+
     /// The other patterns matching at `start`, in priority order: the first valid one when
     /// `first` was refused, or one with a positive context word when `first` had none.
     fn best_at(
         &self,
+        c: &mut Caches,
         hay: &[u8],
         start: usize,
         tried: PatternID,
         first: Option<Candidate>,
-        set: &mut PatternSet,
         silenced: &mut Option<usize>,
     ) -> Option<Candidate> {
-        set.clear();
-        self.overlap.which_overlapping_matches(&Input::new(hay).range(start..).anchored(Anchored::Yes), set);
+        self.rivals_at(c, hay, start);
         let mut best = first;
-        for pid in set.iter() {
+        for i in 0..c.rivals.len() {
+            let (pid, end) = c.rivals[i];
             if pid == tried {
                 continue;
             }
@@ -387,20 +541,19 @@ impl Engine {
             if best.as_ref().is_some_and(|b| b.detection.detector == di) {
                 continue;
             }
-            let input = Input::new(hay).range(start..).anchored(Anchored::Pattern(pid));
-            let Some(m) = self.regex.search(&input) else { continue };
-            if m.end() == m.start() {
+            let Some(end) = end.or_else(|| self.end_of(c, hay, start, pid)) else { continue };
+            if end == start {
                 continue;
             }
-            if let Some(c) = self.confirm(hay, m.start(), m.end(), pid).found(silenced, m.end()) {
+            if let Some(found) = self.confirm(hay, start, end, pid).found(silenced, end) {
                 match &best {
                     None => {
-                        if c.positive {
-                            return Some(c);
+                        if found.positive {
+                            return Some(found);
                         }
-                        best = Some(c);
+                        best = Some(found);
                     }
-                    Some(_) if c.positive => return Some(c),
+                    Some(_) if found.positive => return Some(found),
                     Some(_) => {}
                 }
             }
