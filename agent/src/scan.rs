@@ -115,7 +115,7 @@ pub fn scan_paths(engine: &Engine, paths: &[PathBuf], opts: &ScanOptions, out: &
     if !opts.json {
         writeln!(out, "{:<40} {:>6} {:>5}  {:<16} {:<18} {:>5}  PREVIEW", "PATH", "LINE", "COL", "DETECTOR", "CATEGORY", "CONF")?;
     }
-    let mut buf = Vec::with_capacity(CHUNK + 64 * 1024);
+    let mut buf = Vec::new();
     let mut detections = Vec::new();
     let mut json = JsonLines::new(engine);
     for f in &files {
@@ -148,15 +148,17 @@ fn scan_file(
     let path_str = path.to_string_lossy();
     // Escaped once per file, not once per finding.
     let path_json = serde_json::to_vec(&*path_str).map_err(io::Error::other)?;
-    buf.clear();
+    // `buf` keeps its length (CHUNK, zeroed once per run): refilling it must not zero 8 MiB per
+    // chunk again. `filled` is how much of it holds the file; `tail` the unscanned part of the
+    // last line, moved to the front.
+    buf.resize(CHUNK, 0);
+    let mut tail = 0usize;
     let mut line_no: u64 = 1; // line number at `line_start`
     let mut first = true;
     let mut eof = false;
     while !eof {
         // Fill up to CHUNK bytes.
-        let start_len = buf.len();
-        buf.resize(start_len.max(CHUNK), 0);
-        let mut filled = start_len;
+        let mut filled = tail;
         while filled < buf.len() {
             match file.read(&mut buf[filled..]) {
                 Ok(0) => {
@@ -168,17 +170,17 @@ fn scan_file(
                 Err(e) => return Err(e),
             }
         }
-        buf.truncate(filled);
+        let data = &buf[..filled];
         if first {
             first = false;
-            if memchr::memchr(0, &buf[..buf.len().min(8192)]).is_some() {
+            if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
                 return Ok(()); // binary
             }
             summary.files += 1;
         }
         // Scan up to the last newline; keep the tail for the next round (unless EOF or no newline).
-        let cut = if eof { buf.len() } else { memchr::memrchr(b'\n', buf).map_or(buf.len(), |i| i + 1) };
-        let chunk = &buf[..cut];
+        let cut = if eof { data.len() } else { memchr::memrchr(b'\n', data).map_or(data.len(), |i| i + 1) };
+        let chunk = &data[..cut];
         detections.clear();
         engine.scan(chunk, detections);
         let mut line_start = 0usize;
@@ -219,7 +221,8 @@ fn scan_file(
         line_no += memchr::memchr_iter(b'\n', &chunk[line_start..]).count() as u64;
         summary.bytes += cut as u64;
         progress.add(cut as u64);
-        buf.drain(..cut);
+        tail = filled - cut;
+        buf.copy_within(cut..filled, 0);
     }
     Ok(())
 }

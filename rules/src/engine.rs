@@ -171,6 +171,9 @@ struct Automata {
     /// The union with every match reported, forward: the patterns matching at a start, and
     /// where each of them ends.
     overlap: lazy::DFA,
+    /// Per pattern: its length when every match of it has the same length (`\b[0-9]{11}\b`).
+    /// Such a match starts that many bytes before its end, without a reverse search.
+    fixed_len: Vec<Option<usize>>,
 }
 
 /// The mutable states of [`Automata`]'s lazy DFAs.
@@ -218,7 +221,17 @@ impl Automata {
                 .build_from_nfa(nfa)
                 .map_err(|e| EngineError(e.to_string()))
         };
+        let syntax = syntax::Config::new().unicode(false).utf8(false);
+        let fixed_len = patterns
+            .iter()
+            .map(|p| {
+                let hir = syntax::parse_with(p, &syntax).map_err(|e| EngineError(e.to_string()))?;
+                let props = hir.properties();
+                Ok(props.minimum_len().filter(|&min| min > 0 && props.maximum_len() == Some(min)))
+            })
+            .collect::<Result<_, EngineError>>()?;
         Ok(Automata {
+            fixed_len,
             forward: build(MatchKind::LeftmostFirst, false)?,
             reverse: build(MatchKind::All, true)?,
             overlap: build(MatchKind::All, false)?,
@@ -464,6 +477,13 @@ impl Engine {
             let Some(end) = end else { return Ok(None) };
             if end.offset() == pos {
                 return Ok(Some(Match::new(end.pattern(), pos..pos)));
+            }
+            // The match found is the one starting leftmost, and it is a match of `end.pattern()`:
+            // when that pattern has one length, the start is known.
+            if let Some(len) = a.fixed_len[end.pattern().as_usize()] {
+                if end.offset() >= pos + len {
+                    return Ok(Some(Match::new(end.pattern(), end.offset() - len..end.offset())));
+                }
             }
             let back = input.clone().span(pos..end.offset()).anchored(Anchored::Yes).earliest(false);
             match a.reverse.try_search_rev(&mut c.reverse, &back)? {

@@ -6,15 +6,25 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// order number more often). `0.0.0.0`, the broadcast address and `127.x` loopback are not
 /// personal data and are refused. Normalised to its canonical text.
 pub fn ipv4(raw: &[u8]) -> Option<Vec<u8>> {
-    let s = std::str::from_utf8(raw).ok()?;
-    if s.split('.').any(|p| p.len() > 1 && p.starts_with('0')) {
+    // Parsed by hand rather than through `Ipv4Addr`'s parser and `Display`: this runs on every
+    // dotted quad of a log, and without leading zeros the canonical text is the raw text itself.
+    let mut octets = [0u8; 4];
+    let mut parts = raw.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(super::checksum::number(part)?).ok()?;
+    }
+    if parts.next().is_some() {
         return None;
     }
-    let ip: Ipv4Addr = s.parse().ok()?;
+    let ip = Ipv4Addr::from(octets);
     if ip.is_unspecified() || ip.is_broadcast() || ip.is_loopback() {
         return None;
     }
-    Some(ip.to_string().into_bytes())
+    Some(raw.to_vec())
 }
 
 /// IPv6 in full or compressed form (at least three groups written, so `::1` and times like
@@ -77,6 +87,46 @@ pub fn gps_coordinates(raw: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_accepts_what_the_standard_parser_accepted() {
+        // The previous implementation, kept as the reference for the hand-written parser.
+        fn reference(raw: &[u8]) -> Option<Vec<u8>> {
+            let s = std::str::from_utf8(raw).ok()?;
+            if s.split('.').any(|p| p.len() > 1 && p.starts_with('0')) {
+                return None;
+            }
+            let ip: Ipv4Addr = s.parse().ok()?;
+            if ip.is_unspecified() || ip.is_broadcast() || ip.is_loopback() {
+                return None;
+            }
+            Some(ip.to_string().into_bytes())
+        }
+        let parts = ["0", "1", "9", "00", "01", "10", "99", "127", "199", "255", "256", "999", "0255", "1000", "", "+1", "a", "-1"];
+        let mut checked = 0;
+        for n in 1..=5 {
+            let mut idx = vec![0usize; n];
+            loop {
+                let raw = idx.iter().map(|&i| parts[i]).collect::<Vec<_>>().join(".");
+                assert_eq!(ipv4(raw.as_bytes()), reference(raw.as_bytes()), "{raw}");
+                checked += 1;
+                // Next combination (odometer); only the first parts vary beyond three, to stay quick.
+                let mut k = 0;
+                while k < n {
+                    idx[k] += 1;
+                    if idx[k] < parts.len() && (k < 3 || idx[k] < 4) {
+                        break;
+                    }
+                    idx[k] = 0;
+                    k += 1;
+                }
+                if k == n {
+                    break;
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
 
     #[test]
     fn ipv4_refuses_leading_zeros_and_non_personal_addresses() {
