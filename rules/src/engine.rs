@@ -447,7 +447,7 @@ impl Engine {
                 continue;
             }
             let mut silenced = None;
-            let first = self.confirm(hay, start, end, m.pattern()).found(&mut silenced, end);
+            let first = self.confirm(hay, start, end, m.pattern(), false).found(&mut silenced, end);
             let best = match first {
                 // Collisions are between digit runs (a BSN that is also a phone number, a
                 // Steuer-ID that is also a PESEL); a value with letters or `@` has no rival.
@@ -558,14 +558,16 @@ impl Engine {
                 continue;
             }
             let di = self.owner[pid.as_usize()];
-            if best.as_ref().is_some_and(|b| b.detection.detector == di) {
+            if best.as_ref().is_some_and(|b| b.detection.detector == di || self.detectors[di].positive_words == 0) {
                 continue;
             }
             let Some(end) = end.or_else(|| self.end_of(c, hay, start, pid)) else { continue };
             if end == start {
                 continue;
             }
-            if let Some(found) = self.confirm(hay, start, end, pid).found(silenced, end) {
+            // Once there is a valid candidate, only a rival with a positive word replaces it, and
+            // what is silenced no longer matters: a rival without one is skipped unvalidated.
+            if let Some(found) = self.confirm(hay, start, end, pid, best.is_some()).found(silenced, end) {
                 match &best {
                     None => {
                         if found.positive {
@@ -581,8 +583,9 @@ impl Engine {
         best
     }
 
-    fn confirm(&self, hay: &[u8], start: usize, end: usize, pid: PatternID) -> Outcome {
-        match self.judge(hay, start, end, pid) {
+    /// See [`Engine::judge`].
+    fn confirm(&self, hay: &[u8], start: usize, end: usize, pid: PatternID, only_positive: bool) -> Outcome {
+        match self.judge(hay, start, end, pid, only_positive) {
             Some(Ok(c)) => Outcome::Found(c),
             Some(Err(())) => Outcome::Silenced,
             None => Outcome::Refused,
@@ -590,7 +593,9 @@ impl Engine {
     }
 
     /// `None`: not this detector's value; `Some(Err(()))`: its value, but not to be reported.
-    fn judge(&self, hay: &[u8], start: usize, end: usize, pid: PatternID) -> Option<Result<Candidate, ()>> {
+    /// With `only_positive`, a candidate without a positive context word is `None` whatever it
+    /// is (for a rival that could only win with one).
+    fn judge(&self, hay: &[u8], start: usize, end: usize, pid: PatternID, only_positive: bool) -> Option<Result<Candidate, ()>> {
         let di = self.owner[pid.as_usize()];
         let det = &self.detectors[di];
         let raw = &hay[start..end];
@@ -607,16 +612,33 @@ impl Engine {
                 return None;
             }
         }
+        let ctx = &det.spec.context;
+        let context = || {
+            let before = &hay[start.saturating_sub(ctx.window)..start];
+            let before = memchr::memrchr(b'\n', before).map_or(before, |i| &before[i + 1..]);
+            let after = &hay[end..(end + ctx.window).min(hay.len())];
+            let after = memchr::memchr(b'\n', after).map_or(after, |i| &after[..i]);
+            Context::around(det.context.as_ref(), det.positive_words, before, after)
+        };
+        // A rival that can only matter with a positive word is not validated without one
+        // (nor is one whose detector has no positive word at all).
+        let early = if only_positive {
+            if det.positive_words == 0 {
+                return None;
+            }
+            let c = context();
+            if c != Context::Positive {
+                return None;
+            }
+            Some(c)
+        } else {
+            None
+        };
         let normalized = match det.spec.validator {
             Some(v) => v.check(raw)?,
             None => raw.to_vec(),
         };
-        let ctx = &det.spec.context;
-        let before = &hay[start.saturating_sub(ctx.window)..start];
-        let before = memchr::memrchr(b'\n', before).map_or(before, |i| &before[i + 1..]);
-        let after = &hay[end..(end + ctx.window).min(hay.len())];
-        let after = memchr::memchr(b'\n', after).map_or(after, |i| &after[..i]);
-        let context = Context::around(det.context.as_ref(), det.positive_words, before, after);
+        let context = early.unwrap_or_else(context);
         let positive = context == Context::Positive;
         if (ctx.required || self.needs_context[pid.as_usize()]) && !positive {
             return Some(Err(()));
