@@ -14,11 +14,18 @@ pub fn email(raw: &[u8]) -> Option<Vec<u8>> {
     if local.starts_with(b".") || local.ends_with(b".") || local.windows(2).any(|w| w == b"..") {
         return None;
     }
-    let labels: Vec<&[u8]> = domain.split(|&b| b == b'.').collect();
-    if labels.len() < 2 || labels.iter().any(|l| l.is_empty() || l.len() > 63 || l.starts_with(b"-") || l.ends_with(b"-")) {
+    // Labels are checked as they are split, not collected: this runs on every address of a log.
+    let (mut labels, mut tld): (usize, &[u8]) = (0, &[]);
+    for l in domain.split(|&b| b == b'.') {
+        if l.is_empty() || l.len() > 63 || l.starts_with(b"-") || l.ends_with(b"-") {
+            return None;
+        }
+        labels += 1;
+        tld = l;
+    }
+    if labels < 2 {
         return None;
     }
-    let tld = labels[labels.len() - 1];
     if tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) {
         return None;
     }
