@@ -480,10 +480,10 @@ impl Engine {
             }
             // The match found is the one starting leftmost, and it is a match of `end.pattern()`:
             // when that pattern has one length, the start is known.
-            if let Some(len) = a.fixed_len[end.pattern().as_usize()] {
-                if end.offset() >= pos + len {
-                    return Ok(Some(Match::new(end.pattern(), end.offset() - len..end.offset())));
-                }
+            if let Some(len) = a.fixed_len[end.pattern().as_usize()]
+                && end.offset() >= pos + len
+            {
+                return Ok(Some(Match::new(end.pattern(), end.offset() - len..end.offset())));
             }
             let back = input.clone().span(pos..end.offset()).anchored(Anchored::Yes).earliest(false);
             match a.reverse.try_search_rev(&mut c.reverse, &back)? {
