@@ -125,9 +125,8 @@ async fn dpo_and_security_handle_an_incident_in_the_browser_and_a_viewer_cannot(
     login(&c, &base, "dana").await;
     assert_eq!(open_first_incident(&c).await, id);
     let first = wait_text(&c, ".cards .countdown", |t| t.ends_with("s left") && t.starts_with("71h")).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let later = wait_text(&c, ".cards .countdown", |t| t.ends_with("s left")).await;
-    assert_ne!(first, later, "the countdown ticks");
+    // It ticks (within the helper's 20 s patience: a loaded machine may delay the timer).
+    wait_text(&c, ".cards .countdown", |t| t.ends_with("s left") && t != first).await;
     c.find(Locator::Css("#show-evidence")).await.unwrap().click().await.unwrap();
     let evidence = wait_text(&c, "#evidence-table", |t| t.contains("iban")).await;
     assert!(!evidence.contains(RAW_IBAN) && evidence.contains('*'), "evidence is masked: {evidence}");
