@@ -20,12 +20,12 @@
 //! | enrol / revoke agents |     | ✓        |        |
 //! | read and export the audit trail | ✓ |   |        |
 
+use crate::secret;
 use crate::store::db::args;
 use crate::store::{Store, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// How long a console session lasts (absolute, from login).
 pub const SESSION_TTL_MS: i64 = 12 * 3_600_000;
@@ -135,17 +135,6 @@ pub struct Session {
     pub user: User,
     /// Its CSRF token.
     pub csrf: String,
-}
-
-/// 256 random bits, hex.
-pub fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-fn secret_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.trim().as_bytes()))
 }
 
 /// Why a user name or password is refused (the message says what is accepted).
@@ -264,10 +253,10 @@ impl Store {
             s.exec("DELETE FROM sessions WHERE expires_at < $1", args![now_ms])?;
             s.exec("INSERT INTO login_attempts (at, user_name, client, ok) VALUES ($1, $2, $3, $4)", args![now_ms, name, client, user.is_some()])?;
             let Some(u) = user else { return Ok(None) };
-            let new = NewSession { token: new_secret(), csrf: new_secret(), expires_at_ms: now_ms + SESSION_TTL_MS };
+            let new = NewSession { token: secret::new(), csrf: secret::new(), expires_at_ms: now_ms + SESSION_TTL_MS };
             s.exec(
                 "INSERT INTO sessions (token_hash, user_name, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                args![secret_hash(&new.token), u.name.as_str(), new.csrf.as_str(), now_ms, new.expires_at_ms],
+                args![secret::hash(&new.token), u.name.as_str(), new.csrf.as_str(), now_ms, new.expires_at_ms],
             )?;
             s.exec("INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, 'login', $2, $3)", args![now_ms, u.name.as_str(), format!("from {client}")])?;
             Ok(Some(new))
@@ -278,7 +267,7 @@ impl Store {
     pub fn session(&self, token: &str, now_ms: i64) -> Result<Option<Session>, StoreError> {
         let Some(r) = self.row(
             "SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
-            args![secret_hash(token), now_ms],
+            args![secret::hash(token), now_ms],
         )?
         else {
             return Ok(None);
@@ -290,7 +279,7 @@ impl Store {
     /// Ends a session.
     pub fn logout(&mut self, token: &str, user: &str, now_ms: i64) -> Result<(), StoreError> {
         self.atomically(|s| {
-            s.exec("DELETE FROM sessions WHERE token_hash = $1", args![secret_hash(token)])?;
+            s.exec("DELETE FROM sessions WHERE token_hash = $1", args![secret::hash(token)])?;
             s.exec("INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, 'logout', $2, '')", args![now_ms, user])?;
             Ok(())
         })
@@ -301,9 +290,9 @@ impl Store {
         if self.credentials(user)?.is_none() {
             return Ok(Err(format!("no user `{user}`; add it first with `custos-collector user add`")));
         }
-        let token = format!("custos_{}", new_secret());
+        let token = format!("custos_{}", secret::new());
         self.atomically(|s| {
-            s.exec("INSERT INTO api_tokens (token_hash, user_name, label, created_at) VALUES ($1, $2, $3, $4)", args![secret_hash(&token), user, label, now_ms])?;
+            s.exec("INSERT INTO api_tokens (token_hash, user_name, label, created_at) VALUES ($1, $2, $3, $4)", args![secret::hash(&token), user, label, now_ms])?;
             s.exec("INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, 'token_add', $3, $4)", args![now_ms, by, user, label])?;
             Ok(())
         })?;
@@ -312,7 +301,7 @@ impl Store {
 
     /// The user an API token belongs to (and notes its use).
     pub fn api_token_user(&mut self, token: &str, now_ms: i64) -> Result<Option<User>, StoreError> {
-        let hash = secret_hash(token);
+        let hash = secret::hash(token);
         let Some(r) = self.row("SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1 AND u.disabled = 0", args![hash.as_str()])? else {
             return Ok(None);
         };

@@ -463,10 +463,7 @@ fn user(action: UserAction) -> anyhow::Result<()> {
 }
 
 fn valid_agent_id(id: &str) -> anyhow::Result<()> {
-    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        anyhow::bail!("agent id `{id}` must be 1-128 letters, digits, '-', '_' or '.'");
-    }
-    Ok(())
+    crate::enrollment::check_agent_id(id).map_err(anyhow::Error::msg)
 }
 
 fn enroll(agent_id: String, data_dir: PathBuf, ttl_seconds: i64) -> anyhow::Result<()> {
@@ -618,11 +615,7 @@ fn incident(id: i64, data_dir: PathBuf, json: bool, set_status: Option<String>, 
 fn report(id: i64, format: &str, data_dir: PathBuf, register: Option<PathBuf>) -> anyhow::Result<()> {
     let register = load_register(&data_dir, register)?;
     let mut store = open_db(&data_dir, true)?;
-    let v = store.incident(id)?.ok_or_else(|| anyhow::anyhow!("no incident #{id}"))?;
-    if !store.timeline(id)?.iter().any(|t| t.kind == "draft") {
-        store.add_timeline(id, "draft", "custos", "Art. 33 notification draft produced", now())?;
-    }
-    let draft = crate::report::Art33Draft::build(&v, store.timeline(id)?, &register, now());
+    let draft = crate::report::Art33Draft::produce(&mut store, id, &register, "custos", now())?.ok_or_else(|| anyhow::anyhow!("no incident #{id}"))?;
     match format {
         "md" => print!("{}", draft.markdown()),
         "json" => println!("{}", serde_json::to_string_pretty(&draft)?),

@@ -9,11 +9,11 @@
 //! revoked agent when it opens a stream and on every batch of a stream already open.
 
 use crate::pki::CertificateAuthority;
+use crate::secret;
 use crate::store::{Store, StoreError};
 use custos_proto::v1 as pb;
 use custos_proto::v1::enrollment_server::Enrollment;
 use crate::store::db::args;
-use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use tonic::{Request, Response, Status};
 
@@ -34,31 +34,29 @@ pub enum TokenError {
     Revoked(String),
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.trim().as_bytes()))
-}
-
-/// A fresh random token (256 bits, hex).
-fn new_token() -> std::io::Result<String> {
-    let mut bytes = [0u8; 32];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
-    Ok(hex::encode(bytes))
+/// Checks an agent id, the Common Name its certificate will carry; the error says what is
+/// accepted.
+pub fn check_agent_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        return Err(format!("agent id `{id}` must be 1-128 letters, digits, '-', '_' or '.'"));
+    }
+    Ok(())
 }
 
 impl Store {
     /// Issues a one-time token for `agent_id`, valid `ttl_ms`. Only its hash is stored.
     pub fn issue_enrollment_token(&mut self, agent_id: &str, now_ms: i64, ttl_ms: i64) -> Result<String, StoreError> {
-        let token = new_token().map_err(|e| StoreError::Config(format!("cannot read /dev/urandom for an enrolment token: {e}")))?;
+        let token = secret::new();
         self.exec(
             "INSERT INTO enrollment_tokens (token_hash, agent_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            args![token_hash(&token), agent_id, now_ms, now_ms + ttl_ms],
+            args![secret::hash(&token), agent_id, now_ms, now_ms + ttl_ms],
         )?;
         Ok(token)
     }
 
     /// Consumes a token: returns its agent id, or why it is refused.
     pub fn redeem_enrollment_token(&mut self, token: &str, now_ms: i64) -> Result<Result<String, TokenError>, StoreError> {
-        let hash = token_hash(token);
+        let hash = secret::hash(token);
         let Some(row) = self.row("SELECT agent_id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = $1", args![&hash])? else {
             return Ok(Err(TokenError::Unknown));
         };

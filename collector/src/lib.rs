@@ -40,6 +40,7 @@ pub mod quickstart;
 pub mod register;
 pub mod register_table;
 pub mod report;
+pub mod secret;
 pub mod store;
 pub mod watch;
 pub mod web;

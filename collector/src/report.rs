@@ -74,6 +74,17 @@ pub struct Art33Draft {
 }
 
 impl Art33Draft {
+    /// Produces the draft of incident `id` for `by`: the first time, a `draft` entry goes to the
+    /// incident's timeline (the draft's own timeline shows it). `None` when there is no such
+    /// incident.
+    pub fn produce(store: &mut Store, id: i64, register: &Register, by: &str, now_ms: i64) -> Result<Option<Art33Draft>, StoreError> {
+        let Some(v) = store.incident(id)? else { return Ok(None) };
+        if !store.timeline(id)?.iter().any(|t| t.kind == "draft") {
+            store.add_timeline(id, "draft", by, "Art. 33 notification draft produced", now_ms)?;
+        }
+        Ok(Some(Art33Draft::build(&v, store.timeline(id)?, register, now_ms)))
+    }
+
     /// Builds the draft from an incident, its timeline and the register.
     pub fn build(v: &IncidentView, timeline: Vec<TimelineEntry>, register: &Register, now_ms: i64) -> Art33Draft {
         let acts: Vec<_> = register.activities.iter().filter(|a| v.activities.contains(&a.id)).collect();

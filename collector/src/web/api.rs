@@ -300,12 +300,9 @@ async fn report(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>
     let register = web.collector.register();
     let user = caller.user.name.clone();
     let draft = blocking(&web, move |s| {
-        let Some(v) = s.incident(id)? else { return Ok(None) };
-        if !s.timeline(id)?.iter().any(|t| t.kind == "draft") {
-            s.add_timeline(id, "draft", &user, "Art. 33 notification draft produced", now())?;
-        }
+        let Some(draft) = crate::report::Art33Draft::produce(s, id, &register, &user, now())? else { return Ok(None) };
         s.record_audit(&user, "download_report", &format!("incident #{id}"), "", now())?;
-        Ok(Some(crate::report::Art33Draft::build(&v, s.timeline(id)?, &register, now())))
+        Ok(Some(draft))
     })
     .await?
     .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
@@ -416,10 +413,7 @@ pub struct Revocation {
 }
 
 fn valid_agent_id(id: &str) -> Result<(), ApiError> {
-    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "agent id: 1-128 letters, digits, '-', '_' or '.'"));
-    }
-    Ok(())
+    crate::enrollment::check_agent_id(id).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e))
 }
 
 async fn revoke(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<String>, Json(r): Json<Revocation>) -> Result<Json<Value>, ApiError> {
