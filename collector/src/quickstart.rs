@@ -31,19 +31,9 @@ pub struct QuickstartOptions {
 /// Creates the shared fingerprint key if the data directory has none.
 pub fn ensure_fingerprint_key(path: &Path) -> anyhow::Result<()> {
     if !path.is_file() {
-        let key: [u8; 32] = rand_bytes();
-        pki::write_private(path, &hex::encode(key))?;
+        pki::write_private(path, &crate::secret::new())?;
     }
     Ok(())
-}
-
-fn rand_bytes() -> [u8; 32] {
-    // The OS RNG through std's HashMap seeds would be weak; read /dev/urandom directly.
-    let mut key = [0u8; 32];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = std::io::Read::read_exact(&mut f, &mut key);
-    }
-    key
 }
 
 /// Runs the quickstart.

@@ -1,10 +1,12 @@
-//! One-time secrets: tokens handed out once (enrolment tokens, session cookies, API tokens) and
-//! stored only as their SHA-256, so a copy of the database cannot be replayed.
+//! Random secrets: the quickstart's fingerprint key, and tokens handed out once (enrolment
+//! tokens, session cookies, API tokens) that the database keeps only as their SHA-256, so a
+//! copy of it cannot be replayed.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-/// 256 random bits, hex.
+/// 256 bits from a cryptographically secure generator (the thread-local ChaCha generator
+/// seeded by the OS), hex.
 pub fn new() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
