@@ -50,5 +50,11 @@ ensure_chromium() {
 }
 ensure_chromium
 
+# A one-shot build gains nothing from incremental compilation, and its caches double the
+# size of target/: say how much room there is, since a full disk is the commonest CI failure.
+export CARGO_INCREMENTAL=0
+df -h . >&2 || true
+
 log "cargo test --workspace"
 cargo test --workspace --locked
+du -sh target >&2 || true
