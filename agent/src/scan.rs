@@ -249,7 +249,7 @@ struct JsonLines {
     /// distinct values; formatted by serde_json once so the digits are its shortest form).
     confidences: Vec<(u32, Vec<u8>)>,
     /// Masked preview of the current record.
-    preview: String,
+    preview: Vec<u8>,
 }
 
 impl JsonLines {
@@ -266,7 +266,7 @@ impl JsonLines {
             })
             .collect();
         let email_form = engine.detectors().map(|spec| spec.id == "email").collect();
-        JsonLines { buf: Vec::with_capacity(JSON_FLUSH + 4096), detector_fields, email_form, confidences: Vec::new(), preview: String::new() }
+        JsonLines { buf: Vec::with_capacity(JSON_FLUSH + 4096), detector_fields, email_form, confidences: Vec::new(), preview: Vec::new() }
     }
 
     /// Appends one record and its newline; `path` is already a JSON string.
@@ -296,7 +296,7 @@ impl JsonLines {
         b.extend_from_slice(b",\"preview\":");
         self.preview.clear();
         mask::preview_into(&mut self.preview, self.email_form[detector], raw);
-        write_json_str(b, self.preview.as_bytes());
+        write_json_str(b, &self.preview);
         if show_value {
             b.extend_from_slice(b",\"value\":");
             write_json_str(b, String::from_utf8_lossy(raw).as_bytes());

@@ -83,8 +83,8 @@ impl std::fmt::Debug for Detection {
 struct Compiled {
     spec: DetectorSpec,
     /// Positive then negative context words in one automaton (one pass per window).
-    context: Option<AhoCorasick>,
-    /// Pattern ids below this are positive words.
+    context: Option<ContextWords>,
+    /// How many positive context words the detector has.
     positive_words: usize,
     prefilter: Option<AhoCorasick>,
     allow: CompiledAllowlist,
@@ -321,12 +321,8 @@ pub struct Engine {
     automata: std::sync::Arc<Automata>,
     /// Their caches, one per thread scanning at the same time.
     caches: Pool<Caches, CachesFn>,
-    /// Leftmost-first union of every pattern, in priority order: the fallback when a lazy DFA
-    /// gives up (a Unicode word boundary in a user pattern before a non-ASCII byte, or a cache
-    /// thrashed by adversarial input), as `meta` would fall back itself.
-    regex: Regex,
-    /// The same patterns with overlapping semantics (fallback of [`Automata::overlap`]).
-    overlap: Regex,
+    /// `meta` regexes over the same patterns, for when a lazy DFA gives up.
+    fallback: Fallback,
     /// Pattern id → detector index.
     owner: Vec<usize>,
     /// Pattern id → the pattern comes from `context_patterns`.
@@ -335,9 +331,124 @@ pub struct Engine {
     options: EngineOptions,
 }
 
+/// The union of every pattern as `meta` regexes: the fallback when a lazy DFA gives up (a
+/// Unicode word boundary in a user pattern before a non-ASCII byte, or a cache thrashed by
+/// adversarial input), as `meta` would fall back itself. Built on first use: ordinary logs never
+/// need them, and building both was a third of a one-shot scan's start-up.
+struct Fallback {
+    patterns: Vec<String>,
+    /// Leftmost-first, in priority order.
+    leftmost: std::sync::OnceLock<Option<Regex>>,
+    /// Every match (fallback of [`Automata::overlap`]).
+    overlapping: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl Fallback {
+    fn build(patterns: &[String], kind: MatchKind) -> Result<Regex, EngineError> {
+        Regex::builder()
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .configure(meta::Config::new().match_kind(kind).utf8_empty(false).nfa_size_limit(Some(64 << 20)).hybrid_cache_capacity(256 << 20))
+            .build_many(patterns)
+            .map_err(|e| EngineError(e.to_string()))
+    }
+
+    /// `None` only if `meta` refuses patterns the lazy DFAs were built from (same syntax and
+    /// size limit, so not expected); the search then reports nothing there.
+    fn get<'a>(&self, cell: &'a std::sync::OnceLock<Option<Regex>>, kind: MatchKind) -> Option<&'a Regex> {
+        cell.get_or_init(|| Fallback::build(&self.patterns, kind).ok()).as_ref()
+    }
+
+    fn leftmost(&self) -> Option<&Regex> {
+        self.get(&self.leftmost, MatchKind::LeftmostFirst)
+    }
+
+    fn overlapping(&self) -> Option<&Regex> {
+        self.get(&self.overlapping, MatchKind::All)
+    }
+}
+
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").field("detectors", &self.detectors.len()).finish_non_exhaustive()
+    }
+}
+
+/// A detector's context words, positive then negative, as one ASCII-case-insensitive
+/// Aho-Corasick DFA walked byte by byte. A window is 24 to 40 bytes and there is one or two per
+/// candidate: `AhoCorasick::find_iter`'s set-up per call (input, prefilter, iterator) cost more
+/// than the walk itself. Matches are those of `find_iter` with the standard match kind: a word
+/// is reported where it ends, and the search goes on after it.
+struct ContextWords {
+    dfa: aho_corasick::dfa::DFA,
+    start: aho_corasick::automaton::StateID,
+    /// Pattern ids below this are positive words.
+    positive: usize,
+}
+
+impl ContextWords {
+    /// `None` when there are no words. Empty words are left out (they would match everywhere;
+    /// the pack loader refuses them).
+    fn new(positive: &[String], negative: &[String]) -> Result<Option<ContextWords>, EngineError> {
+        use aho_corasick::automaton::Automaton;
+        let keep = |w: &&String| !w.is_empty();
+        let words: Vec<&String> = positive.iter().filter(keep).chain(negative.iter().filter(keep)).collect();
+        if words.is_empty() {
+            return Ok(None);
+        }
+        let dfa = aho_corasick::dfa::DFA::builder()
+            .ascii_case_insensitive(true)
+            .prefilter(false)
+            .start_kind(aho_corasick::StartKind::Unanchored)
+            .build(&words)
+            .map_err(|e| EngineError(e.to_string()))?;
+        let start = dfa.start_state(aho_corasick::Anchored::No).map_err(|e| EngineError(e.to_string()))?;
+        Ok(Some(ContextWords { dfa, start, positive: positive.iter().filter(keep).count() }))
+    }
+
+    /// What a word says.
+    fn kind(&self, pid: aho_corasick::PatternID) -> Context {
+        if pid.as_usize() < self.positive { Context::Positive } else { Context::Negative }
+    }
+
+    /// The words of `hay` in order, by pattern; `f` returns false to stop.
+    fn each(&self, hay: &[u8], mut f: impl FnMut(aho_corasick::PatternID) -> bool) {
+        use aho_corasick::automaton::Automaton;
+        let mut sid = self.start;
+        for &b in hay {
+            sid = self.dfa.next_state(aho_corasick::Anchored::No, sid, b);
+            if self.dfa.is_special(sid) {
+                if self.dfa.is_dead(sid) {
+                    return;
+                }
+                if self.dfa.is_match(sid) {
+                    if !f(self.dfa.match_pattern(sid, 0)) {
+                        return;
+                    }
+                    // Non-overlapping, as `find_iter`: the next word starts after this one.
+                    sid = self.start;
+                }
+            }
+        }
+    }
+
+    /// The last word of `hay`.
+    fn last(&self, hay: &[u8]) -> Option<Context> {
+        let mut last = None;
+        self.each(hay, |pid| {
+            last = Some(pid);
+            true
+        });
+        last.map(|pid| self.kind(pid))
+    }
+
+    /// The first word of `hay`.
+    fn first(&self, hay: &[u8]) -> Option<Context> {
+        let mut first = None;
+        self.each(hay, |pid| {
+            first = Some(pid);
+            false
+        });
+        first.map(|pid| self.kind(pid))
     }
 }
 
@@ -353,13 +464,9 @@ impl Context {
     /// The word closest to the candidate decides, looking first before it (logs write the key
     /// before the value: `tel 0612345678 ticket 123456789` — the ticket number is closer to
     /// `ticket` than to `tel`), then after it.
-    fn around(words: Option<&AhoCorasick>, positive_words: usize, before: &[u8], after: &[u8]) -> Context {
+    fn around(words: Option<&ContextWords>, before: &[u8], after: &[u8]) -> Context {
         let Some(words) = words else { return Context::Neutral };
-        let kind = |m: aho_corasick::Match| if m.pattern().as_usize() < positive_words { Context::Positive } else { Context::Negative };
-        if let Some(m) = words.find_iter(before).last() {
-            return kind(m);
-        }
-        words.find(after).map_or(Context::Neutral, kind)
+        words.last(before).or_else(|| words.first(after)).unwrap_or(Context::Neutral)
     }
 }
 
@@ -440,26 +547,13 @@ impl Engine {
                 needs_context.push(ctx);
             }
             detectors.push(Compiled {
-                context: words(&spec.context.positive.iter().chain(&spec.context.negative).cloned().collect::<Vec<_>>())?,
+                context: ContextWords::new(&spec.context.positive, &spec.context.negative)?,
                 positive_words: spec.context.positive.len(),
                 prefilter: words(&spec.prefilter)?,
                 allow: CompiledAllowlist::new(&spec.allowlist)?,
                 spec,
             });
         }
-        let build = |kind: MatchKind| {
-            Regex::builder()
-                .syntax(syntax::Config::new().unicode(false).utf8(false))
-                .configure(
-                    meta::Config::new()
-                        .match_kind(kind)
-                        .utf8_empty(false)
-                        .nfa_size_limit(Some(64 << 20))
-                        .hybrid_cache_capacity(256 << 20),
-                )
-                .build_many(&patterns)
-                .map_err(|e| EngineError(e.to_string()))
-        };
         let automata = std::sync::Arc::new(Automata::new(&patterns)?);
         let for_pool = std::sync::Arc::clone(&automata);
         let caches: Pool<Caches, CachesFn> = Pool::new(Box::new(move || for_pool.caches()));
@@ -467,8 +561,7 @@ impl Engine {
             detectors,
             automata,
             caches,
-            regex: build(MatchKind::LeftmostFirst)?,
-            overlap: build(MatchKind::All)?,
+            fallback: Fallback { patterns, leftmost: std::sync::OnceLock::new(), overlapping: std::sync::OnceLock::new() },
             owner,
             needs_context,
             global_allow: CompiledAllowlist::new(&rules.allowlist)?,
@@ -574,7 +667,7 @@ impl Engine {
                 None => Err(MatchError::gave_up(end.offset())),
             }
         });
-        found.unwrap_or_else(|_| self.regex.search(&input))
+        found.unwrap_or_else(|_| self.fallback.leftmost().and_then(|r| r.search(&input)))
     }
 
     /// The patterns matching at `start` (anchored) into `c.rivals`, in priority order, each with
@@ -606,7 +699,9 @@ impl Engine {
             }
         } else {
             c.set.clear();
-            self.overlap.which_overlapping_matches(&input, &mut c.set);
+            if let Some(r) = self.fallback.overlapping() {
+                r.which_overlapping_matches(&input, &mut c.set);
+            }
             c.rivals.extend(c.set.iter().map(|pid| (pid, None)));
         }
         c.ends.clear();
@@ -617,7 +712,7 @@ impl Engine {
         let input = Input::new(hay).range(start..).anchored(Anchored::Pattern(pid));
         match self.automata.forward.try_search_fwd(&mut c.forward, &input) {
             Ok(end) => end.map(|e| e.offset()),
-            Err(_) => self.regex.search(&input).map(|m| m.end()),
+            Err(_) => self.fallback.leftmost().and_then(|r| r.search(&input)).map(|m| m.end()),
         }
     }
 
@@ -700,7 +795,7 @@ impl Engine {
             let before = memchr::memrchr(b'\n', before).map_or(before, |i| &before[i + 1..]);
             let after = &hay[end..(end + ctx.window).min(hay.len())];
             let after = memchr::memchr(b'\n', after).map_or(after, |i| &after[..i]);
-            Context::around(det.context.as_ref(), det.positive_words, before, after)
+            Context::around(det.context.as_ref(), before, after)
         };
         // A rival that can only matter with a positive word is not validated without one
         // (nor is one whose detector has no positive word at all).
@@ -894,6 +989,26 @@ mod tests {
         let e = engine();
         let shapes: Vec<Shape> = e.automata.shape.iter().flatten().copied().collect();
         assert_eq!(shapes, [Shape::Email, Shape::Ipv4]);
+    }
+
+    #[test]
+    fn the_fallback_regexes_agree_with_the_lazy_dfas() {
+        // They are built only when a lazy DFA gives up, which ordinary text never makes it do:
+        // check here that, built, they find the same candidates.
+        let e = engine();
+        let text = b"mail a.b@example.org tel +33 6 12 34 56 78 at 10.1.2.3 card 4111 1111 1111 1111";
+        let leftmost = e.fallback.leftmost().expect("fallback builds");
+        let mut c = e.automata.caches();
+        let mut pos = 0;
+        while let Some(m) = e.find(&mut c, text, pos) {
+            let f = leftmost.search(&Input::new(text).range(pos..)).expect("fallback finds it");
+            assert_eq!((f.pattern(), f.range()), (m.pattern(), m.range()));
+            let mut set = PatternSet::new(leftmost.pattern_len());
+            e.fallback.overlapping().expect("fallback builds").which_overlapping_matches(&Input::new(text).range(m.start()..).anchored(Anchored::Yes), &mut set);
+            assert!(set.contains(m.pattern()));
+            pos = m.end().max(pos + 1);
+        }
+        assert!(pos > 60, "the text holds candidates up to its end");
     }
 
     #[test]

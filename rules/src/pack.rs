@@ -259,6 +259,9 @@ impl RulePack {
             if !d.context_patterns.is_empty() && d.context.positive.is_empty() {
                 return Err(err(Some(d.context_patterns[0].span()), format!("detector `{id}`: field `context_patterns` needs `context.positive` words")));
             }
+            if d.context.positive.iter().chain(&d.context.negative).any(|w| w.trim().is_empty()) {
+                return Err(err(Some(d.id.span()), format!("detector `{id}`: field `context`: a context word is empty (it would be found everywhere)")));
+            }
             for p in d.patterns.iter().chain(&d.context_patterns) {
                 check_regex(p.get_ref()).map_err(|e| err(Some(p.span()), format!("detector `{id}`: field `patterns`: bad regex: {e}")))?;
             }
@@ -336,12 +339,24 @@ fn allowlist_from(
 
 /// Compiles a pattern the way the engine will (ASCII, bytes) to report errors at load time.
 fn check_regex(pattern: &str) -> Result<(), String> {
-    regex::bytes::RegexBuilder::new(pattern)
-        .unicode(false)
-        .size_limit(16 << 20)
-        .build()
+    // Parsing and compiling to an NFA is what can fail (syntax, size), and all a check needs:
+    // building a full `regex::Regex` per pattern (prefilters, a one-pass DFA) was most of the
+    // agent's start-up time.
+    use regex_automata::nfa::thompson;
+    use regex_automata::util::syntax;
+    thompson::Compiler::new()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .configure(thompson::Config::new().utf8(false).nfa_size_limit(Some(16 << 20)))
+        .build(pattern)
         .map(|_| ())
-        .map_err(|e| e.to_string().lines().last().unwrap_or("invalid regex").trim().to_string())
+        .map_err(|e| {
+            // A syntax error's message ends with its reason; the lines before it draw the pattern.
+            let text = match std::error::Error::source(&e) {
+                Some(inner) => inner.to_string(),
+                None => e.to_string(),
+            };
+            text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("invalid regex").trim().to_string()
+        })
 }
 
 /// Every detector the engine will run: the default packs plus the user's, and the global allowlist.

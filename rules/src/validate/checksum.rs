@@ -6,12 +6,18 @@
 
 /// The ASCII alphanumerics of `raw`, upper-cased (separators dropped).
 pub fn compact_upper(raw: &[u8]) -> Vec<u8> {
-    raw.iter().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()).collect()
+    // Sized up front: `filter().collect()` starts small and reallocates as it grows, and this
+    // runs on every candidate of several detectors.
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend(raw.iter().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()));
+    out
 }
 
 /// The ASCII digits of `raw`.
 pub fn digits(raw: &[u8]) -> Vec<u8> {
-    raw.iter().filter(|b| b.is_ascii_digit()).copied().collect()
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend(raw.iter().filter(|b| b.is_ascii_digit()).copied());
+    out
 }
 
 /// True when every byte is an ASCII digit (and there is at least one).
