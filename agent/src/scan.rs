@@ -186,8 +186,11 @@ fn scan_file(
         let mut line_start = 0usize;
         for d in detections.iter() {
             // Advance the line counter to the detection's line.
-            line_no += memchr::memchr_iter(b'\n', &chunk[line_start..d.start]).count() as u64;
-            line_start = memchr::memrchr(b'\n', &chunk[line_start..d.start]).map_or(line_start, |i| line_start + i + 1);
+            // Detections often share a line: look for its last newline first, count only up to it.
+            if let Some(i) = memchr::memrchr(b'\n', &chunk[line_start..d.start]) {
+                line_no += memchr::memchr_iter(b'\n', &chunk[line_start..=line_start + i]).count() as u64;
+                line_start += i + 1;
+            }
             let raw = &chunk[d.start..d.end];
             summary.findings += 1;
             if opts.json {
@@ -306,18 +309,8 @@ impl JsonLines {
 }
 
 /// Appends `n` in decimal.
-fn write_u64(b: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    b.extend_from_slice(&digits[i..]);
+fn write_u64(b: &mut Vec<u8>, n: u64) {
+    b.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Appends `s` (UTF-8) as a JSON string, escaped as serde_json does: `"`, `\\`, and control
@@ -325,6 +318,12 @@ fn write_u64(b: &mut Vec<u8>, mut n: u64) {
 /// non-ASCII included, is copied.
 fn write_json_str(b: &mut Vec<u8>, s: &[u8]) {
     b.push(b'"');
+    // Previews (the commonest strings) never need escaping: one check, one copy.
+    if !s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\') {
+        b.extend_from_slice(s);
+        b.push(b'"');
+        return;
+    }
     let mut from = 0;
     for (i, &c) in s.iter().enumerate() {
         let esc: &[u8] = match c {
