@@ -6,20 +6,32 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// order number more often). `0.0.0.0`, the broadcast address and `127.x` loopback are not
 /// personal data and are refused. Normalised to its canonical text.
 pub fn ipv4(raw: &[u8]) -> Option<Vec<u8>> {
-    // Parsed by hand rather than through `Ipv4Addr`'s parser and `Display`: this runs on every
-    // dotted quad of a log, and without leading zeros the canonical text is the raw text itself.
+    // Parsed by hand in one pass rather than through `Ipv4Addr`'s parser and `Display`: this
+    // runs on every dotted quad of a log, and without leading zeros the canonical text is the
+    // raw text itself.
     let mut octets = [0u8; 4];
-    let mut parts = raw.split(|&b| b == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
+    let (mut part, mut len, mut value) = (0usize, 0usize, 0u32);
+    for (i, &b) in raw.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                // A leading zero (`010`), or a fourth digit.
+                if (len == 1 && raw[i - 1] == b'0') || len == 3 {
+                    return None;
+                }
+                value = value * 10 + u32::from(b - b'0');
+                len += 1;
+            }
+            b'.' if len > 0 && part < 3 => {
+                octets[part] = u8::try_from(value).ok()?;
+                (part, len, value) = (part + 1, 0, 0);
+            }
+            _ => return None,
         }
-        *octet = u8::try_from(super::checksum::number(part)?).ok()?;
     }
-    if parts.next().is_some() {
+    if part != 3 || len == 0 {
         return None;
     }
+    octets[3] = u8::try_from(value).ok()?;
     let ip = Ipv4Addr::from(octets);
     if ip.is_unspecified() || ip.is_broadcast() || ip.is_loopback() {
         return None;
