@@ -7,14 +7,17 @@ use super::checksum::{all_digits, icao_check, is_date, two};
 /// year from 1900 to 2099. The pack requires a birth context word: a date alone is not a
 /// date of birth. Normalised to `YYYY-MM-DD`.
 pub fn date_of_birth(raw: &[u8]) -> Option<Vec<u8>> {
-    let parts: Vec<&[u8]> = raw.split(|b| matches!(b, b'.' | b'/' | b'-')).collect();
-    let [a, b, c] = parts.as_slice() else { return None };
+    // No collected parts and no `format!`: every date-shaped token of a log comes here.
+    let mut parts = raw.split(|b| matches!(b, b'.' | b'/' | b'-'));
+    let (Some(a), Some(b), Some(c), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else { return None };
     let num = |s: &[u8]| -> Option<u32> { super::checksum::number(s).map(|n| n as u32) };
     let (y, m, d) = if a.len() == 4 { (num(a)?, num(b)?, num(c)?) } else if c.len() == 4 { (num(c)?, num(b)?, num(a)?) } else { return None };
     if !(1900..=2099).contains(&y) || !is_date(y, m, d) {
         return None;
     }
-    Some(format!("{y:04}-{m:02}-{d:02}").into_bytes())
+    // y has four digits, m and d at most two (is_date).
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    Some(vec![digit(y / 1000), digit(y / 100), digit(y / 10), digit(y), b'-', digit(m / 10), digit(m), b'-', digit(d / 10), digit(d)])
 }
 
 /// French passport number: two digits, two letters, five digits (no check digit exists; the
