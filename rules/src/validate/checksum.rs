@@ -4,20 +4,19 @@
 //! These work on ASCII digits and return `false`/`None` instead of panicking on anything else,
 //! so a validator can feed them any slice of a candidate.
 
+/// A candidate's significant characters, held on the stack up to 64 bytes. Validators refuse
+/// most of what they see (card-shaped runs failing Luhn, every rival of a digit run): a refusal
+/// should not cost an allocation, so the normalised `Vec` is made only for a valid value.
+pub type Compact = smallvec::SmallVec<[u8; 64]>;
+
 /// The ASCII alphanumerics of `raw`, upper-cased (separators dropped).
-pub fn compact_upper(raw: &[u8]) -> Vec<u8> {
-    // Sized up front: `filter().collect()` starts small and reallocates as it grows, and this
-    // runs on every candidate of several detectors.
-    let mut out = Vec::with_capacity(raw.len());
-    out.extend(raw.iter().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()));
-    out
+pub fn compact_upper(raw: &[u8]) -> Compact {
+    raw.iter().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()).collect()
 }
 
 /// The ASCII digits of `raw`.
-pub fn digits(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    out.extend(raw.iter().filter(|b| b.is_ascii_digit()).copied());
-    out
+pub fn digits(raw: &[u8]) -> Compact {
+    raw.iter().filter(|b| b.is_ascii_digit()).copied().collect()
 }
 
 /// True when every byte is an ASCII digit (and there is at least one).

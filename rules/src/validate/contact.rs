@@ -1,6 +1,6 @@
 //! E-mail addresses and phone numbers.
 
-use super::checksum::digits;
+use super::checksum::{Compact, digits};
 
 /// Syntax of an e-mail address: one `@`, a local part without empty dot-atoms, a dotted domain
 /// whose labels are 1–63 bytes and do not start or end with `-`, an alphabetic TLD. Normalised
@@ -76,7 +76,7 @@ pub fn phone(raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// `+CC…` or `00CC…`.
-fn international(body: &[u8], mut d: Vec<u8>) -> Option<Vec<u8>> {
+fn international(body: &[u8], mut d: Compact) -> Option<Vec<u8>> {
     let first = body[0];
     {
         // International: "+" or an "00" prefix written apart from the rest ("001-428-…").
@@ -100,26 +100,27 @@ fn international(body: &[u8], mut d: Vec<u8>) -> Option<Vec<u8>> {
         if cc == "1" && !matches!(national[0], b'2'..=b'9') {
             return None;
         }
-        let mut out = b"+".to_vec();
+        let mut out = Vec::with_capacity(d.len() + 1);
+        out.push(b'+');
         out.extend_from_slice(&d);
         Some(out)
     }
 }
 
 /// National forms, without country code.
-fn national(d: Vec<u8>) -> Option<Vec<u8>> {
+fn national(d: Compact) -> Option<Vec<u8>> {
     let n = d.len();
     if d.first() == Some(&b'0') {
         // National format with a trunk prefix.
         // A run of three zeros is a zero-padded counter, not a dialling prefix.
-        return ((9..=12).contains(&n) && !d.starts_with(b"000")).then_some(d);
+        return ((9..=12).contains(&n) && !d.starts_with(b"000")).then(|| d.to_vec());
     }
     match n {
         // NANP: area code and exchange written with separators (the pattern insists on them).
-        10 if matches!(d[0], b'2'..=b'9') => Some(d),
+        10 if matches!(d[0], b'2'..=b'9') => Some(d.to_vec()),
         // Mobile numbers without trunk prefix: Polish 9 digits, Italian 3xx 9–11 digits.
-        9 if matches!(d[0], b'1'..=b'8') => Some(d),
-        11 if d[0] == b'3' => Some(d),
+        9 if matches!(d[0], b'1'..=b'8') => Some(d.to_vec()),
+        11 if d[0] == b'3' => Some(d.to_vec()),
         _ => None,
     }
 }

@@ -48,7 +48,7 @@ pub fn iban(raw: &[u8]) -> Option<Vec<u8>> {
     if s.len() != *len || !s[2..4].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    (iban_mod97(&s)? == 1).then_some(s)
+    (iban_mod97(&s)? == 1).then(|| s.to_vec())
 }
 
 /// Payment card: a scheme's IIN range and length (Visa, Mastercard, Amex, Discover, JCB, Diners,
@@ -67,7 +67,7 @@ pub fn payment_card(raw: &[u8]) -> Option<Vec<u8>> {
         b'6' => (prefix(4) == 6011 || (644..=649).contains(&prefix(3)) || prefix(2) == 65 || prefix(2) == 62) && (16..=19).contains(&n),
         _ => false,
     };
-    (scheme_ok && luhn(&d)).then_some(d)
+    (scheme_ok && luhn(&d)).then(|| d.to_vec())
 }
 
 /// EU VAT identification numbers (VIES formats): the country prefix and that country's format;
@@ -158,7 +158,7 @@ pub fn eu_vat_number(raw: &[u8]) -> Option<Vec<u8>> {
         b"CY" => body.len() == 9 && d(&body[..8]) && body[8].is_ascii_uppercase(),
         _ => false,
     };
-    ok.then_some(s)
+    ok.then(|| s.to_vec())
 }
 
 #[cfg(test)]

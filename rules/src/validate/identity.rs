@@ -24,18 +24,18 @@ pub fn date_of_birth(raw: &[u8]) -> Option<Vec<u8>> {
 /// pack requires a context word).
 pub fn fr_passport(raw: &[u8]) -> Option<Vec<u8>> {
     let s = super::checksum::compact_upper(raw);
-    (s.len() == 9 && all_digits(&s[..2]) && s[2..4].iter().all(u8::is_ascii_uppercase) && all_digits(&s[4..])).then_some(s)
+    (s.len() == 9 && all_digits(&s[..2]) && s[2..4].iter().all(u8::is_ascii_uppercase) && all_digits(&s[4..])).then(|| s.to_vec())
 }
 
 /// German identity card (Personalausweis) serial number: nine characters from
 /// `CFGHJKLMNPRTVWXYZ0-9` then the ICAO 7-3-1 check digit.
 pub fn de_id_card(raw: &[u8]) -> Option<Vec<u8>> {
     let s = super::checksum::compact_upper(raw);
-    let s = if s.len() == 11 && s.ends_with(b"D") { s[..10].to_vec() } else { s };
+    let s = if s.len() == 11 && s.ends_with(b"D") { super::checksum::Compact::from_slice(&s[..10]) } else { s };
     if s.len() != 10 || !s[..9].iter().all(|c| c.is_ascii_digit() || b"CFGHJKLMNPRTVWXYZ".contains(c)) {
         return None;
     }
-    (s[9].is_ascii_digit() && icao_check(&s[..9])? == s[9] - b'0').then_some(s)
+    (s[9].is_ascii_digit() && icao_check(&s[..9])? == s[9] - b'0').then(|| s.to_vec())
 }
 
 /// Second line of a passport's machine-readable zone (ICAO 9303 TD3, 44 characters): check

@@ -19,7 +19,7 @@ pub mod network;
 
 use std::str::FromStr;
 
-pub use checksum::{compact_upper, digits, luhn, mod_decimal};
+pub use checksum::{Compact, compact_upper, digits, luhn, mod_decimal};
 
 /// Signature of every validator: the raw candidate in, its normalised form out when valid.
 pub type ValidateFn = fn(&[u8]) -> Option<Vec<u8>>;

@@ -5,7 +5,7 @@
 //! valid; the packs therefore ask for context words for the ones that have no distinctive
 //! shape (see `rules/README.md`). The validators themselves are context-free.
 
-use super::checksum::{all_digits, compact_upper, digits, is_date, iso7064_mod11_10, luhn, mod_decimal, number, two, weighted_sum};
+use super::checksum::{Compact, all_digits, compact_upper, digits, is_date, iso7064_mod11_10, luhn, mod_decimal, number, two, weighted_sum};
 
 /// French NIR: sex (1, 2, or 7/8 for temporary numbers), year, month (01–12, 20–42 and 50–99
 /// are issued for unknown months), department (2A/2B for Corsica count as 19/18), commune,
@@ -19,14 +19,14 @@ pub fn fr_nir(raw: &[u8]) -> Option<Vec<u8>> {
     if !((1..=12).contains(&month) || (20..=42).contains(&month) || (50..=99).contains(&month)) {
         return None;
     }
-    let mut body = s[..13].to_vec();
+    let mut body = Compact::from_slice(&s[..13]);
     match &body[5..7] {
         b"2A" => body[5..7].copy_from_slice(b"19"),
         b"2B" => body[5..7].copy_from_slice(b"18"),
         _ => {}
     }
     let key = number(&s[13..])?;
-    (97 - mod_decimal(&body, 97)? == key && all_digits(&body)).then_some(s)
+    (97 - mod_decimal(&body, 97)? == key && all_digits(&body)).then(|| s.to_vec())
 }
 
 /// German tax identification number (Steuer-ID): 11 digits, no leading zero; among the first
@@ -51,7 +51,7 @@ pub fn de_tax_id(raw: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
     }
-    (iso7064_mod11_10(&d[..10])? == d[10] - b'0').then_some(d)
+    (iso7064_mod11_10(&d[..10])? == d[10] - b'0').then(|| d.to_vec())
 }
 
 /// German pension insurance number (Rentenversicherungsnummer): area (2 digits), birth date
@@ -72,7 +72,7 @@ pub fn de_pension_number(raw: &[u8]) -> Option<Vec<u8>> {
     values.push(letter % 10);
     values.extend(s[9..11].iter().map(|c| u32::from(c - b'0')));
     let sum: u32 = values.iter().zip([2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1]).map(|(v, w)| { let p = v * w; p / 10 + p % 10 }).sum();
-    (sum % 10 == u32::from(s[11] - b'0')).then_some(s)
+    (sum % 10 == u32::from(s[11] - b'0')).then(|| s.to_vec())
 }
 
 const DNI_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
@@ -83,7 +83,7 @@ pub fn es_dni(raw: &[u8]) -> Option<Vec<u8>> {
     if s.len() != 9 || !all_digits(&s[..8]) {
         return None;
     }
-    (DNI_LETTERS[(number(&s[..8])? % 23) as usize] == s[8]).then_some(s)
+    (DNI_LETTERS[(number(&s[..8])? % 23) as usize] == s[8]).then(|| s.to_vec())
 }
 
 /// Spanish NIE (foreigners): X/Y/Z (worth 0/1/2), 7 digits, the DNI letter of the 8-digit number.
@@ -99,7 +99,7 @@ pub fn es_nie(raw: &[u8]) -> Option<Vec<u8>> {
         _ => return None,
     };
     let n = lead * 10_000_000 + number(&s[1..8])?;
-    (DNI_LETTERS[(n % 23) as usize] == s[8]).then_some(s)
+    (DNI_LETTERS[(n % 23) as usize] == s[8]).then(|| s.to_vec())
 }
 
 /// Italian codice fiscale: 6 letters, year, month letter, day (+40 for women), municipality,
@@ -139,7 +139,7 @@ pub fn it_fiscal_code(raw: &[u8]) -> Option<Vec<u8>> {
         .enumerate()
         .map(|(i, &c)| if i % 2 == 0 { ODD[value(c)] } else if c.is_ascii_digit() { u32::from(c - b'0') } else { u32::from(c - b'A') })
         .sum();
-    (b'A' + (sum_even_fixed % 26) as u8 == s[15]).then_some(s)
+    (b'A' + (sum_even_fixed % 26) as u8 == s[15]).then(|| s.to_vec())
 }
 
 /// Dutch BSN: 9 digits, 11-test (9·d1 + 8·d2 + … + 2·d8 − d9 ≡ 0 mod 11), not all zeros.
@@ -149,7 +149,7 @@ pub fn nl_bsn(raw: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let s = weighted_sum(&d[..8], &[9, 8, 7, 6, 5, 4, 3, 2])? as i64 - i64::from(d[8] - b'0');
-    (s % 11 == 0).then_some(d)
+    (s % 11 == 0).then(|| d.to_vec())
 }
 
 /// Belgian national register number: YYMMDD, serial (odd men, even women), check =
@@ -166,7 +166,7 @@ pub fn be_national_number(raw: &[u8]) -> Option<Vec<u8>> {
     }
     let n = number(&d[..9])?;
     let check = number(&d[9..])?;
-    (97 - n % 97 == check || 97 - (2_000_000_000 + n) % 97 == check).then_some(d)
+    (97 - n % 97 == check || 97 - (2_000_000_000 + n) % 97 == check).then(|| d.to_vec())
 }
 
 /// Polish PESEL: YYMMDD with the century in the month (+80 1800s, +0 1900s, +20 2000s, +40,
@@ -189,7 +189,7 @@ pub fn pl_pesel(raw: &[u8]) -> Option<Vec<u8>> {
         4 => 1800,
         _ => return None,
     };
-    is_date(century + yy, mm % 20, dd).then_some(d)
+    is_date(century + yy, mm % 20, dd).then(|| d.to_vec())
 }
 
 /// Portuguese NIF: 9 digits with a valid first digit (1–3 people, 5–9 entities), check =
@@ -201,7 +201,7 @@ pub fn pt_nif(raw: &[u8]) -> Option<Vec<u8>> {
     }
     let r = weighted_sum(&d[..8], &[9, 8, 7, 6, 5, 4, 3, 2])? % 11;
     let check = if r < 2 { 0 } else { 11 - r };
-    (check == u32::from(d[8] - b'0')).then_some(d)
+    (check == u32::from(d[8] - b'0')).then(|| d.to_vec())
 }
 
 /// Swedish personnummer / samordningsnummer: (YY)YYMMDD, `-` or `+` (over 100), NNN and a
@@ -227,7 +227,7 @@ pub fn dk_cpr(raw: &[u8]) -> Option<Vec<u8>> {
     if d.len() != 10 {
         return None;
     }
-    is_date(2000, two(&d[2..])?, two(&d)?).then_some(d)
+    is_date(2000, two(&d[2..])?, two(&d)?).then(|| d.to_vec())
 }
 
 /// Finnish henkilötunnus: DDMMYY, century sign (`+` 1800s, `-`/`U`–`Y` 1900s, `A`–`F` 2000s),
@@ -247,9 +247,9 @@ pub fn fi_hetu(raw: &[u8]) -> Option<Vec<u8>> {
     if !is_date(century + two(&s[4..])?, two(&s[2..])?, two(&s)?) {
         return None;
     }
-    let mut n = s[..6].to_vec();
+    let mut n = Compact::from_slice(&s[..6]);
     n.extend_from_slice(&s[7..10]);
-    (CHECK[mod_decimal(&n, 31)? as usize] == s[10]).then_some(s)
+    (CHECK[mod_decimal(&n, 31)? as usize] == s[10]).then(|| s.to_vec())
 }
 
 /// Austrian social insurance number (SVNR): serial (3 digits, no leading 0), check digit, then
@@ -264,7 +264,7 @@ pub fn at_svnr(raw: &[u8]) -> Option<Vec<u8>> {
     if !(1..=31).contains(&day) || !(1..=14).contains(&month) {
         return None;
     }
-    (sum % 11 != 10 && sum % 11 == u32::from(d[3] - b'0')).then_some(d)
+    (sum % 11 != 10 && sum % 11 == u32::from(d[3] - b'0')).then(|| d.to_vec())
 }
 
 /// Irish PPS number: 7 digits, a check letter and optionally `A`, `H` or `W`; check =
@@ -284,7 +284,7 @@ pub fn ie_ppsn(raw: &[u8]) -> Option<Vec<u8>> {
             sum += 9 * u32::from(second - b'A' + 1);
         }
     }
-    (LETTERS[(sum % 23) as usize] == s[7]).then_some(s)
+    (LETTERS[(sum % 23) as usize] == s[7]).then(|| s.to_vec())
 }
 
 /// UK National Insurance number: two prefix letters (not D, F, I, Q, U, V; second not O; not
@@ -301,7 +301,7 @@ pub fn gb_nino(raw: &[u8]) -> Option<Vec<u8>> {
     if [b"BG", b"GB", b"KN", b"NK", b"NT", b"TN", b"ZZ"].iter().any(|p| p[..] == s[..2]) {
         return None;
     }
-    Some(s)
+    Some(s.to_vec())
 }
 
 /// NHS number (England, Wales, Isle of Man): 10 digits, check = 11 − (Σ dᵢ·(10 − i) mod 11),
@@ -313,7 +313,7 @@ pub fn gb_nhs_number(raw: &[u8]) -> Option<Vec<u8>> {
     }
     let r = weighted_sum(&d[..9], &[10, 9, 8, 7, 6, 5, 4, 3, 2])? % 11;
     let check = (11 - r) % 11;
-    (check != 10 && check == u32::from(d[9] - b'0')).then_some(d)
+    (check != 10 && check == u32::from(d[9] - b'0')).then(|| d.to_vec())
 }
 
 /// US Social Security number AAA-GG-SSSS: area not 000, 666 or 900–999, group not 00, serial
@@ -327,7 +327,7 @@ pub fn us_ssn(raw: &[u8]) -> Option<Vec<u8>> {
     if area == b"000" || area == b"666" || area[0] == b'9' || group == b"00" || serial == b"0000" {
         return None;
     }
-    Some(d)
+    Some(d.to_vec())
 }
 
 /// Romanian CNP: sex/century digit 1–8, YYMMDD, county 01–52, serial, check =
@@ -347,13 +347,13 @@ pub fn ro_cnp(raw: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let r = weighted_sum(&d[..12], &[2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9])? % 11;
-    ((if r == 10 { 1 } else { r }) == u32::from(d[12] - b'0')).then_some(d)
+    ((if r == 10 { 1 } else { r }) == u32::from(d[12] - b'0')).then(|| d.to_vec())
 }
 
 /// Croatian OIB: 11 digits, ISO 7064 MOD 11,10 check digit.
 pub fn hr_oib(raw: &[u8]) -> Option<Vec<u8>> {
     let d = digits(raw);
-    (d.len() == 11 && iso7064_mod11_10(&d[..10])? == d[10] - b'0').then_some(d)
+    (d.len() == 11 && iso7064_mod11_10(&d[..10])? == d[10] - b'0').then(|| d.to_vec())
 }
 
 /// Czech/Slovak birth number (rodné číslo), ten-digit form: YYMMDD (+50 to the month for women,
@@ -370,7 +370,7 @@ pub fn cz_birth_number(raw: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let ok = number(&d)? % 11 == 0 || (number(&d[..9])? % 11 == 10 && d[9] == b'0');
-    ok.then_some(d)
+    ok.then(|| d.to_vec())
 }
 
 /// Estonian isikukood (also Lithuanian asmens kodas): sex/century digit 1–6, YYMMDD, serial,
@@ -391,7 +391,7 @@ pub fn ee_personal_code(raw: &[u8]) -> Option<Vec<u8>> {
             r = 0;
         }
     }
-    (r == u32::from(d[10] - b'0')).then_some(d)
+    (r == u32::from(d[10] - b'0')).then(|| d.to_vec())
 }
 
 #[cfg(test)]
