@@ -381,6 +381,10 @@ impl std::fmt::Debug for Engine {
 struct ContextWords {
     dfa: aho_corasick::dfa::DFA,
     start: aho_corasick::automaton::StateID,
+    /// The bytes that move the automaton out of its start state (a word's first byte, either
+    /// case). Any other byte leaves it there: in the start state such bytes are skipped
+    /// without a transition, which is most of a window.
+    leaves_start: [bool; 256],
     /// Pattern ids below this are positive words.
     positive: usize,
 }
@@ -402,7 +406,12 @@ impl ContextWords {
             .build(&words)
             .map_err(|e| EngineError(e.to_string()))?;
         let start = dfa.start_state(aho_corasick::Anchored::No).map_err(|e| EngineError(e.to_string()))?;
-        Ok(Some(ContextWords { dfa, start, positive: positive.iter().filter(keep).count() }))
+        let mut leaves_start = [false; 256];
+        for (b, leaves) in leaves_start.iter_mut().enumerate() {
+            // `b` < 256: the cast is exact.
+            *leaves = dfa.next_state(aho_corasick::Anchored::No, start, b as u8) != start;
+        }
+        Ok(Some(ContextWords { dfa, start, leaves_start, positive: positive.iter().filter(keep).count() }))
     }
 
     /// What a word says.
@@ -414,7 +423,16 @@ impl ContextWords {
     fn each(&self, hay: &[u8], mut f: impl FnMut(aho_corasick::PatternID) -> bool) {
         use aho_corasick::automaton::Automaton;
         let mut sid = self.start;
-        for &b in hay {
+        let mut i = 0;
+        while i < hay.len() {
+            if sid == self.start {
+                match hay[i..].iter().position(|&b| self.leaves_start[usize::from(b)]) {
+                    Some(k) => i += k,
+                    None => return,
+                }
+            }
+            let b = hay[i];
+            i += 1;
             sid = self.dfa.next_state(aho_corasick::Anchored::No, sid, b);
             if self.dfa.is_special(sid) {
                 if self.dfa.is_dead(sid) {
