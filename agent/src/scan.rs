@@ -148,28 +148,22 @@ fn scan_file(
     let path_str = path.to_string_lossy();
     // Escaped once per file, not once per finding.
     let path_json = serde_json::to_vec(&*path_str).map_err(io::Error::other)?;
-    // `buf` keeps its length (CHUNK, zeroed once per run): refilling it must not zero 8 MiB per
-    // chunk again. `filled` is how much of it holds the file; `tail` the unscanned part of the
-    // last line, moved to the front.
-    buf.resize(CHUNK, 0);
-    let mut tail = 0usize;
+    // `buf` holds the unscanned tail of the last chunk (a partial line), then what is read
+    // after it. Reading through `take(..).read_to_end` fills its spare capacity without zeroing
+    // it first (a zeroed 8 MiB buffer cost every run 2 ms and 2,048 page faults, even for a
+    // small file).
+    buf.clear();
+    buf.reserve(CHUNK);
     let mut line_no: u64 = 1; // line number at `line_start`
     let mut first = true;
     let mut eof = false;
     while !eof {
-        // Fill up to CHUNK bytes.
-        let mut filled = tail;
-        while filled < buf.len() {
-            match file.read(&mut buf[filled..]) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        // The tail is always shorter than CHUNK (a chunk is cut after a newline, or scanned
+        // whole), so at least one byte is asked for: reading less than asked is end of file.
+        let want = CHUNK - buf.len();
+        let got = (&mut file).take(want as u64).read_to_end(buf)?;
+        eof = got < want;
+        let filled = buf.len();
         let data = &buf[..filled];
         if first {
             first = false;
@@ -224,8 +218,7 @@ fn scan_file(
         line_no += memchr::memchr_iter(b'\n', &chunk[line_start..]).count() as u64;
         summary.bytes += cut as u64;
         progress.add(cut as u64);
-        tail = filled - cut;
-        buf.copy_within(cut..filled, 0);
+        buf.drain(..cut);
     }
     Ok(())
 }
@@ -388,6 +381,45 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_larger_than_a_chunk_reports_what_its_lines_hold() {
+        // Lines of varied length, so chunk boundaries fall inside lines, and a little over one
+        // chunk in all: every finding must have the line and offsets it has in its line alone.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.log");
+        let mut text = Vec::new();
+        let mut i = 0u64;
+        while text.len() < CHUNK + CHUNK / 16 {
+            let pad = "p".repeat((i % 37) as usize);
+            text.extend_from_slice(format!("{i} {pad} user{i}@example.org from 10.{}.{}.7\n", i % 200 + 1, i % 250).as_bytes());
+            i += 1;
+        }
+        text.extend_from_slice(b"no newline at the end: last@example.org");
+        std::fs::write(&path, &text).unwrap();
+        let engine = Engine::with_default_packs().unwrap();
+        let mut out = Vec::new();
+        let opts = ScanOptions { json: true, show_values: false, matches: true };
+        let summary = scan_paths(&engine, std::slice::from_ref(&path), &opts, &mut out).unwrap();
+        let got: Vec<(u64, u64, u64)> = out
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                (v["line"].as_u64().unwrap(), v["start"].as_u64().unwrap(), v["end"].as_u64().unwrap())
+            })
+            .collect();
+        let mut want = Vec::new();
+        for (n, line) in text.split(|&b| b == b'\n').enumerate() {
+            let mut found = Vec::new();
+            engine.scan(line, &mut found);
+            want.extend(found.iter().map(|d| (n as u64 + 1, d.start as u64, d.end as u64)));
+        }
+        assert_eq!(summary.bytes, text.len() as u64);
+        assert!(want.len() > 100_000, "{} findings", want.len());
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "findings differ from those of the lines scanned one by one");
+    }
 
     #[test]
     fn hand_written_json_is_what_serde_writes() {

@@ -266,8 +266,8 @@ impl Automata {
     /// The settings `meta` uses for its own lazy DFAs (so a search gives up, and falls back to
     /// `meta`, exactly where `meta`'s lazy DFA would fall back to its slower engines).
     fn new(patterns: &[String]) -> Result<Automata, EngineError> {
-        let build = |kind: MatchKind, reverse: bool| {
-            let nfa = thompson::Compiler::new()
+        let nfa = |reverse: bool| {
+            thompson::Compiler::new()
                 .syntax(syntax::Config::new().unicode(false).utf8(false))
                 .configure(
                     thompson::Config::new()
@@ -277,7 +277,9 @@ impl Automata {
                         .nfa_size_limit(Some(64 << 20)),
                 )
                 .build_many(patterns)
-                .map_err(|e| EngineError(e.to_string()))?;
+                .map_err(|e| EngineError(e.to_string()))
+        };
+        let build = |nfa: thompson::NFA, kind: MatchKind, reverse: bool| {
             lazy::Builder::new()
                 .configure(
                     lazy::Config::new()
@@ -291,6 +293,9 @@ impl Automata {
                 .build_from_nfa(nfa)
                 .map_err(|e| EngineError(e.to_string()))
         };
+        // The forward and overlapping automata share one NFA (compiling it was most of the
+        // engine's start-up); `NFA` clones are reference counts.
+        let forward = nfa(false)?;
         let syntax = syntax::Config::new().unicode(false).utf8(false);
         let fixed_len = patterns
             .iter()
@@ -303,9 +308,9 @@ impl Automata {
         Ok(Automata {
             fixed_len,
             shape: patterns.iter().map(|p| Shape::of(p)).collect(),
-            forward: build(MatchKind::LeftmostFirst, false)?,
-            reverse: build(MatchKind::All, true)?,
-            overlap: build(MatchKind::All, false)?,
+            forward: build(forward.clone(), MatchKind::LeftmostFirst, false)?,
+            reverse: build(nfa(true)?, MatchKind::All, true)?,
+            overlap: build(forward, MatchKind::All, false)?,
         })
     }
 
