@@ -386,10 +386,11 @@ impl std::fmt::Debug for Engine {
 struct ContextWords {
     dfa: aho_corasick::dfa::DFA,
     start: aho_corasick::automaton::StateID,
-    /// The bytes that move the automaton out of its start state (a word's first byte, either
-    /// case). Any other byte leaves it there: in the start state such bytes are skipped
-    /// without a transition, which is most of a window.
-    leaves_start: [bool; 256],
+    /// The bytes the walk must look at from the start state: those that move the automaton out
+    /// of it (a word's first byte, either case) and the newline (a window ends at a line's
+    /// end). Any other byte leaves it in the start state, and is skipped without a transition:
+    /// that is most of a window.
+    stops: [bool; 256],
     /// Pattern ids below this are positive words.
     positive: usize,
 }
@@ -411,12 +412,12 @@ impl ContextWords {
             .build(&words)
             .map_err(|e| EngineError(e.to_string()))?;
         let start = dfa.start_state(aho_corasick::Anchored::No).map_err(|e| EngineError(e.to_string()))?;
-        let mut leaves_start = [false; 256];
-        for (b, leaves) in leaves_start.iter_mut().enumerate() {
+        let mut stops = [false; 256];
+        for (b, stop) in stops.iter_mut().enumerate() {
             // `b` < 256: the cast is exact.
-            *leaves = dfa.next_state(aho_corasick::Anchored::No, start, b as u8) != start;
+            *stop = b == usize::from(b'\n') || dfa.next_state(aho_corasick::Anchored::No, start, b as u8) != start;
         }
-        Ok(Some(ContextWords { dfa, start, leaves_start, positive: positive.iter().filter(keep).count() }))
+        Ok(Some(ContextWords { dfa, start, stops, positive: positive.iter().filter(keep).count() }))
     }
 
     /// What a word says.
@@ -424,27 +425,35 @@ impl ContextWords {
         if pid.as_usize() < self.positive { Context::Positive } else { Context::Negative }
     }
 
-    /// The words of `hay` in order, by pattern; `f` returns false to stop.
-    fn each(&self, hay: &[u8], mut f: impl FnMut(aho_corasick::PatternID) -> bool) {
+    /// The words of `hay` in order, by pattern; `f` returns false to stop. A newline is
+    /// reported as `None` (words never hold one), and ends the walk when `f` returns false.
+    fn each(&self, hay: &[u8], mut f: impl FnMut(Option<aho_corasick::PatternID>) -> bool) {
         use aho_corasick::automaton::Automaton;
         let mut sid = self.start;
         let mut i = 0;
         while i < hay.len() {
             if sid == self.start {
-                match hay[i..].iter().position(|&b| self.leaves_start[usize::from(b)]) {
+                match hay[i..].iter().position(|&b| self.stops[usize::from(b)]) {
                     Some(k) => i += k,
                     None => return,
                 }
             }
             let b = hay[i];
             i += 1;
+            if b == b'\n' {
+                if !f(None) {
+                    return;
+                }
+                sid = self.start;
+                continue;
+            }
             sid = self.dfa.next_state(aho_corasick::Anchored::No, sid, b);
             if self.dfa.is_special(sid) {
                 if self.dfa.is_dead(sid) {
                     return;
                 }
                 if self.dfa.is_match(sid) {
-                    if !f(self.dfa.match_pattern(sid, 0)) {
+                    if !f(Some(self.dfa.match_pattern(sid, 0))) {
                         return;
                     }
                     // Non-overlapping, as `find_iter`: the next word starts after this one.
@@ -454,21 +463,22 @@ impl ContextWords {
         }
     }
 
-    /// The last word of `hay`.
+    /// The last word of `hay` after its last newline.
     fn last(&self, hay: &[u8]) -> Option<Context> {
         let mut last = None;
         self.each(hay, |pid| {
-            last = Some(pid);
+            // A newline forgets the words before it.
+            last = pid;
             true
         });
         last.map(|pid| self.kind(pid))
     }
 
-    /// The first word of `hay`.
+    /// The first word of `hay` before its first newline.
     fn first(&self, hay: &[u8]) -> Option<Context> {
         let mut first = None;
         self.each(hay, |pid| {
-            first = Some(pid);
+            first = pid;
             false
         });
         first.map(|pid| self.kind(pid))
@@ -813,11 +823,10 @@ impl Engine {
             }
         }
         let ctx = &det.spec.context;
+        // The windows stop at the line's ends: `ContextWords` sees the newlines itself.
         let context = || {
             let before = &hay[start.saturating_sub(ctx.window)..start];
-            let before = memchr::memrchr(b'\n', before).map_or(before, |i| &before[i + 1..]);
             let after = &hay[end..(end + ctx.window).min(hay.len())];
-            let after = memchr::memchr(b'\n', after).map_or(after, |i| &after[..i]);
             Context::around(det.context.as_ref(), before, after)
         };
         // A rival that can only matter with a positive word is not validated without one
@@ -940,6 +949,16 @@ mod tests {
         assert_eq!(found(&e, "pesel 32081652946"), [("pl_pesel".to_string(), "32081652946".to_string())]);
         assert_eq!(found(&e, "steuer-id 32081652946"), [("de_tax_id".to_string(), "32081652946".to_string())]);
         assert_eq!(found(&e, "x 32081652946"), [("de_tax_id".to_string(), "32081652946".to_string())]);
+    }
+
+    #[test]
+    fn context_words_on_another_line_do_not_count() {
+        let e = engine();
+        // A bare ten-digit number is a phone number only next to a phone word on its line.
+        assert_eq!(found(&e, "x phone\n4155552671"), []);
+        assert_eq!(found(&e, "4155552671\nphone x"), []);
+        assert_eq!(found(&e, "phone\nphone 4155552671 order\n"), [("phone".to_string(), "4155552671".to_string())]);
+        assert_eq!(found(&e, "ticket\n4155552671 phone\norder"), [("phone".to_string(), "4155552671".to_string())]);
     }
 
     #[test]
