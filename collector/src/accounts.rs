@@ -196,6 +196,30 @@ impl Store {
         })
     }
 
+    /// Sets a new password for a user and ends their console sessions (a reset after a
+    /// suspected compromise must log the old holder out); API tokens are kept. The error says
+    /// why it is refused (weak password, no such user).
+    pub fn set_password(&mut self, name: &str, password: &str, by: &str, now_ms: i64) -> Result<Result<(), String>, StoreError> {
+        if let Err(e) = check_password(password) {
+            return Ok(Err(e));
+        }
+        let hash = match hash_password(password) {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.atomically(|s| {
+            if s.exec("UPDATE users SET password_hash = $1 WHERE name = $2", args![hash.as_str(), name])? == 0 {
+                return Ok(Err(format!("no user `{name}`")));
+            }
+            let ended = s.exec("DELETE FROM sessions WHERE user_name = $1", args![name])?;
+            s.exec(
+                "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, 'user_password', $3, $4)",
+                args![now_ms, by, name, format!("{ended} session(s) ended")],
+            )?;
+            Ok(Ok(()))
+        })
+    }
+
     /// Removes a user with their sessions and API tokens; returns whether there was one.
     pub fn remove_user(&mut self, name: &str, by: &str, now_ms: i64) -> Result<bool, StoreError> {
         self.atomically(|s| {

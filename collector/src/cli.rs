@@ -240,6 +240,18 @@ enum UserAction {
         #[arg(long, default_value = "./custos-data")]
         data_dir: PathBuf,
     },
+    /// Set a new password for a console user (prompted, or read from a file) and end their
+    /// sessions; their API tokens stay valid.
+    Passwd {
+        /// Login name.
+        name: String,
+        /// File whose first line is the password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+    },
     /// Remove a console user, their sessions and API tokens.
     Remove {
         /// Login name.
@@ -445,6 +457,11 @@ fn user(action: UserAction) -> anyhow::Result<()> {
             for u in open_db(&data_dir, false)?.users()? {
                 println!("{:<24} {:<9} since {}", u.name, u.role, crate::store::rfc3339(u.created_at_ms));
             }
+        }
+        UserAction::Passwd { name, password_file, data_dir } => {
+            let password = read_password(password_file)?;
+            open_db(&data_dir, true)?.set_password(&name, &password, by, now())?.map_err(anyhow::Error::msg)?;
+            println!("password of `{name}` changed; their sessions are ended");
         }
         UserAction::Remove { name, data_dir } => {
             if open_db(&data_dir, true)?.remove_user(&name, by, now())? {

@@ -203,3 +203,29 @@ fn api_tokens_serve_scripts_without_csrf_and_answers_never_hold_a_raw_value() {
     assert_eq!(k["findings_per_week"][0]["count"], 2);
 }
 
+
+#[test]
+fn a_password_reset_ends_the_users_sessions_and_only_the_new_password_opens_one() {
+    let Some(f) = fixture(engine()) else { return };
+    let data_dir = f.d.root().join("collector-data");
+    let passwd = |name: &str, password: &str| {
+        let file = f.d.root().join("new-password.txt");
+        std::fs::write(&file, format!("{password}\n")).unwrap();
+        Command::new(bin("e2e-collector")).args(["user", "passwd", name, "--password-file"]).arg(&file).arg("--data-dir").arg(&data_dir).output().unwrap()
+    };
+    let dana = Console::login(f.web, "dana");
+    assert_eq!(dana.get("/api/v1/incidents").status, 200);
+    let out = passwd("dana", "a much longer new passphrase");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(dana.get("/api/v1/incidents").status, 401, "the session opened before the reset is over");
+    let c = Console::new(f.web);
+    assert_eq!(c.post("/api/v1/session", json!({ "name": "dana", "password": TEST_PASSWORD })).status, 401);
+    assert_eq!(c.post("/api/v1/session", json!({ "name": "dana", "password": "a much longer new passphrase" })).status, 200);
+    // Refused with the reason: a weak password, an unknown user.
+    let weak = passwd("dana", "short");
+    assert!(!weak.status.success() && String::from_utf8_lossy(&weak.stderr).contains("at least"), "{}", String::from_utf8_lossy(&weak.stderr));
+    let unknown = passwd("mallory", "a much longer new passphrase");
+    assert!(!unknown.status.success() && String::from_utf8_lossy(&unknown.stderr).contains("no user `mallory`"));
+    let audit = Command::new(bin("e2e-collector")).args(["audit", "--data-dir"]).arg(&data_dir).output().unwrap();
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("user_password"));
+}
