@@ -132,13 +132,13 @@ impl CompiledAllowlist {
         if self.patterns.as_ref().is_some_and(|p| p.is_match(raw)) {
             return true;
         }
-        if !self.email_domains.is_empty() {
-            if let Some(at) = norm_lower.iter().rposition(|&b| b == b'@') {
-                let domain = &norm_lower[at + 1..];
-                return self.email_domains.iter().any(|d| {
-                    domain == d.as_slice() || (domain.len() > d.len() && domain.ends_with(d) && domain[domain.len() - d.len() - 1] == b'.')
-                });
-            }
+        if !self.email_domains.is_empty()
+            && let Some(at) = norm_lower.iter().rposition(|&b| b == b'@')
+        {
+            let domain = &norm_lower[at + 1..];
+            return self.email_domains.iter().any(|d| {
+                domain == d.as_slice() || (domain.len() > d.len() && domain.ends_with(d) && domain[domain.len() - d.len() - 1] == b'.')
+            });
         }
         false
     }

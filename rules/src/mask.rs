@@ -18,10 +18,8 @@ pub fn preview(detector: &str, raw: &[u8]) -> String {
 /// `email` detector's). Bytes rather than a `String`: pushing `char`s one by one was a
 /// noticeable share of a scan.
 pub fn preview_into(out: &mut Vec<u8>, email: bool, raw: &[u8]) {
-    if email {
-        if let Some(at) = raw.iter().rposition(|&b| b == b'@') {
-            return mask_email(out, &raw[..at], &raw[at + 1..]);
-        }
+    if email && let Some(at) = raw.iter().rposition(|&b| b == b'@') {
+        return mask_email(out, &raw[..at], &raw[at + 1..]);
     }
     mask_generic(out, raw, 2, 3)
 }

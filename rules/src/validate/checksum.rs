@@ -46,7 +46,7 @@ pub fn luhn(digits: &[u8]) -> bool {
             if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// `n mod m` for a decimal number given as ASCII digits of any length.
@@ -107,7 +107,7 @@ pub fn icao_check(field: &[u8]) -> Option<u8> {
 
 /// True when (year, month, day) is a date of the Gregorian calendar.
 pub fn is_date(year: u32, month: u32, day: u32) -> bool {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
