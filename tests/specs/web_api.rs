@@ -229,3 +229,22 @@ fn a_password_reset_ends_the_users_sessions_and_only_the_new_password_opens_one(
     let audit = Command::new(bin("e2e-collector")).args(["audit", "--data-dir"]).arg(&data_dir).output().unwrap();
     assert!(String::from_utf8_lossy(&audit.stdout).contains("user_password"));
 }
+
+#[test]
+fn lists_are_paged_with_their_total() {
+    let Some(f) = fixture(engine()) else { return };
+    let vic = Console::login(f.web, "vic");
+    let all = vic.get("/api/v1/incidents").json();
+    let total = all["total"].as_u64().unwrap();
+    assert!(total >= 1, "{all}");
+    assert_eq!(all["items"].as_array().unwrap().len() as u64, total.min(50));
+    let one = vic.get("/api/v1/incidents?limit=1").json();
+    assert_eq!((one["items"].as_array().unwrap().len(), one["total"].as_u64(), one["limit"].as_u64()), (1, Some(total), Some(1)));
+    assert_eq!(one["items"][0]["id"], all["items"][0]["id"]);
+    assert!(one["items"][0]["seconds_left"].is_i64(), "a paged item carries its clock: {one}");
+    let past = vic.get(&format!("/api/v1/incidents?offset={total}")).json();
+    assert!(past["items"].as_array().unwrap().is_empty());
+    assert_eq!(past["total"].as_u64(), Some(total));
+    let none = vic.get("/api/v1/incidents?severity=no-such-severity").json();
+    assert_eq!((none["items"].as_array().unwrap().len(), none["total"].as_u64()), (0, Some(0)));
+}

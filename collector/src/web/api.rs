@@ -168,7 +168,7 @@ async fn incidents(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<
     let given = |o: &Option<String>| o.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
     let (status, severity, rule, category, system) = (given(&q.status), given(&q.severity), given(&q.rule), given(&q.category), given(&q.system));
     let now = now();
-    let list: Vec<Value> = all
+    let list: Vec<_> = all
         .into_iter()
         .filter(|v| match status.as_deref() {
             None => true,
@@ -179,9 +179,10 @@ async fn incidents(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<
         .filter(|v| rule.as_ref().is_none_or(|r| &v.rule == r))
         .filter(|v| category.as_ref().is_none_or(|c| v.categories.contains(c)))
         .filter(|v| system.as_ref().is_none_or(|s| v.system.contains(s.as_str())))
-        .map(|v| incident_json(&v, now, None))
         .collect();
-    Ok(Json(Paging { offset: q.offset, limit: q.limit }.page(list)))
+    // Only the page's incidents are turned into JSON.
+    let page = Paging { offset: q.offset, limit: q.limit }.page(list);
+    Ok(Json(Page { items: page.items.iter().map(|v| incident_json(v, now, None)).collect(), total: page.total, offset: page.offset, limit: page.limit }))
 }
 
 /// An incident with its clock; `actions` (the status changes this caller may make now) when a
