@@ -34,6 +34,9 @@ paths={
   "post":op("Log in: checks the password, opens a session (Set-Cookie custos_session, HttpOnly, Secure, SameSite=Strict)","public; rate limited per user name and client address",
      {"200":ok("Logged in",ref("Session")),"401":ok("Wrong user name or password",ref("Error")),"429":ok("Too many failed logins (Retry-After)",ref("Error"))},body=obj({"name":S,"password":S},["name","password"]),public=True),
   "delete":op("Log out","any role",{"204":ok("Session ended, cookie cleared")},write=True)},
+ "/session/password":{
+  "post":op("Change one's own password: the current one is checked like a login (a wrong one counts towards the rate limit); every session of the user ends, this one included","any role, from a console session (not an API token)",
+     {"204":ok("Changed; sessions ended, cookie cleared"),"400":ok("The new password does not meet the policy",ref("Error")),"429":ok("Too many failed logins (Retry-After)",ref("Error"))},body=obj({"current":S,"new":S},["current","new"]),write=True)},
  "/incidents":{"get":op("Incidents, newest first, with the Art. 33 clock","any role",{"200":ok("A page of incidents",page(ref("Incident")))},
    params=[q("status","Workflow status, or `open`",enum=["open","new","triaged","assessed","notified","not_notifiable"]),q("severity","Severity",enum=["low","medium","high","critical"]),q("rule","Rule id"),q("category","Category involved"),q("system","Substring of the system")]+paging)},
  "/incidents/{id}":{"get":op("One incident, the register entries involved and the status changes the caller may make (`actions`)","any role",{"200":ok("The incident",ref("Incident")),"404":ok("No such incident",ref("Error"))},params=[idp()])},

@@ -171,6 +171,14 @@ async fn dpo_and_security_handle_an_incident_in_the_browser_and_a_viewer_cannot(
         .await
         .unwrap();
     assert_eq!(forced, 403);
+    // Any user changes their own password on the Password page, and logs in again with it.
+    c.find(Locator::Css("#nav-password")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#view h1", |t| t == "Change your password").await;
+    for (field, text) in [("#password-current", TEST_PASSWORD), ("#password-new", "a new long passphrase"), ("#password-again", "a new long passphrase")] {
+        c.find(Locator::Css(field)).await.unwrap().send_keys(text).await.unwrap();
+    }
+    c.find(Locator::Css("#password-submit")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#login-error", |t| t.contains("Password changed")).await;
     c.close().await.unwrap();
 
     // The DPO's audit trail recorded the logins, the evidence view and both decisions.
@@ -180,7 +188,7 @@ async fn dpo_and_security_handle_an_incident_in_the_browser_and_a_viewer_cannot(
         &mut audit,
     )
     .unwrap();
-    for what in ["view_evidence", "incident_status", "login"] {
+    for what in ["view_evidence", "incident_status", "login", "user_password"] {
         assert!(audit.contains(what), "audit lacks {what}:\n{audit}");
     }
 }

@@ -248,3 +248,34 @@ fn lists_are_paged_with_their_total() {
     let none = vic.get("/api/v1/incidents?severity=no-such-severity").json();
     assert_eq!((none["items"].as_array().unwrap().len(), none["total"].as_u64()), (0, Some(0)));
 }
+
+#[test]
+fn users_change_their_own_password_from_a_console_session_only() {
+    let Some(f) = fixture(engine()) else { return };
+    let data_dir = f.d.root().join("collector-data");
+    let sam = Console::login(f.web, "sam");
+    let change = |c: &Console, current: &str, new: &str| c.post("/api/v1/session/password", json!({ "current": current, "new": new }));
+    assert_eq!(change(&sam, "not my password at all", "another long passphrase").status, 403, "the current password is checked");
+    let weak = change(&sam, TEST_PASSWORD, "short");
+    assert_eq!(weak.status, 400);
+    assert!(weak.json()["error"].as_str().unwrap().contains("at least"), "{}", weak.body);
+    let mut no_csrf = Console::new(f.web);
+    no_csrf.cookie = sam.cookie.clone();
+    assert_eq!(change(&no_csrf, TEST_PASSWORD, "another long passphrase").status, 403, "state change without the CSRF token");
+    let out = Command::new(bin("e2e-collector")).args(["user", "token", "sam", "--data-dir"]).arg(&data_dir).output().unwrap();
+    let mut script = Console::new(f.web);
+    script.bearer = Some(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    assert_eq!(script.get("/api/v1/incidents").status, 200);
+    let by_token = change(&script, TEST_PASSWORD, "another long passphrase");
+    assert_eq!(by_token.status, 403, "an API token may not change the password: {}", by_token.body);
+    let ok = change(&sam, TEST_PASSWORD, "another long passphrase");
+    assert_eq!(ok.status, 204, "{}", ok.body);
+    assert!(ok.set_cookie.iter().any(|c| c.starts_with("custos_session=;") && c.contains("Max-Age=0")));
+    assert_eq!(sam.get("/api/v1/incidents").status, 401, "the session ended with the change");
+    assert_eq!(script.get("/api/v1/incidents").status, 200, "API tokens stay valid");
+    let c = Console::new(f.web);
+    assert_eq!(c.post("/api/v1/session", json!({ "name": "sam", "password": TEST_PASSWORD })).status, 401);
+    assert_eq!(c.post("/api/v1/session", json!({ "name": "sam", "password": "another long passphrase" })).status, 200);
+    let audit = Command::new(bin("e2e-collector")).args(["audit", "--data-dir"]).arg(&data_dir).output().unwrap();
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("user_password"));
+}

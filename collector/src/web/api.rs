@@ -70,6 +70,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/session"),
     ("POST", "/session"),
     ("DELETE", "/session"),
+    ("POST", "/session/password"),
     ("GET", "/incidents"),
     ("GET", "/incidents/{id}"),
     ("GET", "/incidents/{id}/evidence"),
@@ -96,6 +97,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn routes() -> Router<Arc<Web>> {
     Router::new()
         .route("/session", get(auth::whoami).post(auth::login).delete(auth::logout))
+        .route("/session/password", post(auth::change_password))
         .route("/incidents", get(incidents))
         .route("/incidents/{id}", get(incident))
         .route("/incidents/{id}/evidence", get(evidence))

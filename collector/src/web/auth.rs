@@ -117,6 +117,16 @@ pub struct Login {
     pub password: String,
 }
 
+/// Password change form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password in use.
+    pub current: String,
+    /// The new one (the policy of `user add` applies).
+    pub new: String,
+}
+
 /// The current session, as the pages need it.
 #[derive(Debug, Serialize)]
 pub struct SessionView {
@@ -168,6 +178,46 @@ pub async fn login(State(web): State<Arc<Web>>, ConnectInfo(super::PeerAddr(peer
     let body = SessionView { user: user.name, role: user.role.as_str().into(), csrf: Some(session.csrf) };
     let mut res = Json(body).into_response();
     res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| ApiError::internal("bad cookie"))?);
+    Ok(res)
+}
+
+/// `POST /session/password`: the caller changes their own password. The current one is checked
+/// like a login (a wrong one counts towards the login rate limit); on success every session of
+/// the user ends, this one included, and the cookie is cleared. Only from a console session:
+/// an API token is not the password's holder.
+pub async fn change_password(
+    State(web): State<Arc<Web>>,
+    ConnectInfo(super::PeerAddr(peer)): ConnectInfo<super::PeerAddr>,
+    caller: Caller,
+    Json(form): Json<PasswordChange>,
+) -> Result<Response, ApiError> {
+    if caller.session_token.is_none() {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "change a password from a console session, not with an API token"));
+    }
+    let now = custos_agent::finding::now_ms();
+    let client = peer.ip().to_string();
+    let name = caller.user.name.clone();
+    let (n, c) = (name.clone(), client.clone());
+    let (blocked, credentials) = blocking(&web, move |s| Ok((s.login_blocked(&n, &c, now)?, s.credentials(&n)?))).await?;
+    if let Some(wait) = blocked {
+        let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many failed logins; try again in {wait} s")).into_response();
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(res);
+    }
+    let current = form.current;
+    let ok = tokio::task::spawn_blocking(move || credentials.is_some_and(|(_, hash)| accounts::verify_password(&hash, &current)))
+        .await
+        .map_err(|_| ApiError::internal("password check failed"))?;
+    if !ok {
+        let (n, c) = (name.clone(), client.clone());
+        blocking(&web, move |s| s.record_login(&n, &c, None, now)).await?;
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "the current password is wrong"));
+    }
+    let (n, new) = (name.clone(), form.new);
+    blocking(&web, move |s| s.set_password(&n, &new, &n, now)).await?.map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, reason))?;
+    tracing::info!(user = %name, client = %client, "console password changed");
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("custos_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"));
     Ok(res)
 }
 

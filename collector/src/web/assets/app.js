@@ -75,6 +75,7 @@ function showLogin() {
   state.user = state.role = state.csrf = null;
   $("#nav").hidden = true;
   $("#logout").hidden = true;
+  $("#nav-password").hidden = true;
   $("#whoami").textContent = "";
   $("#view").replaceChildren();
   $("#login").reset();
@@ -86,6 +87,7 @@ function loggedIn(s) {
   $("#login").hidden = true;
   $("#nav").hidden = false;
   $("#logout").hidden = false;
+  $("#nav-password").hidden = false;
   $("#nav-audit").hidden = s.role !== "dpo";
   $("#whoami").textContent = `${s.user} (${s.role})`;
   route();
@@ -111,7 +113,7 @@ $("#logout").addEventListener("click", async () => {
 
 // ---- routing ------------------------------------------------------------------------------
 
-const pages = { incidents: incidentsPage, incident: incidentPage, findings: findingsPage, coverage: coveragePage, agents: agentsPage, mutes: mutesPage, kpis: kpisPage, audit: auditPage };
+const pages = { incidents: incidentsPage, incident: incidentPage, findings: findingsPage, coverage: coveragePage, agents: agentsPage, mutes: mutesPage, kpis: kpisPage, audit: auditPage, password: passwordPage };
 
 async function route() {
   if (!state.user) return;
@@ -335,6 +337,37 @@ async function mutesPage(view) {
     list.can_edit ? h("div", { class: "panel" }, h("h2", {}, "Mute a rule for a system"), h("div", { class: "filters" },
       select("mute-rule", "Rule", RULES, ""), h("label", {}, "System (host:locator)", h("input", { id: "mute-system", size: 40 })), h("label", {}, "Reason", h("input", { id: "mute-reason", size: 40 })),
       h("button", { type: "button", id: "mute-add", onclick: add }, "Mute"))) : null,
+    message);
+}
+
+// ---- own password -------------------------------------------------------------------------
+
+async function passwordPage(view) {
+  const message = h("p", { class: "error", id: "password-message", role: "alert" });
+  const change = async (e) => {
+    e.preventDefault();
+    message.textContent = "";
+    if ($("#password-new").value !== $("#password-again").value) {
+      message.textContent = "the two new passwords differ";
+      return;
+    }
+    try {
+      await api("POST", "/session/password", { current: $("#password-current").value, new: $("#password-new").value });
+      location.hash = "#/incidents";
+      showLogin();
+      $("#login-error").textContent = "Password changed: log in with the new one.";
+    } catch (err) {
+      message.textContent = err.message;
+    }
+  };
+  view.replaceChildren(
+    h("h1", {}, "Change your password"),
+    h("p", { class: "muted" }, "Every session of yours ends, this one included; API tokens stay valid."),
+    h("form", { id: "password-form", class: "panel", onsubmit: change },
+      h("label", {}, "Current password", h("input", { id: "password-current", type: "password", autocomplete: "current-password", required: true })),
+      h("label", {}, "New password", h("input", { id: "password-new", type: "password", autocomplete: "new-password", required: true })),
+      h("label", {}, "Again", h("input", { id: "password-again", type: "password", autocomplete: "new-password", required: true })),
+      h("button", { type: "submit", id: "password-submit" }, "Change")),
     message);
 }
 
