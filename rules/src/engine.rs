@@ -84,10 +84,15 @@ struct Compiled {
     spec: DetectorSpec,
     /// Positive then negative context words in one automaton (one pass per window).
     context: Option<ContextWords>,
-    /// How many positive context words the detector has.
-    positive_words: usize,
     prefilter: Option<AhoCorasick>,
     allow: CompiledAllowlist,
+}
+
+impl Compiled {
+    /// Whether a context word can ever make a candidate of this detector positive.
+    fn has_positive_words(&self) -> bool {
+        self.context.as_ref().is_some_and(|w| w.positive > 0)
+    }
 }
 
 #[derive(Default)]
@@ -190,6 +195,13 @@ enum Shape {
     Ipv4,
 }
 
+/// How every pattern is parsed, by the engine and by the pack loader's check: ASCII classes and
+/// `\b` (Unicode ones make the lazy DFA give up on non-ASCII text), and matches on bytes, so
+/// text that is not UTF-8 is still scanned.
+pub(crate) fn union_syntax() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
 /// ASCII `\b`'s word bytes (the union is compiled without Unicode).
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -268,7 +280,7 @@ impl Automata {
     fn new(patterns: &[String]) -> Result<Automata, EngineError> {
         let nfa = |reverse: bool| {
             thompson::Compiler::new()
-                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .syntax(union_syntax())
                 .configure(
                     thompson::Config::new()
                         .utf8(false)
@@ -296,7 +308,7 @@ impl Automata {
         // The forward and overlapping automata share one NFA (compiling it was most of the
         // engine's start-up); `NFA` clones are reference counts.
         let forward = nfa(false)?;
-        let syntax = syntax::Config::new().unicode(false).utf8(false);
+        let syntax = union_syntax();
         let fixed_len = patterns
             .iter()
             .map(|p| {
@@ -351,7 +363,7 @@ struct Fallback {
 impl Fallback {
     fn build(patterns: &[String], kind: MatchKind) -> Result<Regex, EngineError> {
         Regex::builder()
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .syntax(union_syntax())
             .configure(meta::Config::new().match_kind(kind).utf8_empty(false).nfa_size_limit(Some(64 << 20)).hybrid_cache_capacity(256 << 20))
             .build_many(patterns)
             .map_err(|e| EngineError(e.to_string()))
@@ -581,7 +593,6 @@ impl Engine {
             }
             detectors.push(Compiled {
                 context: ContextWords::new(&spec.context.positive, &spec.context.negative)?,
-                positive_words: spec.context.positive.len(),
                 prefilter: words(&spec.prefilter)?,
                 allow: CompiledAllowlist::new(&spec.allowlist)?,
                 spec,
@@ -768,7 +779,7 @@ impl Engine {
                 continue;
             }
             let di = self.owner[pid.as_usize()];
-            if best.as_ref().is_some_and(|b| b.detection.detector == di || self.detectors[di].positive_words == 0) {
+            if best.as_ref().is_some_and(|b| b.detection.detector == di || !self.detectors[di].has_positive_words()) {
                 continue;
             }
             let Some(end) = end.or_else(|| self.end_of(c, hay, start, pid)) else { continue };
@@ -832,7 +843,7 @@ impl Engine {
         // A rival that can only matter with a positive word is not validated without one
         // (nor is one whose detector has no positive word at all).
         let early = if only_positive {
-            if det.positive_words == 0 {
+            if !det.has_positive_words() {
                 return None;
             }
             let c = context();

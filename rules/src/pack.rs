@@ -343,9 +343,8 @@ fn check_regex(pattern: &str) -> Result<(), String> {
     // building a full `regex::Regex` per pattern (prefilters, a one-pass DFA) was most of the
     // agent's start-up time.
     use regex_automata::nfa::thompson;
-    use regex_automata::util::syntax;
     thompson::Compiler::new()
-        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .syntax(crate::engine::union_syntax())
         .configure(thompson::Config::new().utf8(false).nfa_size_limit(Some(16 << 20)))
         .build(pattern)
         .map(|_| ())

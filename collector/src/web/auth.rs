@@ -138,6 +138,42 @@ pub struct SessionView {
     pub csrf: Option<String>,
 }
 
+/// What checking a user's password gave.
+enum PasswordCheck {
+    /// Too many failed logins for this user name or client: the answer to send (429).
+    Blocked(Response),
+    /// The user when the password is theirs, `None` otherwise (or no such user).
+    Checked(Option<User>),
+}
+
+/// Checks `password` for `name` as a login does, for the login itself and for a password
+/// change: refused while the login rate limit blocks the name or the client; Argon2 (slow on
+/// purpose) runs off the async threads and outside the store lock, and an unknown user is
+/// checked against a decoy hash so that timing does not tell which names exist. Recording the
+/// attempt is the caller's part.
+async fn check_password(web: &Arc<Web>, name: &str, client: &str, password: String, now: i64) -> Result<PasswordCheck, ApiError> {
+    let (n, c) = (name.to_string(), client.to_string());
+    let (blocked, credentials) = blocking(web, move |s| Ok((s.login_blocked(&n, &c, now)?, s.credentials(&n)?))).await?;
+    if let Some(wait) = blocked {
+        let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many failed logins; try again in {wait} s")).into_response();
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(PasswordCheck::Blocked(res));
+    }
+    let user = tokio::task::spawn_blocking(move || match credentials {
+        Some((user, hash)) => accounts::verify_password(&hash, &password).then_some(user),
+        None => {
+            accounts::verify_password(accounts::decoy_hash(), &password);
+            None
+        }
+    })
+    .await
+    .map_err(|_| ApiError::internal("password check failed"))?;
+    Ok(PasswordCheck::Checked(user))
+}
+
+/// `Set-Cookie` value that removes the session cookie from the browser.
+const CLEARED_SESSION_COOKIE: &str = "custos_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
+
 /// `POST /session`: checks the password and opens a session (sets the cookie).
 pub async fn login(State(web): State<Arc<Web>>, ConnectInfo(super::PeerAddr(peer)): ConnectInfo<super::PeerAddr>, headers: HeaderMap, Json(form): Json<Login>) -> Result<Response, ApiError> {
     if !same_origin(&headers) {
@@ -149,24 +185,10 @@ pub async fn login(State(web): State<Arc<Web>>, ConnectInfo(super::PeerAddr(peer
     if accounts::check_user_name(&name).is_err() {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"));
     }
-    let (n, c) = (name.clone(), client.clone());
-    let (blocked, credentials) = blocking(&web, move |s| Ok((s.login_blocked(&n, &c, now)?, s.credentials(&n)?))).await?;
-    if let Some(wait) = blocked {
-        let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many failed logins; try again in {wait} s")).into_response();
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(res);
-    }
-    // Argon2 is deliberately slow: verify off the async threads and outside the store lock.
-    let password = form.password;
-    let user = tokio::task::spawn_blocking(move || match credentials {
-        Some((user, hash)) => accounts::verify_password(&hash, &password).then_some(user),
-        None => {
-            accounts::verify_password(accounts::decoy_hash(), &password);
-            None
-        }
-    })
-    .await
-    .map_err(|_| ApiError::internal("password check failed"))?;
+    let user = match check_password(&web, &name, &client, form.password, now).await? {
+        PasswordCheck::Blocked(res) => return Ok(res),
+        PasswordCheck::Checked(user) => user,
+    };
     let (n, c, u) = (name.clone(), client.clone(), user.clone());
     let session = blocking(&web, move |s| s.record_login(&n, &c, u.as_ref(), now)).await?;
     let (Some(user), Some(session)) = (user, session) else {
@@ -197,17 +219,10 @@ pub async fn change_password(
     let now = custos_agent::finding::now_ms();
     let client = peer.ip().to_string();
     let name = caller.user.name.clone();
-    let (n, c) = (name.clone(), client.clone());
-    let (blocked, credentials) = blocking(&web, move |s| Ok((s.login_blocked(&n, &c, now)?, s.credentials(&n)?))).await?;
-    if let Some(wait) = blocked {
-        let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many failed logins; try again in {wait} s")).into_response();
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(res);
-    }
-    let current = form.current;
-    let ok = tokio::task::spawn_blocking(move || credentials.is_some_and(|(_, hash)| accounts::verify_password(&hash, &current)))
-        .await
-        .map_err(|_| ApiError::internal("password check failed"))?;
+    let ok = match check_password(&web, &name, &client, form.current, now).await? {
+        PasswordCheck::Blocked(res) => return Ok(res),
+        PasswordCheck::Checked(user) => user.is_some(),
+    };
     if !ok {
         let (n, c) = (name.clone(), client.clone());
         blocking(&web, move |s| s.record_login(&n, &c, None, now)).await?;
@@ -217,7 +232,7 @@ pub async fn change_password(
     blocking(&web, move |s| s.set_password(&n, &new, &n, now)).await?.map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, reason))?;
     tracing::info!(user = %name, client = %client, "console password changed");
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("custos_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"));
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static(CLEARED_SESSION_COOKIE));
     Ok(res)
 }
 
@@ -233,7 +248,7 @@ pub async fn logout(State(web): State<Arc<Web>>, caller: Caller) -> Result<Respo
         blocking(&web, move |s| s.logout(&token, &user, custos_agent::finding::now_ms())).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("custos_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"));
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static(CLEARED_SESSION_COOKIE));
     Ok(res)
 }
 
