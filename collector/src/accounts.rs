@@ -153,6 +153,12 @@ pub fn check_password(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The Argon2id hash of a password that meets the policy; the error says why it is refused.
+pub fn checked_hash(password: &str) -> Result<String, String> {
+    check_password(password)?;
+    hash_password(password)
+}
+
 /// Argon2id hash (PHC string) of a password, with a fresh salt.
 pub fn hash_password(password: &str) -> Result<String, String> {
     let mut salt = [0u8; 16];
@@ -176,10 +182,7 @@ pub fn decoy_hash() -> &'static str {
 impl Store {
     /// Creates a user; the error says why it is refused (bad name, weak password, exists).
     pub fn add_user(&mut self, name: &str, role: Role, password: &str, by: &str, now_ms: i64) -> Result<Result<(), String>, StoreError> {
-        if let Err(e) = check_user_name(name).and_then(|()| check_password(password)) {
-            return Ok(Err(e));
-        }
-        let hash = match hash_password(password) {
+        let hash = match check_user_name(name).and_then(|()| checked_hash(password)) {
             Ok(h) => h,
             Err(e) => return Ok(Err(e)),
         };
@@ -200,15 +203,17 @@ impl Store {
     /// suspected compromise must log the old holder out); API tokens are kept. The error says
     /// why it is refused (weak password, no such user).
     pub fn set_password(&mut self, name: &str, password: &str, by: &str, now_ms: i64) -> Result<Result<(), String>, StoreError> {
-        if let Err(e) = check_password(password) {
-            return Ok(Err(e));
+        match checked_hash(password) {
+            Ok(hash) => self.set_password_hash(name, &hash, by, now_ms),
+            Err(e) => Ok(Err(e)),
         }
-        let hash = match hash_password(password) {
-            Ok(h) => h,
-            Err(e) => return Ok(Err(e)),
-        };
+    }
+
+    /// [`Store::set_password`] with the hash already made by [`checked_hash`] (the console
+    /// hashes outside the store lock: Argon2 is slow on purpose).
+    pub fn set_password_hash(&mut self, name: &str, hash: &str, by: &str, now_ms: i64) -> Result<Result<(), String>, StoreError> {
         self.atomically(|s| {
-            if s.exec("UPDATE users SET password_hash = $1 WHERE name = $2", args![hash.as_str(), name])? == 0 {
+            if s.exec("UPDATE users SET password_hash = $1 WHERE name = $2", args![hash, name])? == 0 {
                 return Ok(Err(format!("no user `{name}`")));
             }
             let ended = s.exec("DELETE FROM sessions WHERE user_name = $1", args![name])?;

@@ -228,8 +228,14 @@ pub async fn change_password(
         blocking(&web, move |s| s.record_login(&n, &c, None, now)).await?;
         return Err(ApiError::new(StatusCode::FORBIDDEN, "the current password is wrong"));
     }
-    let (n, new) = (name.clone(), form.new);
-    blocking(&web, move |s| s.set_password(&n, &new, &n, now)).await?.map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, reason))?;
+    // Hashed off the async threads and outside the store lock, like the check above.
+    let new = form.new;
+    let hash = tokio::task::spawn_blocking(move || accounts::checked_hash(&new))
+        .await
+        .map_err(|_| ApiError::internal("password hashing failed"))?
+        .map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, reason))?;
+    let n = name.clone();
+    blocking(&web, move |s| s.set_password_hash(&n, &hash, &n, now)).await?.map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, reason))?;
     tracing::info!(user = %name, client = %client, "console password changed");
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static(CLEARED_SESSION_COOKIE));
