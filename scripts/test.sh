@@ -55,6 +55,14 @@ ensure_chromium
 export CARGO_INCREMENTAL=0
 df -h . >&2 || true
 
+# Guardrails first: they are quick and say precisely what is wrong.
+log "architecture: import cycles, file sizes, crate direction (scripts/check_architecture.py)"
+python3 scripts/check_architecture.py
+log "cargo fmt --check"
+cargo fmt --all --check
+log "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 log "cargo test --workspace"
 cargo test --workspace --locked
 du -sh target >&2 || true

@@ -18,8 +18,7 @@ use std::process::Command;
 const FILES: [&str; 5] = ["nginx.log", "app.json.log", "syslog.log", "sql.log", "export.csv"];
 
 /// Bench types whose detectors confirm candidates with a check digit or a strict structure.
-const CHECKSUM_TYPES: [&str; 11] =
-    ["IBAN", "CREDIT_CARD", "FR_NIR", "ES_DNI", "ES_NIE", "IT_CF", "NL_BSN", "DE_TAXID", "PL_PESEL", "UK_NINO", "US_SSN"];
+const CHECKSUM_TYPES: [&str; 11] = ["IBAN", "CREDIT_CARD", "FR_NIR", "ES_DNI", "ES_NIE", "IT_CF", "NL_BSN", "DE_TAXID", "PL_PESEL", "UK_NINO", "US_SSN"];
 
 fn agent() -> &'static str {
     env!("CARGO_BIN_EXE_e2e-agent")
@@ -42,7 +41,10 @@ fn bench_python() -> Option<String> {
         (true, _) => Some(python),
         (false, Some(p)) => panic!("CUSTOS_BENCH_PYTHON={p} cannot import faker: install it (scripts/test.sh does)"),
         (false, None) => {
-            eprintln!("SKIPPED accuracy test: CUSTOS_BENCH_PYTHON is not set and `python3 -c 'import faker'` fails; run scripts/test.sh or set CUSTOS_BENCH_PYTHON to a Python with Faker");
+            custos_tests::skip_or_fail(
+                "Python with Faker",
+                "CUSTOS_BENCH_PYTHON is not set and `python3 -c 'import faker'` fails; run scripts/test.sh or set CUSTOS_BENCH_PYTHON to a Python with Faker",
+            );
             None
         }
     }
@@ -59,14 +61,7 @@ struct Row {
 
 fn score(python: &str, corpus: &Path, findings: &Path) -> Vec<Row> {
     let out = corpus.join("score.json");
-    let status = Command::new(python)
-        .arg(bench_dir().join("score.py"))
-        .arg(corpus)
-        .arg(findings)
-        .arg("--json")
-        .arg(&out)
-        .status()
-        .expect("run score.py");
+    let status = Command::new(python).arg(bench_dir().join("score.py")).arg(corpus).arg(findings).arg("--json").arg(&out).status().expect("run score.py");
     assert!(status.success(), "score.py failed");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     v["rows"]
@@ -132,7 +127,11 @@ fn bad_user_pack_is_refused_with_file_line_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
-    std::fs::write(rules.join("crm.toml"), "[pack]\nname = \"crm\"\n\n[[detector]]\nid = \"crm_customer\"\ncategory = \"identity\"\npatterns = ['CUST-(?P<n>[0-9]{6']\nconfidence = 0.9\n").unwrap();
+    std::fs::write(
+        rules.join("crm.toml"),
+        "[pack]\nname = \"crm\"\n\n[[detector]]\nid = \"crm_customer\"\ncategory = \"identity\"\npatterns = ['CUST-(?P<n>[0-9]{6']\nconfidence = 0.9\n",
+    )
+    .unwrap();
     let data = dir.path().join("data.log");
     std::fs::write(&data, "hello\n").unwrap();
     let out = Command::new(agent()).arg("scan").arg("--rules").arg(&rules).arg(&data).output().unwrap();
@@ -141,7 +140,11 @@ fn bad_user_pack_is_refused_with_file_line_and_reason() {
     assert!(stderr.contains("crm.toml:7:"), "file and line expected: {stderr}");
     assert!(stderr.contains("bad regex"), "reason expected: {stderr}");
 
-    std::fs::write(rules.join("crm.toml"), "[pack]\nname = \"crm\"\n[[detector]]\nid = \"crm_customer\"\ncategory = \"identity\"\npatterns = ['x']\nvalidator = \"mod97\"\nconfidence = 0.9\n").unwrap();
+    std::fs::write(
+        rules.join("crm.toml"),
+        "[pack]\nname = \"crm\"\n[[detector]]\nid = \"crm_customer\"\ncategory = \"identity\"\npatterns = ['x']\nvalidator = \"mod97\"\nconfidence = 0.9\n",
+    )
+    .unwrap();
     let out = Command::new(agent()).arg("scan").arg("--rules").arg(&rules).arg(&data).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -164,8 +167,7 @@ fn user_pack_adds_a_detector_and_an_allowlist_silences_the_company_domain() {
     std::fs::write(&data, "from alice@acme.example to bob@gmail.com cc test.user@partner.example customer CUST-004211\n").unwrap();
     let out = Command::new(agent()).arg("scan").arg("--json").arg("--rules").arg(&rules).arg(&data).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let found: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let found: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let ids: Vec<&str> = found.iter().map(|f| f["detector"].as_str().unwrap()).collect();
     assert_eq!(ids, ["email", "acme_customer"], "{found:#?}");
     assert_eq!(found[0]["preview"], "b***@g***.com");

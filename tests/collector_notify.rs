@@ -4,12 +4,13 @@
 //! outbox in a real store (SQLite, and PostgreSQL when CUSTOS_TEST_POSTGRES is set): send-once, retried with backoff, failures visible.
 
 use custos_collector::config::{EmailConfig, NotificationConfig, WebhookConfig};
+use custos_collector::correlation::CorrelationSettings;
 use custos_collector::correlation::Policy;
 use custos_collector::digest::Digest;
 use custos_collector::incident::Status;
 use custos_collector::notify::Notifier;
 use custos_collector::register::Register;
-use custos_collector::store::{CorrelationSettings, Store};
+use custos_collector::store::Store;
 use custos_proto::v1 as pb;
 use custos_tests::*;
 use hmac::{Hmac, Mac};
@@ -23,21 +24,15 @@ const HOUR: i64 = 3_600_000;
 const T0: i64 = 1_790_121_600_000;
 const SECRET: &str = "webhook-shared-secret";
 
-const REGISTER: &str = r#"
-[controller]
-name = "Exemple SAS"
-dpo = { name = "Claire Martin", email = "dpo@exemple.fr" }
-[[activity]]
-id = "accounts"
-name = "Customer accounts"
-purpose = "Accounts"
-legal_basis = "contract"
-data_categories = ["contact"]
-[[activity.system]]
-paths = ["/var/log/app/*.log"]
-[[activity.system]]
-databases = ["postgres://never-scanned"]
-"#;
+fn register_toml() -> String {
+    RegisterFixture::new("Exemple SAS")
+        .dpo("Claire Martin", "dpo@exemple.fr")
+        .activity("accounts", "Customer accounts", &["contact"])
+        .field("purpose", r#""Accounts""#)
+        .system(r#"paths = ["/var/log/app/*.log"]"#)
+        .system(r#"databases = ["postgres://never-scanned"]"#)
+        .toml()
+}
 
 // ---------------------------------------------------------------- a real webhook receiver
 
@@ -55,7 +50,11 @@ fn webhook_server(secret: &'static str) -> (String, Received) {
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
-            async fn hook(axum::extract::State((secret, got)): axum::extract::State<(&'static str, Received)>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> axum::http::StatusCode {
+            async fn hook(
+                axum::extract::State((secret, got)): axum::extract::State<(&'static str, Received)>,
+                headers: axum::http::HeaderMap,
+                body: axum::body::Bytes,
+            ) -> axum::http::StatusCode {
                 let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
                 mac.update(&body);
                 let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -174,7 +173,7 @@ struct Fixture {
 fn fixture(engine: Engine) -> Option<Fixture> {
     let dir = tempfile::tempdir().unwrap();
     let reg = dir.path().join("register.toml");
-    std::fs::write(&reg, REGISTER).unwrap();
+    std::fs::write(&reg, register_toml()).unwrap();
     let register = Register::load(&reg).unwrap();
     let (t, store) = TestStore::new(engine, dir.path())?;
     Some(Fixture { store, _t: t, dir, register })
@@ -201,9 +200,10 @@ fn finding(id: &str, locator: &str, category: pb::Category) -> pb::Finding {
 
 impl Fixture {
     fn ingest(&mut self, f: Vec<pb::Finding>, now: i64) -> Vec<i64> {
-        let batch = pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings: f, agent_version: "t".into(), host: "web-01".into(), ..Default::default() };
+        let batch =
+            pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings: f, agent_version: "t".into(), host: "web-01".into(), ..Default::default() };
         let settings = CorrelationSettings { policy: Policy::default(), window_ms: 24 * HOUR };
-        self.store.ingest(&batch, "agent-1", &self.register, &settings, now).unwrap().opened
+        self.store.ingest(&custos_proto::checked::CheckedBatch::from_wire(&batch, "agent-1"), &self.register, &settings, now).unwrap().opened
     }
 
     fn secret(&self, text: &str) -> PathBuf {

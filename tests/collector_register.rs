@@ -3,11 +3,12 @@
 //! fires and one that must not), incident grouping and workflow, the Art. 33 draft and the
 //! breach register.
 
-use custos_collector::config::{Locations, RuleSetting};
+use custos_collector::correlation::CorrelationSettings;
 use custos_collector::correlation::Policy;
+use custos_collector::correlation::{Locations, RuleSetting};
 use custos_collector::incident::Status;
 use custos_collector::register::Register;
-use custos_collector::store::{CorrelationSettings, Store};
+use custos_collector::store::Store;
 use custos_proto::v1 as pb;
 use custos_tests::*;
 use std::collections::BTreeMap;
@@ -17,28 +18,21 @@ use std::process::Command;
 const HOUR: i64 = 3_600_000;
 const T0: i64 = 1_790_000_000_000;
 
-const REGISTER: &str = r#"
-[controller]
-name = "Exemple SAS"
-dpo = { name = "Claire Martin", email = "dpo@exemple.fr" }
-
-[[activity]]
-id = "accounts"
-name = "Customer accounts"
-purpose = "Manage customer accounts"
-legal_basis = "contract"
-data_subjects = ["customers"]
-data_categories = ["contact"]
-retention = "30d"
-allowed_locations = ["EU"]
-security_measures = ["TLS", "access control"]
-[[activity.system]]
-hosts = ["web-*"]
-paths = ["/var/log/app/*.log"]
-[[activity.system]]
-databases = ["postgres://shop"]
-tables = ["customers"]
-"#;
+fn register_toml() -> String {
+    RegisterFixture::new("Exemple SAS")
+        .dpo("Claire Martin", "dpo@exemple.fr")
+        .activity("accounts", "Customer accounts", &["contact"])
+        .field("purpose", r#""Manage customer accounts""#)
+        .field("data_subjects", r#"["customers"]"#)
+        .field("retention", r#""30d""#)
+        .field("allowed_locations", r#"["EU"]"#)
+        .field("security_measures", r#"["TLS", "access control"]"#)
+        .system(r#"hosts = ["web-*"]"#)
+        .field_in_system(r#"paths = ["/var/log/app/*.log"]"#)
+        .system(r#"databases = ["postgres://shop"]"#)
+        .field_in_system(r#"tables = ["customers"]"#)
+        .toml()
+}
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -72,7 +66,14 @@ fn finding(id: &str, host: &str, locator: &str, category: pb::Category, fingerpr
 }
 
 fn export(id: &str, host: &str) -> pb::Finding {
-    let mut f = finding(id, host, "/var/log/postgresql/postgresql.log", pb::Category::Unspecified, 0, &[("anomaly", "dump_command"), ("observed", "1"), ("actor", "backup")]);
+    let mut f = finding(
+        id,
+        host,
+        "/var/log/postgresql/postgresql.log",
+        pb::Category::Unspecified,
+        0,
+        &[("anomaly", "dump_command"), ("observed", "1"), ("actor", "backup")],
+    );
     f.kind = pb::FindingKind::ExportAnomaly as i32;
     f.detector = "dump_command".into();
     f.fingerprint = Vec::new();
@@ -96,7 +97,7 @@ fn db(engine: Engine, policy: Policy) -> Option<Db> {
 impl Db {
     fn ingest(&mut self, reg: &Register, findings: Vec<pb::Finding>, now: i64) -> Vec<i64> {
         let batch = pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings, agent_version: "t".into(), host: "web-01".into(), ..Default::default() };
-        self.store.ingest(&batch, "agent-1", reg, &self.settings, now).unwrap().opened
+        self.store.ingest(&custos_proto::checked::CheckedBatch::from_wire(&batch, "agent-1"), reg, &self.settings, now).unwrap().opened
     }
     fn rules(&self) -> Vec<String> {
         let mut r: Vec<String> = self.store.incidents().unwrap().into_iter().map(|v| v.rule).collect();
@@ -140,7 +141,12 @@ fn register_check_prints_every_problem_with_row_and_column() {
     let out = Command::new(bin("e2e-collector")).args(["register", "check"]).arg(&csv).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    for expected in ["register.csv: row 1: column 8 `Colour`: unknown column", "row 3: Legal basis: `contrat`", "row 3: Data categories: `salary`", "row 3: activity[1].retention: `ten years`"] {
+    for expected in [
+        "register.csv: row 1: column 8 `Colour`: unknown column",
+        "row 3: Legal basis: `contrat`",
+        "row 3: Data categories: `salary`",
+        "row 3: activity[1].retention: `ten years`",
+    ] {
         assert!(text.contains(expected), "missing «{expected}» in:\n{text}");
     }
 }
@@ -153,7 +159,7 @@ fn yaml_and_toml_examples_check_and_a_broken_toml_names_its_line() {
         assert!(out.status.success(), "{f}: {}", String::from_utf8_lossy(&out.stdout));
     }
     let dir = tempfile::tempdir().unwrap();
-    let bad = write(dir.path(), "r.toml", &REGISTER.replace("retention = \"30d\"", "retention = \"30d\"\nretention_by_category = { salary = \"1y\" }"));
+    let bad = write(dir.path(), "r.toml", &register_toml().replace("retention = \"30d\"", "retention = \"30d\"\nretention_by_category = { salary = \"1y\" }"));
     let out = Command::new(bin("e2e-collector")).args(["register", "check"]).arg(&bad).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success() && text.contains("r.toml:14:") && text.contains("salary"), "{text}");
@@ -167,9 +173,60 @@ fn an_xlsx_register_laid_out_like_the_cnil_template_imports_to_toml() {
     let sheet = wb.add_worksheet();
     sheet.set_name("Activités").unwrap();
     let rows: [[&str; 16]; 3] = [
-        ["Identifiant", "Activité", "Finalité", "Base légale", "Personnes concernées", "Catégories de données", "Données sensibles", "Destinataires", "Transferts", "Durée de conservation", "Mesures de sécurité", "Localisation", "Hosts", "Paths", "Responsable", "DPO e-mail"],
-        ["payroll", "Payroll", "Pay employees", "Legal obligation", "employees", "identity; financial; national_id", "health", "payroll provider", "IN: scc", "5y; health=2y", "encryption; access control", "EU", "hr-*", "/srv/payroll/**", "Exemple SAS", "dpo@exemple.fr"],
-        ["newsletter", "Newsletter", "Send news", "Consent", "prospects", "contact", "", "", "", "3y", "double opt-in", "FR", "", "/var/log/mailer/*.log", "", ""],
+        [
+            "Identifiant",
+            "Activité",
+            "Finalité",
+            "Base légale",
+            "Personnes concernées",
+            "Catégories de données",
+            "Données sensibles",
+            "Destinataires",
+            "Transferts",
+            "Durée de conservation",
+            "Mesures de sécurité",
+            "Localisation",
+            "Hosts",
+            "Paths",
+            "Responsable",
+            "DPO e-mail",
+        ],
+        [
+            "payroll",
+            "Payroll",
+            "Pay employees",
+            "Legal obligation",
+            "employees",
+            "identity; financial; national_id",
+            "health",
+            "payroll provider",
+            "IN: scc",
+            "5y; health=2y",
+            "encryption; access control",
+            "EU",
+            "hr-*",
+            "/srv/payroll/**",
+            "Exemple SAS",
+            "dpo@exemple.fr",
+        ],
+        [
+            "newsletter",
+            "Newsletter",
+            "Send news",
+            "Consent",
+            "prospects",
+            "contact",
+            "",
+            "",
+            "",
+            "3y",
+            "double opt-in",
+            "FR",
+            "",
+            "/var/log/mailer/*.log",
+            "",
+            "",
+        ],
     ];
     for (r, row) in rows.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {

@@ -14,10 +14,13 @@ use std::time::Duration;
 const IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
 const SECRET: &str = "reload-test-secret";
 
-fn register(categories: &str) -> String {
-    format!(
-        "[controller]\nname = \"T\"\ndpo = {{ name = \"D\", email = \"d@t.example\" }}\n[[activity]]\nid = \"accounts\"\nname = \"Customer accounts\"\npurpose = \"p\"\nlegal_basis = \"contract\"\ndata_categories = [{categories}]\n[[activity.system]]\npaths = [\"**/logs/*.log\"]\n"
-    )
+fn register(categories: &[&str]) -> String {
+    RegisterFixture::new("T")
+        .dpo("D", "d@t.example")
+        .activity("accounts", "Customer accounts", categories)
+        .field("purpose", r#""p""#)
+        .system(r#"paths = ["**/logs/*.log"]"#)
+        .toml()
 }
 
 /// Webhook deliveries received: (signature valid, body).
@@ -43,7 +46,8 @@ fn receiver() -> (String, Received) {
                 buf.extend_from_slice(&chunk[..n]);
                 if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                     let head = String::from_utf8_lossy(&buf[..i]).to_string();
-                    let len: usize = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))).unwrap_or(0);
+                    let len: usize =
+                        head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))).unwrap_or(0);
                     let mut body = buf[i + 4..].to_vec();
                     while body.len() < len {
                         let n = s.read(&mut chunk).unwrap_or(0);
@@ -58,7 +62,9 @@ fn receiver() -> (String, Received) {
             let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
             mac.update(&body);
             let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-            let valid = head.lines().any(|l| l.to_ascii_lowercase().starts_with("x-custos-signature:") && l.split_once(':').map(|x| x.1.trim()) == Some(expected.as_str()));
+            let valid = head
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("x-custos-signature:") && l.split_once(':').map(|x| x.1.trim()) == Some(expected.as_str()));
             sink.lock().unwrap().push((valid, String::from_utf8_lossy(&body).to_string()));
             let _ = std::io::Write::write_all(&mut s, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         }
@@ -78,14 +84,17 @@ impl Drop for Collector {
 /// A deployment whose register declares contact and financial data, with one financial finding
 /// stored (no incident), a webhook receiver, and the register polled every `poll` seconds.
 fn deployment_with_a_stored_iban(poll: u32) -> (Deployment, Collector, Received) {
-    let d = Deployment::new(&register("\"contact\", \"financial\""));
+    let d = Deployment::new(&register(&["contact", "financial"]));
     let (url, got) = receiver();
     std::fs::write(d.root().join("webhook.secret"), SECRET).unwrap();
     let cfg = d.root().join("collector.toml");
-    let text = std::fs::read_to_string(&cfg).unwrap().replace("register = \"register.toml\"\n", &format!("register = \"register.toml\"\nregister_poll_seconds = {poll}\n"));
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("register = \"register.toml\"\n", &format!("register = \"register.toml\"\nregister_poll_seconds = {poll}\n"));
     std::fs::write(&cfg, format!("{text}\n[notifications.webhook]\nurl = \"{url}\"\nsecret_file = \"webhook.secret\"\n")).unwrap();
     let err = std::fs::File::create(d.root().join("collector.stderr")).unwrap();
-    let child = Command::new(bin("e2e-collector")).args(["run", "--config"]).arg(&cfg).env("RUST_LOG", "info").stdout(Stdio::null()).stderr(err).spawn().unwrap();
+    let child =
+        Command::new(bin("e2e-collector")).args(["run", "--config"]).arg(&cfg).env("RUST_LOG", "info").stdout(Stdio::null()).stderr(err).spawn().unwrap();
     let c = Collector(child);
     assert!(wait_listening(d.port, Duration::from_secs(20)), "collector did not start");
     append(&d.root().join("logs/app.log"), &format!("refund iban={IBAN}\n"));
@@ -106,14 +115,14 @@ fn an_edited_register_file_is_reloaded_and_stored_findings_are_re_correlated() {
     let (d, _c, got) = deployment_with_a_stored_iban(1);
     // A broken register is refused; the one in force stays.
     std::thread::sleep(Duration::from_millis(1100));
-    std::fs::write(d.root().join("register.toml"), register("\"contact\", \"financal\"")).unwrap();
+    std::fs::write(d.root().join("register.toml"), register(&["contact", "financal"])).unwrap();
     let refused = wait_for(Duration::from_secs(20), || collector_log(&d).contains("register not reloaded").then_some(()));
     assert!(refused.is_some(), "{}", collector_log(&d));
     assert!(collector_log(&d).contains("financal"));
     assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM incidents"), 0);
     // The DPO removes `financial`: the stored IBAN is now undeclared.
     std::thread::sleep(Duration::from_millis(1100));
-    std::fs::write(d.root().join("register.toml"), register("\"contact\"")).unwrap();
+    std::fs::write(d.root().join("register.toml"), register(&["contact"])).unwrap();
     let opened = wait_for(Duration::from_secs(20), || (count(&d.db(), "SELECT COUNT(*) FROM incidents WHERE rule = 'undeclared_category'") == 1).then_some(()));
     assert!(opened.is_some(), "{}", collector_log(&d));
     // The running collector tells the webhook, signed.
@@ -127,7 +136,7 @@ fn an_edited_register_file_is_reloaded_and_stored_findings_are_re_correlated() {
 #[test]
 fn sighup_reloads_the_register() {
     let (d, c, _got) = deployment_with_a_stored_iban(3600);
-    std::fs::write(d.root().join("register.toml"), register("\"contact\"")).unwrap();
+    std::fs::write(d.root().join("register.toml"), register(&["contact"])).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM incidents"), 0, "no poll for an hour: not reloaded yet");
     let status = Command::new("kill").args(["-HUP", &c.0.id().to_string()]).status().unwrap();

@@ -3,10 +3,11 @@
 //! same data at the same time. These tests need `CUSTOS_TEST_POSTGRES` (scripts/test.sh sets
 //! it); without it they return at once, and they fail if it is set but the database is down.
 
+use custos_collector::correlation::CorrelationSettings;
 use custos_collector::correlation::Policy;
-use custos_collector::ingest::Collector;
 use custos_collector::register::Register;
-use custos_collector::store::{CorrelationSettings, Store};
+use custos_collector::state::Collector;
+use custos_collector::store::Store;
 use custos_proto::v1 as pb;
 use custos_tests::*;
 use std::collections::HashSet;
@@ -18,23 +19,15 @@ const T0: i64 = 1_790_121_600_000;
 
 /// Health data is declared nowhere: every finding below opens or joins an incident of
 /// `undeclared_category` on its file.
-const REGISTER: &str = r#"
-[controller]
-name = "Exemple SAS"
-dpo = { name = "DPO", email = "dpo@exemple.fr" }
-[[activity]]
-id = "accounts"
-name = "Customer accounts"
-legal_basis = "contract"
-data_categories = ["contact"]
-[[activity.system]]
-paths = ["/var/log/app/*.log"]
-"#;
+fn register_fixture() -> RegisterFixture {
+    RegisterFixture::new("Exemple SAS")
+        .dpo("DPO", "dpo@exemple.fr")
+        .activity("accounts", "Customer accounts", &["contact"])
+        .system(r#"paths = ["/var/log/app/*.log"]"#)
+}
 
 fn register(dir: &std::path::Path) -> Register {
-    let p = dir.join("register.toml");
-    std::fs::write(&p, REGISTER).unwrap();
-    Register::load(&p).unwrap()
+    register_fixture().load(dir)
 }
 
 fn settings() -> CorrelationSettings {
@@ -64,7 +57,14 @@ fn finding(n: u32) -> pb::Finding {
 }
 
 fn batch(range: impl Iterator<Item = u32>) -> pb::FindingBatch {
-    pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings: range.map(finding).collect(), agent_version: "t".into(), host: "web-01".into(), ..Default::default() }
+    pb::FindingBatch {
+        seq: 1,
+        agent_id: "agent-1".into(),
+        findings: range.map(finding).collect(),
+        agent_version: "t".into(),
+        host: "web-01".into(),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn two_collectors_ingesting_overlapping_batches_at_once_store_each_finding_once_
             start.wait();
             let (mut stored, mut duplicates, mut opened) = (0, 0, Vec::new());
             for b in &batches {
-                let out = store.ingest(b, "agent-1", &reg, &settings(), T0).unwrap();
+                let out = store.ingest(&custos_proto::checked::CheckedBatch::from_wire(b, "agent-1"), &reg, &settings(), T0).unwrap();
                 stored += out.stored;
                 duplicates += out.duplicates;
                 opened.extend(out.opened);
@@ -158,7 +158,7 @@ fn two_notifiers_planning_at_once_queue_each_event_once() {
         webhook: Some(custos_collector::config::WebhookConfig { url: "http://127.0.0.1:9/".into(), secret_file: secret }),
         ..Default::default()
     };
-    a.ingest(&batch(0..4), "agent-1", &reg, &settings(), T0).unwrap();
+    a.ingest(&custos_proto::checked::CheckedBatch::from_wire(&batch(0..4), "agent-1"), &reg, &settings(), T0).unwrap();
     let b = t.open();
     let start = Arc::new(Barrier::new(2));
     let plan = |mut s: Store| {
@@ -214,7 +214,7 @@ fn the_postgresql_store_can_be_used_from_a_current_thread_runtime() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let collector = Collector::with_settings(store, register(dir.path()), settings());
-        let out = collector.with_store(|s| s.ingest(&batch(0..10), "agent-1", &reg, &settings(), T0)).unwrap();
+        let out = collector.with_store(|s| s.ingest(&custos_proto::checked::CheckedBatch::from_wire(&batch(0..10), "agent-1"), &reg, &settings(), T0)).unwrap();
         assert_eq!(out.stored, 10);
         assert_eq!(collector.with_store(|s| s.incidents()).unwrap().len(), 4);
         // Dropped inside the runtime: closing the connection blocks too.

@@ -16,7 +16,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 
 #[test]
 fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_stored() {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let _collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "end");
     let log = d.root().join("logs/app.log");
@@ -32,7 +32,12 @@ fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_sto
     let incidents = wait_for(Duration::from_secs(30), || {
         (db.is_file() && count(&db, "SELECT COUNT(*) FROM incidents") >= 1 && count(&db, "SELECT COUNT(*) FROM findings") >= 3).then_some(())
     });
-    assert!(incidents.is_some(), "no incident; agent log:\n{}\ncollector log:\n{}", agent.stderr(), std::fs::read_to_string(d.root().join("collector.stderr")).unwrap_or_default());
+    assert!(
+        incidents.is_some(),
+        "no incident; agent log:\n{}\ncollector log:\n{}",
+        agent.stderr(),
+        std::fs::read_to_string(d.root().join("collector.stderr")).unwrap_or_default()
+    );
 
     // Declared contact data (e-mail) opens nothing; undeclared financial data does.
     assert_eq!(count(&db, "SELECT COUNT(*) FROM findings"), 3, "email + iban + card; the line before start is skipped (read_from = end)");
@@ -72,7 +77,7 @@ fn with_a_postgresql_store_appended_lines_become_an_incident_that_the_command_li
     if test_postgres_url().is_none() {
         return;
     }
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let data_dir = d.root().join("collector-data");
     std::fs::create_dir_all(&data_dir).unwrap();
     let (t, store) = TestStore::new(Engine::Postgres, &data_dir).unwrap();
@@ -87,7 +92,8 @@ fn with_a_postgresql_store_appended_lines_become_an_incident_that_the_command_li
     append(&log, &format!("2026-11-20 INFO login user={EMAIL}\n"));
     append(&log, &format!("2026-11-20 ERROR refund failed iban={IBAN} card={CARD}\n"));
 
-    let stored = wait_for(Duration::from_secs(30), || (t.count("SELECT COUNT(*) FROM incidents") >= 1 && t.count("SELECT COUNT(*) FROM findings") >= 3).then_some(()));
+    let stored =
+        wait_for(Duration::from_secs(30), || (t.count("SELECT COUNT(*) FROM incidents") >= 1 && t.count("SELECT COUNT(*) FROM findings") >= 3).then_some(()));
     assert!(stored.is_some(), "no incident in PostgreSQL; agent log:\n{}\ncollector log:\n{}", agent.stderr(), collector.stderr());
     assert_eq!(t.count("SELECT COUNT(*) FROM findings"), 3);
     assert_eq!(t.count("SELECT COUNT(*) FROM incidents"), 1);
@@ -106,7 +112,7 @@ fn with_a_postgresql_store_appended_lines_become_an_incident_that_the_command_li
 
 #[test]
 fn a_resent_finding_is_stored_once() {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let _collector = d.start_collector();
     append(&d.root().join("logs/app.log"), &format!("iban={IBAN}\ncontact {EMAIL}\n"));
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
@@ -121,7 +127,7 @@ fn a_resent_finding_is_stored_once() {
 
 #[test]
 fn an_agent_with_a_certificate_from_another_ca_is_refused() {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let _collector = d.start_collector();
     let rogue_ca = TestCa::new("Rogue CA");
     let cfg = d.agent_config("rogue", "web-01-agent", &rogue_ca, "web-01-agent", "beginning");
@@ -138,7 +144,7 @@ fn an_agent_with_a_certificate_from_another_ca_is_refused() {
 
 #[test]
 fn an_agent_claiming_another_id_than_its_certificate_is_refused() {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let _collector = d.start_collector();
     // Certificate for "web-02-agent", config claims "web-01-agent".
     let cfg = d.agent_config("liar", "web-01-agent", &d.ca, "web-02-agent", "beginning");
@@ -151,7 +157,7 @@ fn an_agent_claiming_another_id_than_its_certificate_is_refused() {
 
 #[test]
 fn a_config_typo_names_file_line_and_field() {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let cfg = d.agent_config("agent", "a", &d.ca, "a", "end");
     let text = std::fs::read_to_string(&cfg).unwrap().replace("read_from = \"end\"", "read_form = \"end\"");
     std::fs::write(&cfg, text).unwrap();
@@ -161,7 +167,7 @@ fn a_config_typo_names_file_line_and_field() {
     assert!(err.contains("agent.toml:20:") && err.contains("read_form"), "{err}");
 
     // The collector refuses a register with a wrong category, naming line and field.
-    std::fs::write(d.root().join("register.toml"), WEB_REGISTER.replace("[\"contact\"]", "[\"kontact\"]")).unwrap();
+    std::fs::write(d.root().join("register.toml"), web_register().replace("[\"contact\"]", "[\"kontact\"]")).unwrap();
     let out = Command::new(bin("e2e-collector")).args(["run", "--config"]).arg(d.root().join("collector.toml")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -170,7 +176,7 @@ fn a_config_typo_names_file_line_and_field() {
 
 #[test]
 fn an_unreadable_log_file_is_reported_and_skipped() {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let _collector = d.start_collector();
     let logs = d.root().join("logs");
     // A directory matching the glob is skipped; a file with no read permission is reported
@@ -189,13 +195,8 @@ fn an_unreadable_log_file_is_reported_and_skipped() {
 fn quickstart_once_prints_the_undeclared_cases_and_exits_zero() {
     let data = tempfile::tempdir().unwrap();
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let out = Command::new(bin("e2e-collector"))
-        .args(["quickstart", "--once", "--data-dir"])
-        .arg(data.path())
-        .arg("--examples")
-        .arg(&examples)
-        .output()
-        .unwrap();
+    let out =
+        Command::new(bin("e2e-collector")).args(["quickstart", "--once", "--data-dir"]).arg(data.path()).arg("--examples").arg(&examples).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("payments.log") && stdout.contains("financial"), "{stdout}");
@@ -204,7 +205,8 @@ fn quickstart_once_prints_the_undeclared_cases_and_exits_zero() {
     // A second run over the same data adds no findings (idempotent) and still lists them.
     let db = data.path().join("custos.db");
     let before = count(&db, "SELECT COUNT(*) FROM findings");
-    let out = Command::new(bin("e2e-collector")).args(["quickstart", "--once", "--data-dir"]).arg(data.path()).arg("--examples").arg(&examples).output().unwrap();
+    let out =
+        Command::new(bin("e2e-collector")).args(["quickstart", "--once", "--data-dir"]).arg(data.path()).arg("--examples").arg(&examples).output().unwrap();
     assert!(out.status.success());
     assert_eq!(count(&db, "SELECT COUNT(*) FROM findings"), before);
 }

@@ -13,8 +13,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-const REGISTER: &str = "[controller]\nname = \"T\"\n[[activity]]\nid = \"a\"\nname = \"A\"\nlegal_basis = \"contract\"\ndata_categories = [\"contact\"]\n[[activity.system]]\npaths = [\"**/logs/*.log\"]\n";
-
 fn key() -> FingerprintKey {
     FingerprintKey::new(hex_decode("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")).unwrap()
 }
@@ -68,7 +66,7 @@ fn write_lines(log: &Path, from: usize, to: usize) {
 
 #[test]
 fn collector_killed_repeatedly_mid_stream_loses_and_duplicates_nothing() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(&logs_register());
     let log = d.root().join("logs/app.log");
     let mut collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
@@ -90,7 +88,7 @@ fn collector_killed_repeatedly_mid_stream_loses_and_duplicates_nothing() {
 
 #[test]
 fn an_agent_fails_over_to_the_next_collector_when_its_collector_is_killed() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(&logs_register());
     let log = d.root().join("logs/app.log");
     // A second collector of the same deployment (same CA and register), its own port and store.
     let port2 = free_port();
@@ -129,7 +127,7 @@ fn an_agent_fails_over_to_the_next_collector_when_its_collector_is_killed() {
 
 #[test]
 fn agent_killed_repeatedly_mid_stream_loses_and_duplicates_nothing() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(&logs_register());
     let log = d.root().join("logs/app.log");
     let _collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
@@ -150,7 +148,7 @@ fn agent_killed_repeatedly_mid_stream_loses_and_duplicates_nothing() {
 
 #[test]
 fn rotation_by_rename_and_by_copytruncate_while_writing_misses_no_line() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(&logs_register());
     let log = d.root().join("logs/app.log");
     let _collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
@@ -185,7 +183,7 @@ fn run(bin_name: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn enrolment_tokens_are_one_time_and_expire_and_revoked_agents_are_cut_off() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(&logs_register());
     let root = d.root();
     let data = root.join("collector-data");
     let data = data.to_str().unwrap();
@@ -204,7 +202,10 @@ fn enrolment_tokens_are_one_time_and_expire_and_revoked_agents_are_cut_off() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("enrolled as `web-07`"));
 
     // Used twice: refused.
-    let again = run("e2e-agent", &["enroll", "--collector", &url, "--token", &token, "--ca", ca, "--server-name", "localhost", "--out", root.join("again").to_str().unwrap()]);
+    let again = run(
+        "e2e-agent",
+        &["enroll", "--collector", &url, "--token", &token, "--ca", ca, "--server-name", "localhost", "--out", root.join("again").to_str().unwrap()],
+    );
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already used"), "{}", String::from_utf8_lossy(&again.stderr));
 
@@ -212,7 +213,10 @@ fn enrolment_tokens_are_one_time_and_expire_and_revoked_agents_are_cut_off() {
     let out = run("e2e-collector", &["enroll", "--agent-id", "web-08", "--ttl-seconds", "1", "--data-dir", data]);
     let short = String::from_utf8(out.stdout).unwrap().trim().to_string();
     std::thread::sleep(Duration::from_millis(1500));
-    let expired = run("e2e-agent", &["enroll", "--collector", &url, "--token", &short, "--ca", ca, "--server-name", "localhost", "--out", root.join("expired").to_str().unwrap()]);
+    let expired = run(
+        "e2e-agent",
+        &["enroll", "--collector", &url, "--token", &short, "--ca", ca, "--server-name", "localhost", "--out", root.join("expired").to_str().unwrap()],
+    );
     assert_eq!(expired.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&expired.stderr).contains("expired"), "{}", String::from_utf8_lossy(&expired.stderr));
 
@@ -237,7 +241,7 @@ fn enrolment_tokens_are_one_time_and_expire_and_revoked_agents_are_cut_off() {
 
 #[test]
 fn metrics_are_served_in_prometheus_text_format() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(&logs_register());
     let _collector = d.start_collector();
     let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
     let port = free_port();

@@ -6,7 +6,6 @@
 use custos_tests::*;
 use std::time::Duration;
 
-const REGISTER: &str = "[controller]\nname = \"T\"\n[[activity]]\nid = \"a\"\nname = \"A\"\nlegal_basis = \"contract\"\ndata_categories = [\"contact\"]\n[[activity.system]]\npaths = [\"**/logs/*.log\"]\n";
 const AGENTS: [&str; 3] = ["web-01-agent", "web-02-agent", "web-03-agent"];
 const LINES: usize = 3000;
 
@@ -16,7 +15,7 @@ fn line(i: usize) -> String {
 
 #[test]
 fn killing_one_of_two_collectors_sharing_postgresql_under_load_loses_and_duplicates_nothing() {
-    let d = Deployment::new(REGISTER);
+    let d = Deployment::new(&logs_register());
     let data_dir = d.root().join("collector-data");
     std::fs::create_dir_all(&data_dir).unwrap();
     let Some((store, _)) = TestStore::new(Engine::Postgres, &data_dir) else { return };
@@ -24,7 +23,11 @@ fn killing_one_of_two_collectors_sharing_postgresql_under_load_loses_and_duplica
     // The second collector: the same configuration and store, its own port and data directory.
     let port2 = free_port();
     let cfg1 = std::fs::read_to_string(d.root().join("collector.toml")).unwrap();
-    std::fs::write(d.root().join("collector2.toml"), cfg1.replace(&format!("127.0.0.1:{}", d.port), &format!("127.0.0.1:{port2}")).replace("collector-data", "collector2-data")).unwrap();
+    std::fs::write(
+        d.root().join("collector2.toml"),
+        cfg1.replace(&format!("127.0.0.1:{}", d.port), &format!("127.0.0.1:{port2}")).replace("collector-data", "collector2-data"),
+    )
+    .unwrap();
     let mut first = d.start_collector();
     let second = Proc::start("e2e-collector", &["run", "--config", d.root().join("collector2.toml").to_str().unwrap()], &d.root().join("collector2.stderr"));
     assert!(wait_listening(port2, Duration::from_secs(20)), "second collector: {}", second.stderr());

@@ -10,22 +10,125 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Builds the registers of the tests: a controller (and DPO), then activities with their
+/// categories, retention, locations and the systems they cover. Every test derives its register
+/// from this one builder, so a change of the register format is made once.
+///
+/// ```ignore
+/// let toml = RegisterFixture::new("Exemple SAS").activity("accounts", "Customer accounts", &["contact"]).system(r#"paths = ["/var/log/app/*.log"]"#).toml();
+/// ```
+#[derive(Debug, Clone)]
+pub struct RegisterFixture {
+    controller: String,
+    dpo: Option<(String, String)>,
+    activities: Vec<Vec<String>>,
+}
+
+impl RegisterFixture {
+    /// A register of the controller `name`, without a DPO and without activities.
+    pub fn new(name: &str) -> RegisterFixture {
+        RegisterFixture { controller: name.to_string(), dpo: None, activities: Vec::new() }
+    }
+
+    /// The DPO's name and e-mail.
+    pub fn dpo(mut self, name: &str, email: &str) -> RegisterFixture {
+        self.dpo = Some((name.to_string(), email.to_string()));
+        self
+    }
+
+    /// Starts an activity (`legal_basis = "contract"`) declaring `categories`.
+    pub fn activity(mut self, id: &str, name: &str, categories: &[&str]) -> RegisterFixture {
+        let cats: Vec<String> = categories.iter().map(|c| format!("{c:?}")).collect();
+        self.activities.push(vec![
+            "[[activity]]".into(),
+            format!("id = {id:?}"),
+            format!("name = {name:?}"),
+            "legal_basis = \"contract\"".into(),
+            format!("data_categories = [{}]", cats.join(", ")),
+        ]);
+        self
+    }
+
+    /// Adds `key = value` (TOML) to the current activity, before its systems: `purpose`,
+    /// `retention`, `data_subjects`, `allowed_locations`, `security_measures`…
+    pub fn field(mut self, key: &str, value: &str) -> RegisterFixture {
+        let act = self.activities.last_mut().expect("an activity first");
+        let at = act.iter().position(|l| l == "[[activity.system]]").unwrap_or(act.len());
+        act.insert(at, format!("{key} = {value}"));
+        self
+    }
+
+    /// Adds a system (its TOML fields, e.g. `paths = ["/var/log/app/*.log"]`) to the current
+    /// activity.
+    pub fn system(mut self, fields: &str) -> RegisterFixture {
+        let act = self.activities.last_mut().expect("an activity first");
+        act.push("[[activity.system]]".into());
+        act.push(fields.to_string());
+        self
+    }
+
+    /// The register as TOML.
+    pub fn toml(&self) -> String {
+        let mut out = format!("[controller]\nname = {:?}\n", self.controller);
+        if let Some((name, email)) = &self.dpo {
+            out += &format!("dpo = {{ name = {name:?}, email = {email:?} }}\n");
+        }
+        for a in &self.activities {
+            out += "\n";
+            out += &a.join("\n");
+            out += "\n";
+        }
+        out
+    }
+
+    /// Writes the register to `dir/register.toml` and loads it as the collector would.
+    pub fn load(&self, dir: &Path) -> custos_collector::register::Register {
+        let p = dir.join("register.toml");
+        std::fs::write(&p, self.toml()).unwrap();
+        custos_collector::register::Register::load(&p).unwrap_or_else(|e| panic!("the fixture register does not load: {e}\n{}", self.toml()))
+    }
+}
+
 /// A register with one activity, "Customer accounts", that may hold contact data and covers
 /// the hosts `web-*` and the logs under any `logs/` directory (where [`Deployment`] writes them).
-pub const WEB_REGISTER: &str = r#"
-[controller]
-name = "Test SAS"
-dpo = { name = "DPO", email = "dpo@test.example" }
+pub fn web_register() -> String {
+    RegisterFixture::new("Test SAS")
+        .dpo("DPO", "dpo@test.example")
+        .activity("accounts", "Customer accounts", &["contact"])
+        .system(r#"hosts = ["web-*"]"#)
+        .field_in_system(r#"paths = ["**/logs/*.log"]"#)
+        .toml()
+}
 
-[[activity]]
-id = "accounts"
-name = "Customer accounts"
-legal_basis = "contract"
-data_categories = ["contact"]
-[[activity.system]]
-hosts = ["web-*"]
-paths = ["**/logs/*.log"]
-"#;
+/// A register with one activity "A" declaring contact data for the logs under any `logs/`
+/// directory, and no DPO (the reliability and fail-over tests only count findings).
+pub fn logs_register() -> String {
+    RegisterFixture::new("T").activity("a", "A", &["contact"]).system(r#"paths = ["**/logs/*.log"]"#).toml()
+}
+
+impl RegisterFixture {
+    /// Adds a field to the current activity's last system (`hosts` and `paths` together mean
+    /// both must match).
+    pub fn field_in_system(mut self, fields: &str) -> RegisterFixture {
+        let act = self.activities.last_mut().expect("an activity first");
+        assert_eq!(act.iter().filter(|l| *l == "[[activity.system]]").count().min(1), 1, "a system first");
+        act.push(fields.to_string());
+        self
+    }
+}
+
+/// A test that needs `dependency` cannot run here: under `CI` that is a failure (the CI machine
+/// must have everything), otherwise the test says on stderr that it skipped — never a silent
+/// "ok" after doing nothing.
+#[track_caller]
+pub fn skip_or_fail(dependency: &str, why: &str) {
+    let test = std::thread::current().name().unwrap_or("this test").to_string();
+    let at = std::panic::Location::caller();
+    if std::env::var_os("CI").is_some() {
+        panic!("{test} ({at}) needs {dependency}, and CI is set: {why}");
+    }
+    eprintln!("SKIPPED {test} ({at}): needs {dependency}: {why}");
+}
 
 /// A test certificate authority.
 pub struct TestCa {
@@ -423,9 +526,15 @@ pub enum Engine {
     Postgres,
 }
 
-/// The PostgreSQL database of the tests, if `CUSTOS_TEST_POSTGRES` names one.
+/// The PostgreSQL database of the tests, if `CUSTOS_TEST_POSTGRES` names one; otherwise the
+/// calling test fails under `CI` and says that it skipped otherwise ([`skip_or_fail`]).
+#[track_caller]
 pub fn test_postgres_url() -> Option<String> {
-    std::env::var("CUSTOS_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty())
+    let url = std::env::var("CUSTOS_TEST_POSTGRES").ok().filter(|u| !u.trim().is_empty());
+    if url.is_none() {
+        skip_or_fail("PostgreSQL", "CUSTOS_TEST_POSTGRES is not set (scripts/test.sh starts a server and sets it)");
+    }
+    url
 }
 
 /// A store made for one test, and the means to look inside it; a PostgreSQL schema is dropped
@@ -457,11 +566,12 @@ impl TestStore {
             Engine::Postgres => {
                 let admin = test_postgres_url()?;
                 let schema = format!("t_{:016x}", random_u64());
-                let mut c = postgres::Client::connect(&admin, postgres::NoTls)
-                    .unwrap_or_else(|e| panic!("CUSTOS_TEST_POSTGRES is set but PostgreSQL does not answer: {e}; start it (scripts/test.sh does) or unset the variable"));
+                let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
+                    panic!("CUSTOS_TEST_POSTGRES is set but PostgreSQL does not answer: {e}; start it (scripts/test.sh does) or unset the variable")
+                });
                 c.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
                 let url = format!("{admin}{}options=-c%20search_path%3D{schema}", if admin.contains('?') { "&" } else { "?" });
-                custos_collector::cli::remember_store(data_dir, &StoreLocation::Postgres(url.clone())).unwrap();
+                custos_collector::data_dir::remember_store(data_dir, &StoreLocation::Postgres(url.clone())).unwrap();
                 let store = Store::open_postgres(&url).unwrap();
                 Some((TestStore { engine, data_dir: data_dir.to_path_buf(), pg: Some((admin, schema)), url: Some(url) }, store))
             }

@@ -21,7 +21,7 @@ struct Fixture {
 /// A collector with its console on `engine`, three users and an incident made by an agent;
 /// `None` on PostgreSQL when `CUSTOS_TEST_POSTGRES` is not set.
 fn fixture(engine: Engine) -> Option<Fixture> {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let data_dir = d.root().join("collector-data");
     std::fs::create_dir_all(&data_dir).unwrap();
     let store = match engine {
@@ -66,7 +66,7 @@ mod postgres {
 
 #[test]
 fn off_loopback_the_console_speaks_https_with_the_collectors_certificate() {
-    let d = Deployment::new(WEB_REGISTER);
+    let d = Deployment::new(&web_register());
     let port = free_port();
     append(&d.root().join("collector.toml"), &format!("\n[web]\nlisten = \"0.0.0.0:{port}\"\n"));
     let _collector = d.start_collector();

@@ -37,9 +37,9 @@ impl Checkpoints {
     /// Loads checkpoints; `Ok(None)` when the agent has never saved any (first start).
     pub fn load(path: &Path) -> io::Result<Option<Checkpoints>> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: corrupt checkpoint file ({e}); move it away to start over", path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("{}: corrupt checkpoint file ({e}); move it away to start over", path.display()))
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

@@ -1,8 +1,12 @@
-//! The `custos-agent` command line: `run`, `scan`.
+//! The `custos-agent` command line: `run`, `scan`, `enroll` — the argument grammar and what
+//! each command prints, over the `custos_agent` library.
+//!
+//! This is the binary's, not the library's: `src/main.rs` (and the test package's copy of the
+//! binary) include it with `mod cli;`.
 
-use crate::config::AgentConfig;
-use crate::{Agent, RunMode};
 use clap::{Parser, Subcommand, ValueEnum};
+use custos_agent::config::AgentConfig;
+use custos_agent::{Agent, RunMode};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -61,7 +65,7 @@ enum Command {
         #[arg(required = true)]
         locations: Vec<String>,
         /// Rows sampled per database table.
-        #[arg(long, default_value_t = crate::datastore::DEFAULT_SAMPLE_ROWS)]
+        #[arg(long, default_value_t = custos_agent::config::DEFAULT_SAMPLE_ROWS)]
         sample_rows: u64,
         /// JSON Lines output, one object per finding.
         #[arg(long)]
@@ -109,7 +113,7 @@ pub fn main() -> ExitCode {
                 .enable_all()
                 .build()
                 .map_err(anyhow::Error::from)
-                .and_then(|rt| rt.block_on(crate::enrollment::enroll(&collector, &token, &ca, server_name.as_deref(), &out)));
+                .and_then(|rt| rt.block_on(custos_agent::enrollment::enroll(&collector, &token, &ca, server_name.as_deref(), &out)));
             match result {
                 Ok(e) => {
                     println!("enrolled as `{}`", e.agent_id);
@@ -123,7 +127,7 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence } => {
-            let engine = match crate::load_engine(rules.as_deref(), min_confidence) {
+            let engine = match custos_agent::load_engine(rules.as_deref(), min_confidence) {
                 Ok(e) => e,
                 Err(e) => {
                     eprintln!("custos-agent: {e:#}");
@@ -132,8 +136,8 @@ pub fn main() -> ExitCode {
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            let opts = crate::scan::ScanOptions { json, show_values, matches };
-            match crate::datastore::scan_locations(&engine, &locations, sample_rows, &opts, &mut out) {
+            let opts = custos_agent::scan::ScanOptions { json, show_values, matches };
+            match custos_agent::scan::scan_locations(&engine, &locations, sample_rows, &opts, &mut out) {
                 Ok(s) => {
                     if std::io::Write::flush(&mut out).is_err() {
                         return ExitCode::from(2);
@@ -161,7 +165,7 @@ fn run(config: PathBuf, once: bool) -> anyhow::Result<()> {
     let agent = Agent::new(config)?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {
-        let (progress, _) = tokio::sync::watch::channel(crate::Delivery::default());
+        let (progress, _) = tokio::sync::watch::channel(custos_agent::Delivery::default());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

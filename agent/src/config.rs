@@ -31,102 +31,118 @@
 //! ```
 //! Relative paths are resolved against the directory of the config file.
 
+pub use custos_rules::toml_file::{ConfigError, parse_toml, parse_toml_file};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A configuration file that cannot be used: where and why.
-#[derive(Debug, Clone, thiserror::Error)]
-pub struct ConfigError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line, 0 when the error concerns the whole file.
-    pub line: usize,
-    /// 1-based column, 0 when unknown.
-    pub column: usize,
-    /// Dotted field path, when known (`collector.url`).
-    pub field: Option<String>,
-    /// What is wrong.
-    pub reason: String,
+/// Rows sampled per database table when nothing else is said.
+pub const DEFAULT_SAMPLE_ROWS: u64 = 1000;
+
+/// One `[[scan]]` job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanJob {
+    /// A file or directory, `sqlite://PATH`, or `postgres://user:password@host:port/db[?schema=S]`.
+    pub location: String,
+    /// Seconds between runs.
+    #[serde(default = "default_interval")]
+    pub interval_s: u64,
+    /// Rows sampled per database table.
+    #[serde(default = "default_sample_rows")]
+    pub sample_rows: u64,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if self.line > 0 {
-            write!(f, ":{}", self.line)?;
-            if self.column > 0 {
-                write!(f, ":{}", self.column)?;
-            }
+fn default_interval() -> u64 {
+    86_400
+}
+fn default_sample_rows() -> u64 {
+    DEFAULT_SAMPLE_ROWS
+}
+
+/// Thresholds of the export-anomaly heuristics (`[anomaly]` in the agent config).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalyConfig {
+    /// Length of a counting window (request rate, finding rate), seconds.
+    pub window_s: u64,
+    /// Observations a baseline needs before relative heuristics fire.
+    pub warmup: usize,
+    /// Observations a baseline remembers.
+    pub history: usize,
+    /// How many scaled MADs above the median count as "far above".
+    pub sensitivity: f64,
+    /// A read must return at least this many rows to be a bulk read.
+    pub bulk_rows_min: u64,
+    /// A read returning this many rows is a bulk read even without a baseline.
+    pub bulk_rows_absolute: u64,
+    /// A response must be at least this large (bytes) to be a download anomaly.
+    pub download_bytes_min: u64,
+    /// A 2xx response from an export endpoint at least this large is reported.
+    pub export_bytes_min: u64,
+    /// Path fragments of export/download endpoints (case-insensitive).
+    pub export_paths: Vec<String>,
+    /// An actor must make at least this many requests in a window to be a rate anomaly.
+    pub request_rate_min: u64,
+    /// A source must produce at least this many findings in a window to be a rate anomaly.
+    pub finding_rate_min: u64,
+    /// A new or grown file must hold at least this many distinct personal values (after
+    /// the place's weight) to be reported.
+    pub file_min_distinct: u64,
+    /// Weight of places where exports hide (tmp, home, web roots, shares).
+    pub exposed_place_weight: f64,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        AnomalyConfig {
+            window_s: 60,
+            warmup: 10,
+            history: 200,
+            sensitivity: 6.0,
+            bulk_rows_min: 10_000,
+            bulk_rows_absolute: 1_000_000,
+            download_bytes_min: 5_000_000,
+            export_bytes_min: 100_000,
+            export_paths: ["/export", "/download", "/dump", "/backup", ".csv", ".xlsx", ".sql", ".ndjson"].map(String::from).to_vec(),
+            request_rate_min: 300,
+            finding_rate_min: 50,
+            file_min_distinct: 1000,
+            exposed_place_weight: 4.0,
         }
-        write!(f, ": ")?;
-        if let Some(field) = &self.field {
-            write!(f, "field `{field}`: ")?;
+    }
+}
+
+impl AnomalyConfig {
+    /// Checks ranges; returns the offending field and why.
+    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        if self.window_s == 0 {
+            return Err(("anomaly.window_s", "must be at least 1"));
         }
-        write!(f, "{}", self.reason)
+        if self.history < 3 || self.warmup > self.history {
+            return Err(("anomaly.history", "must be at least 3 and not below anomaly.warmup"));
+        }
+        if !(self.sensitivity.is_finite() && self.sensitivity > 0.0) {
+            return Err(("anomaly.sensitivity", "must be a positive number"));
+        }
+        if !(self.exposed_place_weight.is_finite() && self.exposed_place_weight >= 1.0) {
+            return Err(("anomaly.exposed_place_weight", "must be at least 1"));
+        }
+        Ok(())
     }
 }
 
-impl ConfigError {
-    /// An error about the file as a whole (missing, unreadable).
-    pub fn file(file: &Path, reason: impl Into<String>) -> Self {
-        ConfigError { file: file.to_path_buf(), line: 0, column: 0, field: None, reason: reason.into() }
-    }
-
-    /// An error about one field, located by searching its key in the text.
-    pub fn field(file: &Path, text: &str, field: &str, reason: impl Into<String>) -> Self {
-        let key = field.rsplit('.').next().unwrap_or(field);
-        let line = text
-            .lines()
-            .position(|l| l.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('=')))
-            .map_or(0, |i| i + 1);
-        ConfigError { file: file.to_path_buf(), line, column: 0, field: Some(field.to_string()), reason: reason.into() }
-    }
-}
-
-/// Reads and parses a TOML file into `T`, turning every failure into a [`ConfigError`] that
-/// names the file, line, column and (dotted) field.
-pub fn parse_toml_file<T: DeserializeOwned>(path: &Path) -> Result<(T, String), ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::file(path, format!("cannot read: {e}")))?;
-    let value = parse_toml(path, &text)?;
-    Ok((value, text))
-}
-
-/// Parses TOML text into `T`; `path` is only used in errors.
-pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
-    toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| custos_rules::pack::line_col(text, s.start)).unwrap_or((0, 0));
-        let field = (line > 0).then(|| field_at(text, line)).flatten();
-        let mut reason = e.message().to_string();
-        // A missing field is reported on the table that lacks it; say which field.
-        if let Some(rest) = reason.strip_prefix("missing field `")
-            && let Some(name) = rest.split('`').next() {
-                reason = format!("missing field `{name}`; add it");
-            }
-        ConfigError { file: path.to_path_buf(), line, column, field, reason }
-    })
-}
-
-/// The dotted path of the key on `line` (1-based): the enclosing `[table]` plus the key.
-fn field_at(text: &str, line: usize) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let here = lines.get(line - 1)?.trim();
-    let table = lines[..line - 1].iter().rev().find_map(|l| {
-        let l = l.trim();
-        l.starts_with('[').then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
-    });
-    if here.starts_with('[') {
-        return Some(here.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    }
-    let key = here.split('=').next()?.trim();
-    if key.is_empty() || key.contains(' ') {
-        return table;
-    }
-    Some(match table {
-        Some(t) => format!("{t}.{key}"),
-        None => key.to_string(),
-    })
+/// What a `[[log]]` source is watched for (`detect = [...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogDetect {
+    /// PostgreSQL server log: `COPY … TO`, pg_dump sessions, bulk reads (auto_explain rows).
+    Postgres,
+    /// MySQL/MariaDB general or slow log: `INTO OUTFILE`, mysqldump, `Rows_sent`.
+    Mysql,
+    /// Web access log (common/combined format): export endpoints, download size, request rate.
+    AccessLog,
+    /// Rate of personal-data findings in this log against its baseline.
+    FindingRate,
 }
 
 /// Where to start reading a log file seen for the first time.
@@ -175,10 +191,10 @@ pub struct AgentConfig {
     pub metrics: Option<MetricsConfig>,
     /// Scheduled data-store scans (files, SQLite, PostgreSQL).
     #[serde(default, rename = "scan")]
-    pub scans: Vec<crate::datastore::schedule::ScanJob>,
+    pub scans: Vec<ScanJob>,
     /// Thresholds of the export-anomaly heuristics.
     #[serde(default)]
-    pub anomaly: crate::anomaly::AnomalyConfig,
+    pub anomaly: AnomalyConfig,
 }
 
 /// Tailing cadence.
@@ -214,7 +230,12 @@ fn default_checkpoint_ms() -> u64 {
 
 impl Default for TailConfig {
     fn default() -> Self {
-        TailConfig { poll_interval_ms: default_poll_ms(), rescan_interval_ms: default_rescan_ms(), orphan_grace_ms: default_orphan_ms(), checkpoint_interval_ms: default_checkpoint_ms() }
+        TailConfig {
+            poll_interval_ms: default_poll_ms(),
+            rescan_interval_ms: default_rescan_ms(),
+            orphan_grace_ms: default_orphan_ms(),
+            checkpoint_interval_ms: default_checkpoint_ms(),
+        }
     }
 }
 
@@ -317,7 +338,7 @@ pub struct LogSource {
     /// Export-anomaly heuristics to run on these logs (`postgres`, `mysql`, `access_log`,
     /// `finding_rate`); none by default.
     #[serde(default)]
-    pub detect: Vec<crate::anomaly::LogDetect>,
+    pub detect: Vec<LogDetect>,
 }
 
 fn default_max_line() -> usize {
@@ -351,10 +372,11 @@ impl AgentConfig {
         }
         for job in &mut self.scans {
             if let crate::datastore::Location::Path(p) | crate::datastore::Location::Sqlite(p) = crate::datastore::Location::parse(&job.location)
-                && p.is_relative() {
-                    let scheme = if job.location.starts_with("sqlite://") { "sqlite://" } else { "" };
-                    job.location = format!("{scheme}{}", base.join(p).display());
-                }
+                && p.is_relative()
+            {
+                let scheme = if job.location.starts_with("sqlite://") { "sqlite://" } else { "" };
+                job.location = format!("{scheme}{}", base.join(p).display());
+            }
         }
         for log in &mut self.logs {
             for p in &mut log.paths {
@@ -372,7 +394,12 @@ impl AgentConfig {
         if !self.collector.url.starts_with("https://") {
             return Err(ConfigError::field(path, text, "collector.url", "must start with https:// (the agent only talks mutual TLS)"));
         }
-        for (field, p) in [("collector.ca", &self.collector.ca), ("collector.cert", &self.collector.cert), ("collector.key", &self.collector.key), ("fingerprint.key_file", &self.fingerprint.key_file)] {
+        for (field, p) in [
+            ("collector.ca", &self.collector.ca),
+            ("collector.cert", &self.collector.cert),
+            ("collector.key", &self.collector.key),
+            ("fingerprint.key_file", &self.fingerprint.key_file),
+        ] {
             if !p.is_file() {
                 return Err(ConfigError::field(path, text, field, format!("file {} does not exist", p.display())));
             }
@@ -386,9 +413,10 @@ impl AgentConfig {
             }
         }
         if let Some(c) = self.detection.min_confidence
-            && !(0.0..=1.0).contains(&c) {
-                return Err(ConfigError::field(path, text, "detection.min_confidence", "must be within [0, 1]"));
-            }
+            && !(0.0..=1.0).contains(&c)
+        {
+            return Err(ConfigError::field(path, text, "detection.min_confidence", "must be within [0, 1]"));
+        }
         for job in &self.scans {
             if job.location.is_empty() {
                 return Err(ConfigError::field(path, text, "scan.location", "must not be empty"));
@@ -435,7 +463,7 @@ mod tests {
     fn scan_jobs_anomaly_section_and_detect_lists_parse_strictly() {
         let text = "agent_id = \"a\"\ndata_dir = \"x\"\n[collector]\nurl = \"https://x\"\nca = \"a\"\ncert = \"b\"\nkey = \"c\"\n[fingerprint]\nkey_file = \"k\"\n\n[[log]]\npaths = [\"/var/log/postgresql/*.log\"]\ndetect = [\"postgres\", \"finding_rate\"]\n\n[[scan]]\nlocation = \"sqlite://crm.db\"\ninterval_s = 600\n\n[anomaly]\nsensitivity = 4.5\n";
         let cfg = parse_toml::<AgentConfig>(Path::new("agent.toml"), text).unwrap();
-        assert_eq!(cfg.logs[0].detect, vec![crate::anomaly::LogDetect::Postgres, crate::anomaly::LogDetect::FindingRate]);
+        assert_eq!(cfg.logs[0].detect, vec![LogDetect::Postgres, LogDetect::FindingRate]);
         assert_eq!((cfg.scans[0].interval_s, cfg.scans[0].sample_rows), (600, 1000));
         assert_eq!(cfg.anomaly.sensitivity, 4.5);
         let typo = text.replace("detect = [\"postgres\"", "detect = [\"postgress\"");

@@ -25,7 +25,12 @@ pub struct Enrolled {
 fn write(path: &Path, data: &str, private: bool) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(if private { 0o600 } else { 0o644 }).open(path)
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(if private { 0o600 } else { 0o644 })
+        .open(path)
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     f.write_all(data.as_bytes())?;
     f.sync_all()?;
@@ -42,7 +47,8 @@ pub async fn enroll(url: &str, token: &str, ca_pem_path: &Path, server_name: Opt
     params.distinguished_name.push(rcgen::DnType::CommonName, "custos-agent (set by the collector)");
     let csr = params.serialize_request(&key)?.pem()?;
     let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca_pem)).domain_name(name);
-    let channel = Channel::from_shared(url.to_string())?.tls_config(tls)?.connect().await.map_err(|e| anyhow::anyhow!("cannot reach the collector at {url}: {e}"))?;
+    let channel =
+        Channel::from_shared(url.to_string())?.tls_config(tls)?.connect().await.map_err(|e| anyhow::anyhow!("cannot reach the collector at {url}: {e}"))?;
     let resp = EnrollmentClient::new(channel)
         .enroll(pb::EnrollRequest { token: token.trim().to_string(), csr_pem: csr })
         .await

@@ -6,52 +6,8 @@
 //! crash or a lost ack is recognised by the collector and stored once.
 
 use custos_proto::v1 as pb;
-use custos_rules::{Category, Detection, Engine, FingerprintKey, mask};
+use custos_rules::{Detection, Engine, FingerprintKey, mask};
 use sha2::{Digest, Sha256};
-
-/// Maps a rules category to its wire enum.
-pub fn category_to_wire(c: Category) -> pb::Category {
-    match c {
-        Category::Contact => pb::Category::Contact,
-        Category::Identity => pb::Category::Identity,
-        Category::NationalId => pb::Category::NationalId,
-        Category::Financial => pb::Category::Financial,
-        Category::OnlineIdentifier => pb::Category::OnlineIdentifier,
-        Category::Location => pb::Category::Location,
-        Category::Health => pb::Category::Health,
-        Category::Biometric => pb::Category::Biometric,
-        Category::Genetic => pb::Category::Genetic,
-        Category::EthnicOrigin => pb::Category::EthnicOrigin,
-        Category::PoliticalOpinion => pb::Category::PoliticalOpinion,
-        Category::ReligiousBelief => pb::Category::ReligiousBelief,
-        Category::TradeUnion => pb::Category::TradeUnion,
-        Category::SexLife => pb::Category::SexLife,
-        Category::Criminal => pb::Category::Criminal,
-    }
-}
-
-/// Maps a wire category back; `None` for `UNSPECIFIED` or an unknown number.
-pub fn category_from_wire(v: i32) -> Option<Category> {
-    let c = pb::Category::try_from(v).ok()?;
-    Some(match c {
-        pb::Category::Unspecified => return None,
-        pb::Category::Contact => Category::Contact,
-        pb::Category::Identity => Category::Identity,
-        pb::Category::NationalId => Category::NationalId,
-        pb::Category::Financial => Category::Financial,
-        pb::Category::OnlineIdentifier => Category::OnlineIdentifier,
-        pb::Category::Location => Category::Location,
-        pb::Category::Health => Category::Health,
-        pb::Category::Biometric => Category::Biometric,
-        pb::Category::Genetic => Category::Genetic,
-        pb::Category::EthnicOrigin => Category::EthnicOrigin,
-        pb::Category::PoliticalOpinion => Category::PoliticalOpinion,
-        pb::Category::ReligiousBelief => Category::ReligiousBelief,
-        pb::Category::TradeUnion => Category::TradeUnion,
-        pb::Category::SexLife => Category::SexLife,
-        pb::Category::Criminal => Category::Criminal,
-    })
-}
 
 /// The deterministic id of a finding: SHA-256 over its identifying parts, 128 bits in hex.
 pub fn finding_id(agent_id: &str, source: &pb::Source, position: &str, detector: &str) -> String {
@@ -61,11 +17,6 @@ pub fn finding_id(agent_id: &str, source: &pb::Source, position: &str, detector:
         h.update([0u8]);
     }
     hex::encode(&h.finalize()[..16])
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Builds findings for one agent.
@@ -97,12 +48,12 @@ impl FindingFactory {
             source: Some(source.clone()),
             position: Some(pb::Position { at: Some(pb::position::At::Text(position)) }),
             detector: spec.id.clone(),
-            category: category_to_wire(spec.category) as i32,
+            category: custos_proto::category::to_wire(spec.category) as i32,
             special_category: spec.special,
             confidence: d.confidence,
             preview: mask::preview(&spec.id, raw),
             fingerprint: self.key.fingerprint(&spec.id, &d.normalized).0.to_vec(),
-            observed_at_ms: now_ms(),
+            observed_at_ms: custos_proto::time::now_ms(),
             kind: pb::FindingKind::PersonalData as i32,
             evidence: Default::default(),
         }
@@ -129,14 +80,16 @@ impl FindingFactory {
             agent_id: self.agent_id.clone(),
             host: self.host.clone(),
             source: Some(source),
-            position: Some(pb::Position { at: Some(pb::position::At::Table(pb::TablePosition { table: cf.table.clone(), column: v.column.clone(), row_key: String::new() })) }),
+            position: Some(pb::Position {
+                at: Some(pb::position::At::Table(pb::TablePosition { table: cf.table.clone(), column: v.column.clone(), row_key: String::new() })),
+            }),
             detector: spec.id.clone(),
-            category: category_to_wire(spec.category) as i32,
+            category: custos_proto::category::to_wire(spec.category) as i32,
             special_category: spec.special,
             confidence: v.confidence.clamp(0.0, 1.0),
             preview: v.preview.clone(),
             fingerprint: v.fingerprint.to_vec(),
-            observed_at_ms: now_ms(),
+            observed_at_ms: custos_proto::time::now_ms(),
             kind: pb::FindingKind::PersonalData as i32,
             evidence: cf.evidence().into_iter().collect(),
         }
@@ -147,7 +100,14 @@ impl FindingFactory {
     ///
     /// The actor and the detail come from log text (a user name may be an e-mail address, an
     /// endpoint may hold one): any personal value the engine finds in them is masked.
-    pub fn anomaly_finding(&self, engine: &Engine, source: &pb::Source, position: Option<pb::Position>, position_key: &str, a: &crate::anomaly::Anomaly) -> pb::Finding {
+    pub fn anomaly_finding(
+        &self,
+        engine: &Engine,
+        source: &pb::Source,
+        position: Option<pb::Position>,
+        position_key: &str,
+        a: &crate::anomaly::Anomaly,
+    ) -> pb::Finding {
         let mut a = a.clone();
         a.detail = redact(engine, &a.detail);
         a.actor = a.actor.map(|actor| redact(engine, &actor));
@@ -164,7 +124,7 @@ impl FindingFactory {
             confidence: a.confidence,
             preview: a.detail.chars().take(200).collect(),
             fingerprint: Vec::new(),
-            observed_at_ms: now_ms(),
+            observed_at_ms: custos_proto::time::now_ms(),
             kind: pb::FindingKind::ExportAnomaly as i32,
             evidence: a.evidence().into_iter().collect(),
         }

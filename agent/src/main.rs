@@ -1,3 +1,9 @@
+//! `custos-agent`: a thin binary over the `custos_agent` library (see `cli`).
+
+#![forbid(unsafe_code)]
+
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    custos_agent::cli::main()
+    cli::main()
 }

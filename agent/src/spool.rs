@@ -219,15 +219,16 @@ impl Spool {
         for e in std::fs::read_dir(dir)? {
             let p = e?.path();
             if p.extension().is_some_and(|x| x == "seg")
-                && let Some(id) = p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok()) {
-                    let (bytes, records) = scan_segment(&p)?;
-                    let len = std::fs::metadata(&p)?.len();
-                    if len != bytes {
-                        tracing::warn!(segment = %p.display(), kept = bytes, cut = len - bytes, "spool segment had a torn or corrupt tail; cut at the last good record");
-                        OpenOptions::new().write(true).open(&p)?.set_len(bytes)?;
-                    }
-                    segments.insert(id, Segment { bytes, records });
+                && let Some(id) = p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok())
+            {
+                let (bytes, records) = scan_segment(&p)?;
+                let len = std::fs::metadata(&p)?.len();
+                if len != bytes {
+                    tracing::warn!(segment = %p.display(), kept = bytes, cut = len - bytes, "spool segment had a torn or corrupt tail; cut at the last good record");
+                    OpenOptions::new().write(true).open(&p)?.set_len(bytes)?;
                 }
+                segments.insert(id, Segment { bytes, records });
+            }
         }
         let mut acked = match std::fs::read_to_string(dir.join("acked")) {
             Ok(s) => {
@@ -246,9 +247,10 @@ impl Spool {
             segments.remove(&id);
         }
         if let Some((&first, _)) = segments.iter().next()
-            && acked.segment < first {
-                acked = Position { segment: first, offset: 0 };
-            }
+            && acked.segment < first
+        {
+            acked = Position { segment: first, offset: 0 };
+        }
         let write_segment = segments.keys().next_back().copied().unwrap_or(acked.segment.max(1));
         segments.entry(write_segment).or_insert(Segment { bytes: 0, records: 0 });
         if acked.segment == 0 {
@@ -432,7 +434,11 @@ impl Spool {
 
 impl Inner {
     fn unacked_bytes(&self) -> u64 {
-        self.segments.iter().filter(|(id, _)| **id >= self.acked.segment).map(|(id, s)| if *id == self.acked.segment { s.bytes.saturating_sub(self.acked.offset) } else { s.bytes }).sum()
+        self.segments
+            .iter()
+            .filter(|(id, _)| **id >= self.acked.segment)
+            .map(|(id, s)| if *id == self.acked.segment { s.bytes.saturating_sub(self.acked.offset) } else { s.bytes })
+            .sum()
     }
 
     fn depth(&self) -> u64 {

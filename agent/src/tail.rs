@@ -228,11 +228,25 @@ impl Tailer {
         // A checkpoint for this inode whose head still matches: same file, resume.
         let prefix = format!("{dev}:{ino}:");
         let resumed = self.saved.as_ref().and_then(|s| {
-            s.files.iter().find(|(k, cp)| k.starts_with(&prefix) && cp.head_len <= size && head_hash(&file, cp.head_len).ok().as_deref() == Some(cp.head_hash.as_str()))
+            s.files
+                .iter()
+                .find(|(k, cp)| k.starts_with(&prefix) && cp.head_len <= size && head_hash(&file, cp.head_len).ok().as_deref() == Some(cp.head_hash.as_str()))
         });
         let compressed = is_compressed(path);
         let mut f = match resumed {
-            Some((key, cp)) => Followed::new(file, path, key.clone(), dev, ino, cp.head_len, cp.head_hash.clone(), cp.offset.min(size), cp.lines, source.max_line_bytes, compressed),
+            Some((key, cp)) => Followed::new(
+                file,
+                path,
+                key.clone(),
+                dev,
+                ino,
+                cp.head_len,
+                cp.head_hash.clone(),
+                cp.offset.min(size),
+                cp.lines,
+                source.max_line_bytes,
+                compressed,
+            ),
             None => {
                 let head_len = size.min(HEAD_BYTES);
                 let hash = head_hash(&file, head_len)?;
@@ -277,7 +291,19 @@ impl Tailer {
 
 impl Followed {
     #[allow(clippy::too_many_arguments)]
-    fn new(file: File, path: &Path, key: String, dev: u64, ino: u64, head_len: u64, head_hash: String, offset: u64, lines: u64, max_line: usize, compressed: bool) -> Self {
+    fn new(
+        file: File,
+        path: &Path,
+        key: String,
+        dev: u64,
+        ino: u64,
+        head_len: u64,
+        head_hash: String,
+        offset: u64,
+        lines: u64,
+        max_line: usize,
+        compressed: bool,
+    ) -> Self {
         Followed {
             file,
             path: path.to_path_buf(),
@@ -314,7 +340,7 @@ impl Followed {
                 self.head_hash = head_hash(&self.file, head_len)?;
             }
             self.head_len = head_len;
-            self.key = format!("{}:{}:{}:t{}", self.dev, self.ino, self.head_hash, crate::finding::now_ms());
+            self.key = format!("{}:{}:{}:t{}", self.dev, self.ino, self.head_hash, custos_proto::time::now_ms());
             self.offset = 0;
             self.partial_offset = 0;
             self.lines = 0;

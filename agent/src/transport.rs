@@ -112,7 +112,12 @@ impl Transport {
         for url in std::iter::once(&endpoint.url).chain(&endpoint.failover) {
             let server_name = match &endpoint.server_name {
                 Some(n) => n.clone(),
-                None => url.parse::<tonic::codegen::http::Uri>().map_err(|e| TransportError::Url(url.clone(), e.to_string()))?.host().unwrap_or("localhost").to_string(),
+                None => url
+                    .parse::<tonic::codegen::http::Uri>()
+                    .map_err(|e| TransportError::Url(url.clone(), e.to_string()))?
+                    .host()
+                    .unwrap_or("localhost")
+                    .to_string(),
             };
             let address = Channel::from_shared(url.clone()).map_err(|e| TransportError::Url(url.clone(), e.to_string()))?;
             collectors.push(Collector { url: url.clone(), tls: tls.clone().domain_name(server_name), address });
@@ -135,13 +140,27 @@ impl Transport {
 
     async fn connect(&self) -> Result<Channel, String> {
         let c = self.collector();
-        c.address.clone().tls_config(c.tls.clone()).map_err(|e| e.to_string())?.connect_timeout(Duration::from_secs(5)).connect().await.map_err(|e| describe_error(&e))
+        c.address
+            .clone()
+            .tls_config(c.tls.clone())
+            .map_err(|e| e.to_string())?
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .map_err(|e| describe_error(&e))
     }
 
     /// Sends what the spool holds, batch by batch, and acknowledges it in the spool as the
     /// collector acknowledges it. Returns when `shutdown` turns true, or — once `input_done`
     /// is true — when the spool is empty (everything acknowledged).
-    pub async fn run(self, spool: Spool, metrics: Arc<Metrics>, progress: watch::Sender<Delivery>, mut shutdown: watch::Receiver<bool>, input_done: watch::Receiver<bool>) {
+    pub async fn run(
+        self,
+        spool: Spool,
+        metrics: Arc<Metrics>,
+        progress: watch::Sender<Delivery>,
+        mut shutdown: watch::Receiver<bool>,
+        input_done: watch::Receiver<bool>,
+    ) {
         let mut backoff = Backoff { attempt: 0 };
         let mut seq: u64 = 0;
         let finished = |spool: &Spool| *input_done.borrow() && spool.depth() == 0;

@@ -5,8 +5,9 @@
 //! re-correlates them all against a changed register, as a register reload does, and prints the
 //! rates. Figures only; nothing is asserted.
 
+use custos_collector::correlation::CorrelationSettings;
 use custos_collector::register::Register;
-use custos_collector::store::{CorrelationSettings, Store};
+use custos_collector::store::Store;
 use custos_proto::v1 as pb;
 use std::time::Instant;
 
@@ -15,7 +16,12 @@ fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let reg = |cats: &str| -> anyhow::Result<Register> {
         let p = dir.path().join("r.toml");
-        std::fs::write(&p, format!("[controller]\nname='X'\n[[activity]]\nid='a'\nname='A'\nlegal_basis='contract'\ndata_categories=[{cats}]\nretention='30d'\n[[activity.system]]\npaths=['/var/log/app/**']\n"))?;
+        std::fs::write(
+            &p,
+            format!(
+                "[controller]\nname='X'\n[[activity]]\nid='a'\nname='A'\nlegal_basis='contract'\ndata_categories=[{cats}]\nretention='30d'\n[[activity.system]]\npaths=['/var/log/app/**']\n"
+            ),
+        )?;
         Ok(Register::load(&p)?)
     };
     let before = reg("'contact', 'financial'")?;
@@ -49,7 +55,7 @@ fn main() -> anyhow::Result<()> {
             })
             .collect();
         let batch = pb::FindingBatch { seq: b as u64, agent_id: "a".into(), findings, agent_version: "b".into(), host: "web-01".into(), ..Default::default() };
-        opened += store.ingest(&batch, "a", &before, &settings, now)?.opened.len();
+        opened += store.ingest(&custos_proto::checked::CheckedBatch::from_wire(&batch, "a"), &before, &settings, now)?.opened.len();
     }
     let ingest = start.elapsed();
     let start = Instant::now();
@@ -60,7 +66,11 @@ fn main() -> anyhow::Result<()> {
     let list = start.elapsed();
     println!("findings: {n}");
     println!("ingest + correlation: {:.2} s, {:.0} findings/s, {opened} incidents opened", ingest.as_secs_f64(), n as f64 / ingest.as_secs_f64());
-    println!("re-correlation after a register change: {:.2} s, {:.0} findings/s, {reopened} incidents opened", recorrelate.as_secs_f64(), n as f64 / recorrelate.as_secs_f64());
+    println!(
+        "re-correlation after a register change: {:.2} s, {:.0} findings/s, {reopened} incidents opened",
+        recorrelate.as_secs_f64(),
+        n as f64 / recorrelate.as_secs_f64()
+    );
     println!("listing {} incidents with counts: {:.0} ms", incidents.len(), list.as_secs_f64() * 1000.0);
     Ok(())
 }

@@ -45,8 +45,8 @@
 //! ```
 //! Relative paths are resolved against the config file's directory.
 
-use crate::correlation::{Rule, Severity};
-use custos_agent::config::{ConfigError, parse_toml_file};
+use crate::correlation::{Locations, Rule, RuleSetting, Severity};
+use custos_rules::toml_file::{ConfigError, parse_toml_file};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -68,28 +68,10 @@ pub struct TlsFiles {
     pub ca_key: Option<PathBuf>,
 }
 
-/// Settings of one correlation rule.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RuleSetting {
-    /// Off disables the rule.
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// Overrides the rule's default severity (`low`, `medium`, `high`, `critical`).
-    #[serde(default)]
-    pub severity: Option<String>,
-}
-
-/// Where hosts are: the collector-side mapping to country codes.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Locations {
-    /// Agent id → ISO alpha-2 country.
-    #[serde(default)]
-    pub agents: BTreeMap<String, String>,
-    /// Host glob → ISO alpha-2 country (first match in key order).
-    #[serde(default)]
-    pub hosts: BTreeMap<String, String>,
+/// Parses a weekday name (`monday` … `sunday`, any case).
+pub fn weekday(s: &str) -> Option<time::Weekday> {
+    use time::Weekday::*;
+    [Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday].into_iter().find(|d| d.to_string().eq_ignore_ascii_case(s.trim()))
 }
 
 /// Webhook channel.
@@ -280,9 +262,10 @@ impl CollectorConfig {
             }
         }
         if let Some(k) = &cfg.tls.ca_key
-            && !k.is_file() {
-                return Err(ConfigError::field(path, &text, "tls.ca_key", format!("file {} does not exist", k.display())));
-            }
+            && !k.is_file()
+        {
+            return Err(ConfigError::field(path, &text, "tls.ca_key", format!("file {} does not exist", k.display())));
+        }
         for (field, p) in [("register", &cfg.register), ("tls.ca", &cfg.tls.ca), ("tls.cert", &cfg.tls.cert), ("tls.key", &cfg.tls.key)] {
             if !p.is_file() {
                 return Err(ConfigError::field(path, &text, field, format!("file {} does not exist", p.display())));
@@ -296,9 +279,10 @@ impl CollectorConfig {
                 return Err(ConfigError::field(path, &text, "rules", format!("unknown rule `{id}`; rules are {}", Rule::ALL.map(|r| r.id()).join(", "))));
             }
             if let Some(sev) = &s.severity
-                && Severity::parse(sev).is_none() {
-                    return Err(ConfigError::field(path, &text, "severity", format!("rules.{id}.severity `{sev}` must be low, medium, high or critical")));
-                }
+                && Severity::parse(sev).is_none()
+            {
+                return Err(ConfigError::field(path, &text, "severity", format!("rules.{id}.severity `{sev}` must be low, medium, high or critical")));
+            }
         }
         for (glob, country) in cfg.locations.hosts.iter().chain(&cfg.locations.agents) {
             if country.len() != 2 {
@@ -306,7 +290,7 @@ impl CollectorConfig {
             }
             globset::Glob::new(glob).map_err(|e| ConfigError::field(path, &text, "locations", format!("bad host glob `{glob}`: {e}")))?;
         }
-        if crate::digest::weekday(&cfg.notifications.digest_weekday).is_none() || cfg.notifications.digest_hour > 23 {
+        if weekday(&cfg.notifications.digest_weekday).is_none() || cfg.notifications.digest_hour > 23 {
             return Err(ConfigError::field(path, &text, "digest_weekday", "digest_weekday must be a day name (monday…sunday) and digest_hour 0-23"));
         }
         Ok(cfg)

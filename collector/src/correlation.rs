@@ -19,10 +19,10 @@
 //! Correlation is pure: what it needs from the store (which categories of personal data were
 //! already seen on the host) comes in [`FindingFacts`].
 
-use crate::config::{Locations, RuleSetting};
 use crate::register::{Activity, Register};
 use custos_rules::Category;
 use globset::{Glob, GlobMatcher};
+use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -162,6 +162,40 @@ impl Policy {
     }
 }
 
+/// Settings of one correlation rule.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSetting {
+    /// Off disables the rule.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Overrides the rule's default severity (`low`, `medium`, `high`, `critical`).
+    #[serde(default)]
+    pub severity: Option<String>,
+}
+
+/// Where hosts are: the collector-side mapping to country codes.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Locations {
+    /// Agent id → ISO alpha-2 country.
+    #[serde(default)]
+    pub agents: BTreeMap<String, String>,
+    /// Host glob → ISO alpha-2 country (first match in key order).
+    #[serde(default)]
+    pub hosts: BTreeMap<String, String>,
+}
+
+/// What correlation needs besides the register: the policy, and how long an open incident
+/// gathers the verdicts of its rule and system.
+#[derive(Debug, Clone, Default)]
+pub struct CorrelationSettings {
+    /// Rules, severities and host locations.
+    pub policy: Policy,
+    /// Findings of one (rule, system) within this window of an open incident join it.
+    pub window_ms: i64,
+}
+
 /// What a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -264,7 +298,11 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                 f.id,
                 if figures.is_empty() { "no figures".into() } else { figures.join(", ") },
                 cats.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
-                if declared.is_empty() { " (seen by agents; no activity of the register covers the host)".to_string() } else { format!(" (register: {})", names(&declared)) }
+                if declared.is_empty() {
+                    " (seen by agents; no activity of the register covers the host)".to_string()
+                } else {
+                    format!(" (register: {})", names(&declared))
+                }
             );
             push(Rule::ExportAnomaly, None, cats, why, &declared);
         }
@@ -273,7 +311,10 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
             let special = category.is_special();
             let floor = special.then_some(Severity::High);
             let special_txt = if special { " — a special category (Art. 9/10)" } else { "" };
-            let seen = format!("Personal data of category `{category}`{special_txt} was found on {system} by agent `{}` (detector `{}`, finding {}).", f.agent_id, f.detector, f.id);
+            let seen = format!(
+                "Personal data of category `{category}`{special_txt} was found on {system} by agent `{}` (detector `{}`, finding {}).",
+                f.agent_id, f.detector, f.id
+            );
             let covering = register.covering(f.agent_id, f.host, f.locator);
             if covering.is_empty() {
                 let why = if register.activities.is_empty() {
@@ -305,35 +346,40 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                 // The longest retention any declaring activity allows is the one that binds.
                 let allowed = declaring.iter().filter_map(|a| a.retention_for(category).map(|(d, t)| (d, t, *a))).max_by_key(|(d, _, _)| *d);
                 if let Some((days, text, act)) = allowed
-                    && age_s > u64::from(days) * 86_400 {
-                        let source = match f.evidence.get("oldest_record_source").map(String::as_str) {
-                            None => String::new(),
-                            Some("mtime") => " (from the file's modification time)".to_string(),
-                            Some("column") => " (from a date column)".to_string(),
-                            Some(s) => match s.strip_prefix("column:") {
-                                Some(c) => format!(" (from column `{c}`)"),
-                                None => format!(" (from {s})"),
-                            },
-                        };
-                        let why = format!(
-                            "{seen} Its oldest record is {} days old{source}, longer than the {text} ({days} days) that «{}» ({}) declares for `{category}`. Delete or anonymise records past their retention (Art. 5(1)(e)).",
-                            age_s / 86_400,
-                            act.name,
-                            act.id
-                        );
-                        push(Rule::RetentionExceeded, None, vec![category], why, &[act]);
-                    }
+                    && age_s > u64::from(days) * 86_400
+                {
+                    let source = match f.evidence.get("oldest_record_source").map(String::as_str) {
+                        None => String::new(),
+                        Some("mtime") => " (from the file's modification time)".to_string(),
+                        Some("column") => " (from a date column)".to_string(),
+                        Some(s) => match s.strip_prefix("column:") {
+                            Some(c) => format!(" (from column `{c}`)"),
+                            None => format!(" (from {s})"),
+                        },
+                    };
+                    let why = format!(
+                        "{seen} Its oldest record is {} days old{source}, longer than the {text} ({days} days) that «{}» ({}) declares for `{category}`. Delete or anonymise records past their retention (Art. 5(1)(e)).",
+                        age_s / 86_400,
+                        act.name,
+                        act.id
+                    );
+                    push(Rule::RetentionExceeded, None, vec![category], why, &[act]);
+                }
             }
             if let Some(country) = policy.location(f.agent_id, f.host) {
                 let refusing: Vec<&Activity> = covering.iter().copied().filter(|a| !a.allows_location(country)).collect();
                 if !refusing.is_empty() && refusing.len() == covering.len() {
-                    let allowed: Vec<String> = refusing.iter().map(|a| format!("«{}» ({}) allows [{}]", a.name, a.id, a.allowed_locations.join(", "))).collect();
+                    let allowed: Vec<String> =
+                        refusing.iter().map(|a| format!("«{}» ({}) allows [{}]", a.name, a.id, a.allowed_locations.join(", "))).collect();
                     let transfer = refusing.iter().flat_map(|a| &a.transfers).find(|t| t.country.eq_ignore_ascii_case(country));
                     let why = format!(
                         "{seen} The host `{}` is located in {country} (collector configuration), but {}.{} Data there is a transfer the register does not allow (Chapter V).",
                         f.host,
                         allowed.join("; "),
-                        transfer.map_or(String::new(), |t| format!(" A transfer to {} under {:?} is declared, but the location is not allowed.", t.country, t.safeguard))
+                        transfer.map_or(String::new(), |t| format!(
+                            " A transfer to {} under {:?} is declared, but the location is not allowed.",
+                            t.country, t.safeguard
+                        ))
                     );
                     push(Rule::UnallowedLocation, floor, vec![category], why, &refusing);
                 }
@@ -360,7 +406,17 @@ mod tests {
 
     fn verdicts(locator: &str, category: Category, evidence: &[(&str, &str)], policy: &Policy) -> Vec<Verdict> {
         let ev: BTreeMap<String, String> = evidence.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let f = FindingFacts { id: "f1", agent_id: "a", host: "web-01", locator, detector: "x", kind: Kind::PersonalData, category: Some(category), evidence: &ev, host_categories: &[] };
+        let f = FindingFacts {
+            id: "f1",
+            agent_id: "a",
+            host: "web-01",
+            locator,
+            detector: "x",
+            kind: Kind::PersonalData,
+            category: Some(category),
+            evidence: &ev,
+            host_categories: &[],
+        };
         correlate(&f, &register(), policy)
     }
 

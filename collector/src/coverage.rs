@@ -9,7 +9,8 @@
 //! - **declared systems never seen**: a register entry no agent watches, or a stale one.
 
 use crate::register::{Register, split_table_locator};
-use crate::store::{Place, Store, StoreError};
+use crate::store::findings::SeenPlace as Place;
+use crate::store::{Store, StoreError};
 use custos_rules::Category;
 use serde::Serialize;
 
@@ -86,7 +87,13 @@ impl Coverage {
         let undeclared_stores = places
             .iter()
             .filter(|p| register.covering(&p.agent_id, &p.host, &p.locator).is_empty())
-            .map(|p| UndeclaredStore { agent_id: p.agent_id.clone(), host: p.host.clone(), locator: p.locator.clone(), categories: p.categories.clone(), draft_entry: draft_entry(p) })
+            .map(|p| UndeclaredStore {
+                agent_id: p.agent_id.clone(),
+                host: p.host.clone(),
+                locator: p.locator.clone(),
+                categories: p.categories.clone(),
+                draft_entry: draft_entry(p),
+            })
             .collect();
         let unseen_systems = seen.iter().filter(|(_, _, s)| !s).map(|(a, s, _)| format!("«{}» ({}): {}", a.name, a.id, s.describe())).collect();
         Ok(Coverage {
@@ -111,10 +118,23 @@ fn toml_list(items: &[String]) -> String {
 /// A register entry declaring `place`: valid TOML that loads as is (so the DPO can try it with
 /// `register check`), with every choice only the DPO can make marked TODO.
 pub fn draft_entry(place: &Place) -> String {
-    let slug: String = place.locator.rsplit(['/', '\\']).next().unwrap_or("store").chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let slug: String = place
+        .locator
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("store")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
     let (ordinary, special): (Vec<String>, Vec<String>) =
         place.categories.iter().filter(|c| !c.is_empty()).cloned().partition(|c| !c.parse::<Category>().is_ok_and(Category::is_special));
-    let mut s = format!("# Draft by Custos: personal data ({}) found by agent {} on {} at {}.\n", place.categories.join(", "), place.agent_id, place.host, place.locator);
+    let mut s = format!(
+        "# Draft by Custos: personal data ({}) found by agent {} on {} at {}.\n",
+        place.categories.join(", "),
+        place.agent_id,
+        place.host,
+        place.locator
+    );
     s += "# Complete every TODO, then add this entry to the register.\n[[activity]]\n";
     s += &format!("id = {}\n", toml_string(&format!("todo-{}", slug.trim_matches('-'))));
     s += "name = \"TODO: name of the processing\"\npurpose = \"TODO: why this data is kept here\"\n";

@@ -9,23 +9,18 @@
 
 use crate::config::NotificationConfig;
 use crate::incident::{Status, hours_left};
-use crate::notify::Message;
+use crate::message::Message;
 use crate::register::Register;
-use crate::store::{Store, StoreError, rfc3339};
+use crate::store::{Store, StoreError};
+use crate::views::{IncidentView, rfc3339};
 use serde::Serialize;
 
 const WEEK_MS: i64 = 7 * 24 * 3_600_000;
 
-/// Parses a weekday name.
-pub fn weekday(s: &str) -> Option<time::Weekday> {
-    use time::Weekday::*;
-    [Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday].into_iter().find(|d| d.to_string().eq_ignore_ascii_case(s.trim()))
-}
-
 /// The ISO week (`2026-W48`) whose digest is due at `now`, if it is digest time.
 pub fn due_week(cfg: &NotificationConfig, now_ms: i64) -> Option<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000)).ok()?;
-    let day = weekday(&cfg.digest_weekday)?;
+    let day = crate::config::weekday(&cfg.digest_weekday)?;
     (t.weekday() == day && t.hour() >= cfg.digest_hour).then(|| format!("{}-W{:02}", t.year(), t.iso_week()))
 }
 
@@ -68,8 +63,8 @@ pub struct Digest {
 impl Digest {
     /// Builds the digest from the store and the register in force.
     pub fn build(store: &Store, register: &Register, silent_agent_hours: u32, now_ms: i64) -> Result<Digest, StoreError> {
-        let incidents = store.incidents()?;
-        let line = |v: &crate::store::IncidentView| IncidentLine {
+        let incidents: Vec<IncidentView> = store.incidents()?.into_iter().map(IncidentView::from).collect();
+        let line = |v: &IncidentView| IncidentLine {
             id: v.id,
             rule: v.rule.clone(),
             severity: v.severity.clone(),
@@ -86,14 +81,21 @@ impl Digest {
         let undeclared_stores = coverage.undeclared_stores.iter().map(|u| format!("{}:{} [{}]", u.host, u.locator, u.categories.join(", "))).collect();
         let unseen_systems = coverage.unseen_systems;
         let silent_ms = i64::from(silent_agent_hours) * 3_600_000;
-        let silent_agents = store.agents()?.into_iter().filter(|(_, _, last)| *last < now_ms - silent_ms).map(|(a, h, last)| format!("{a} ({h}), last seen {}", rfc3339(last))).collect();
+        let silent_agents = store
+            .agents()?
+            .into_iter()
+            .filter(|(_, _, last)| *last < now_ms - silent_ms)
+            .map(|(a, h, last)| format!("{a} ({h}), last seen {}", rfc3339(last)))
+            .collect();
         Ok(Digest { at: rfc3339(now_ms), new_incidents, open_deadlines, undeclared_stores, unseen_systems, silent_agents })
     }
 
     /// Plain-text rendering.
     pub fn text(&self) -> String {
         let mut s = format!("Custos weekly digest — {}\n", self.at);
-        let inc = |l: &IncidentLine| format!("  #{} [{}] {} on {} — {} — deadline {} ({} h left)\n", l.id, l.severity, l.rule, l.system, l.status, l.deadline, l.hours_left);
+        let inc = |l: &IncidentLine| {
+            format!("  #{} [{}] {} on {} — {} — deadline {} ({} h left)\n", l.id, l.severity, l.rule, l.system, l.status, l.deadline, l.hours_left)
+        };
         s += &format!("\nNew incidents this week ({}):\n", self.new_incidents.len());
         self.new_incidents.iter().for_each(|l| s += &inc(l));
         s += &format!("\nOpen incidents and their Art. 33 deadlines ({}):\n", self.open_deadlines.len());
@@ -113,7 +115,12 @@ impl Digest {
     pub fn message(&self) -> Message {
         Message {
             event: "digest".into(),
-            subject: format!("[Custos] Weekly digest: {} new, {} open incidents, {} undeclared stores", self.new_incidents.len(), self.open_deadlines.len(), self.undeclared_stores.len()),
+            subject: format!(
+                "[Custos] Weekly digest: {} new, {} open incidents, {} undeclared stores",
+                self.new_incidents.len(),
+                self.open_deadlines.len(),
+                self.undeclared_stores.len()
+            ),
             text: self.text(),
             data: serde_json::json!({ "event": "digest", "digest": self }),
         }

@@ -88,10 +88,7 @@ impl Kpis {
     /// Computes the indicators at `now_ms`.
     pub fn compute(store: &Store, register: &Register, now_ms: i64) -> Result<Kpis, StoreError> {
         let incidents = store.incidents()?;
-        let mut firsts: BTreeMap<(i64, String), i64> = BTreeMap::new();
-        for r in store.rows("SELECT incident_id, kind, MIN(at) FROM incident_timeline WHERE kind IN ('assessed', 'notified', 'not_notifiable') GROUP BY incident_id, kind", &[])? {
-            firsts.insert((r.int(0)?, r.text(1)?), r.int(2)?);
-        }
+        let firsts = store.first_decisions()?;
         let at = |id: i64, kind: &str| firsts.get(&(id, kind.to_string())).copied();
         let mut to_assessment = Vec::new();
         let mut to_notification = Vec::new();

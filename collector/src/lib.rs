@@ -5,9 +5,14 @@
 //! of processing activities ([`register`], [`correlation`]) and groups what does not fit into
 //! incidents with the Art. 33 72-hour clock ([`incident`]), tells the DPO and the security
 //! team ([`notify`], [`digest`]) and drafts the Art. 33 notification and the breach register
-//! ([`report`]). The register can be TOML, YAML, CSV or XLSX ([`register_table`]) and is
+//! ([`report`]). The register can be TOML, YAML, CSV or XLSX ([`register::table`]) and is
 //! reloaded without restart ([`watch`]). The DPO and the security team work in the web console
 //! and its JSON API ([`web`]), with local accounts and roles ([`accounts`]).
+//!
+//! The binary (`custos-collector`, `src/cli/`) is a thin layer over this library: argument
+//! grammar and printing. [`serve`] wires a running collector (gRPC, console, register watch,
+//! notifier, purge); [`data_dir`] holds the data directory's conventions; [`views`] turns
+//! stored records into the text the CLI and the console show.
 //!
 //! Decisions that shaped it:
 //! - **The collector never needs a raw value.** It stores masked previews and keyed
@@ -22,71 +27,27 @@
 //!   PostgreSQL store through `store.url`, which `run` writes there.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod accounts;
-pub mod cli;
 pub mod config;
 pub mod correlation;
 pub mod coverage;
+pub mod data_dir;
 pub mod digest;
 pub mod enrollment;
-pub mod explorer;
 pub mod incident;
 pub mod ingest;
 pub mod kpi;
+pub mod message;
 pub mod notify;
 pub mod pki;
-pub mod quickstart;
 pub mod register;
-pub mod register_table;
 pub mod report;
 pub mod secret;
+pub mod serve;
+pub mod state;
 pub mod store;
+pub mod views;
 pub mod watch;
 pub mod web;
-
-use store::IncidentView;
-
-/// Prints one incident in the human format.
-pub fn print_incident(v: &IncidentView) {
-    println!(
-        "  #{} [{}] {} on {}\n     categories: {}  findings: {}  distinct subjects: {}\n     detected: {}  Art. 33 deadline: {}\n     why: {}",
-        v.id,
-        v.severity,
-        v.rule,
-        v.system,
-        v.categories.join(", "),
-        v.findings,
-        v.distinct_subjects,
-        v.detected_at,
-        v.deadline,
-        v.explanation.replace('\n', "\n          ")
-    );
-}
-
-/// Prints incidents as a table followed by their explanations.
-pub fn print_incident_table(list: &[IncidentView]) {
-    if list.is_empty() {
-        println!("no incidents");
-        return;
-    }
-    println!("{:>4}  {:<8}  {:<9}  {:<26}  {:<40}  {:<22}  {:>8}  {:>8}  DEADLINE", "ID", "SEVERITY", "STATUS", "RULE", "SYSTEM", "CATEGORIES", "FINDINGS", "SUBJECTS");
-    for v in list {
-        let system = if v.system.chars().count() > 40 { format!("…{}", v.system.chars().rev().take(39).collect::<Vec<_>>().into_iter().rev().collect::<String>()) } else { v.system.clone() };
-        println!(
-            "{:>4}  {:<8}  {:<9}  {:<26}  {:<40}  {:<22}  {:>8}  {:>8}  {}",
-            v.id,
-            v.severity,
-            v.status,
-            v.rule,
-            system,
-            v.categories.join(","),
-            v.findings,
-            v.distinct_subjects,
-            v.deadline
-        );
-    }
-    for v in list {
-        println!("\n#{}: {}", v.id, v.explanation);
-    }
-}

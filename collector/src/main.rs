@@ -1,3 +1,9 @@
+//! `custos-collector`: a thin binary over the `custos_collector` library (see `cli`).
+
+#![forbid(unsafe_code)]
+
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    custos_collector::cli::main()
+    cli::main()
 }

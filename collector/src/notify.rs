@@ -21,8 +21,10 @@
 //! receiver recomputes it to check that the message comes from the collector, unaltered.
 
 use crate::config::{EmailConfig, NotificationConfig, WebhookConfig};
-use crate::incident::hours_left;
-use crate::store::{IncidentView, NotificationView, Store, StoreError};
+use crate::message::{Message, incident_message};
+use crate::store::outbox::NotificationRecord;
+use crate::store::{Store, StoreError};
+use crate::views::IncidentView;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::sync::Mutex;
@@ -36,55 +38,6 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// A message ready for any channel.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Message {
-    /// `opened`, `worsened`, `reminder_24h`, `digest`.
-    pub event: String,
-    /// E-mail subject.
-    pub subject: String,
-    /// Plain-text body.
-    pub text: String,
-    /// Structured content for the webhook.
-    pub data: serde_json::Value,
-}
-
-/// Builds the message about an incident.
-pub fn incident_message(event: &str, v: &IncidentView, now_ms: i64) -> Message {
-    let left = hours_left(v.deadline_ms, now_ms);
-    let what = match event {
-        "opened" => "Possible personal-data breach".to_string(),
-        "worsened" => "Incident worsened".to_string(),
-        e if e.starts_with("reminder_") => format!("Art. 33 deadline in {left} h, incident not assessed"),
-        e => e.to_string(),
-    };
-    let subject = format!("[Custos] {what}: #{} {} ({}) on {}", v.id, v.rule, v.severity, v.system);
-    let text = format!(
-        "{what}\n\nIncident #{id}  rule {rule}  severity {sev}  status {status}\nSystem: {system}\nCategories: {cats}\nFindings: {findings}  distinct data subjects (estimate): {subjects}\nAwareness: {detected}\nArt. 33 deadline: {deadline} ({left} h left)\n\nWhy:\n{why}\n\nDetails: custos-collector incident {id}\nDraft notification: custos-collector report {id} --format md\n",
-        id = v.id,
-        rule = v.rule,
-        sev = v.severity,
-        status = v.status,
-        system = v.system,
-        cats = v.categories.join(", "),
-        findings = v.findings,
-        subjects = v.distinct_subjects,
-        detected = v.detected_at,
-        deadline = v.deadline,
-        why = v.explanation,
-    );
-    let data = serde_json::json!({
-        "event": event,
-        "hours_left": left,
-        "incident": {
-            "id": v.id, "rule": v.rule, "severity": v.severity, "status": v.status, "system": v.system,
-            "categories": v.categories, "findings": v.findings, "distinct_subjects": v.distinct_subjects,
-            "detected_at": v.detected_at, "deadline": v.deadline, "activities": v.activities, "explanation": v.explanation,
-        }
-    });
-    Message { event: event.to_string(), subject, text, data }
 }
 
 /// How long a claim on a due notification lasts: if its collector dies before recording the
@@ -134,7 +87,7 @@ impl Notifier {
             None => (None, None),
         };
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "collector".into());
-        let owner = format!("{host}:{}:{}", std::process::id(), custos_agent::finding::now_ms());
+        let owner = format!("{host}:{}:{}", std::process::id(), custos_proto::time::now_ms());
         Ok(Notifier { cfg, owner, webhook_secret, smtp_password, smtp_root })
     }
 
@@ -176,7 +129,7 @@ impl Notifier {
                     "worsened" => "worsened",
                     _ => continue,
                 };
-                if let Some(v) = store.incident(e.incident_id)? {
+                if let Some(v) = store.incident(e.incident_id)?.map(IncidentView::from) {
                     queued += self.enqueue(store, &format!("timeline:{}", e.id), Some(v.id), &incident_message(event, &v, now_ms), now_ms)?;
                 }
             }
@@ -187,7 +140,7 @@ impl Notifier {
         })?;
         let mut thresholds = self.cfg.reminders_hours.clone();
         thresholds.sort_unstable();
-        for v in store.unassessed_incidents(now_ms)? {
+        for v in store.unassessed_incidents(now_ms)?.into_iter().map(IncidentView::from) {
             let left = v.deadline_ms - now_ms;
             // Only the tightest threshold crossed: a collector started late sends one reminder.
             if let Some(h) = thresholds.iter().find(|h| left <= i64::from(**h) * 3_600_000) {
@@ -195,7 +148,9 @@ impl Notifier {
                 queued += self.enqueue(store, &format!("reminder:{}:{h}", v.id), Some(v.id), &incident_message(&event, &v, now_ms), now_ms)?;
             }
         }
-        if let Some(week) = crate::digest::due_week(&self.cfg, now_ms).filter(|w| !self.channels().is_empty() && !store.notification_queued(&format!("digest:{w}:")).unwrap_or(false)) {
+        if let Some(week) = crate::digest::due_week(&self.cfg, now_ms)
+            .filter(|w| !self.channels().is_empty() && !store.notification_queued(&format!("digest:{w}:")).unwrap_or(false))
+        {
             let d = crate::digest::Digest::build(store, register, silent_agent_hours, now_ms)?;
             queued += self.enqueue(store, &format!("digest:{week}"), None, &d.message(), now_ms)?;
         }
@@ -261,8 +216,8 @@ impl Notifier {
     /// the same database does not send them too. The store lock is not held while sending.
     /// Returns (sent, failed attempts).
     pub fn deliver(&self, store: &Mutex<Store>, now_ms: i64) -> Result<(u32, u32), StoreError> {
-        let lock = || crate::ingest::lock_store(store);
-        let due: Vec<NotificationView> = lock().claim_due_notifications(&self.owner, now_ms, CLAIM_LEASE_MS, CLAIM_BATCH)?;
+        let lock = || crate::state::lock_store(store);
+        let due: Vec<NotificationRecord> = lock().claim_due_notifications(&self.owner, now_ms, CLAIM_LEASE_MS, CLAIM_BATCH)?;
         let (mut sent, mut failed) = (0, 0);
         for n in due {
             let result = match serde_json::from_str::<Message>(&n.payload) {

@@ -8,7 +8,8 @@
 
 use crate::incident::Status;
 use crate::register::Register;
-use crate::store::{IncidentView, Store, StoreError, TimelineEntry};
+use crate::store::{Store, StoreError};
+use crate::views::{IncidentView, TimelineEntry};
 use custos_rules::Category;
 use serde::Serialize;
 
@@ -78,11 +79,11 @@ impl Art33Draft {
     /// incident's timeline (the draft's own timeline shows it). `None` when there is no such
     /// incident.
     pub fn produce(store: &mut Store, id: i64, register: &Register, by: &str, now_ms: i64) -> Result<Option<Art33Draft>, StoreError> {
-        let Some(v) = store.incident(id)? else { return Ok(None) };
+        let Some(v) = store.incident(id)?.map(IncidentView::from) else { return Ok(None) };
         if !store.timeline(id)?.iter().any(|t| t.kind == "draft") {
             store.add_timeline(id, "draft", by, "Art. 33 notification draft produced", now_ms)?;
         }
-        Ok(Some(Art33Draft::build(&v, store.timeline(id)?, register, now_ms)))
+        Ok(Some(Art33Draft::build(&v, store.timeline(id)?.into_iter().map(TimelineEntry::from).collect(), register, now_ms)))
     }
 
     /// Builds the draft from an incident, its timeline and the register.
@@ -131,7 +132,11 @@ impl Art33Draft {
             deadline: v.deadline.clone(),
             late,
             nature: format!("{nature}. {}", rule_sentence(&v.rule)),
-            data_categories: v.categories.iter().map(|c| if c.parse::<Category>().is_ok_and(|c| c.is_special()) { format!("{c} (special category, Art. 9/10)") } else { c.clone() }).collect(),
+            data_categories: v
+                .categories
+                .iter()
+                .map(|c| if c.parse::<Category>().is_ok_and(|c| c.is_special()) { format!("{c} (special category, Art. 9/10)") } else { c.clone() })
+                .collect(),
             subject_categories,
             approx_subjects: v.distinct_subjects,
             approx_records: v.records,
@@ -148,14 +153,27 @@ impl Art33Draft {
     pub fn markdown(&self) -> String {
         let list = |l: &[String], empty: &str| if l.is_empty() { format!("- {empty}\n") } else { l.iter().map(|x| format!("- {x}\n")).collect() };
         let mut s = format!("# Personal-data breach notification (GDPR Art. 33) — draft for incident #{}\n\n", self.incident_id);
-        s += &format!("Controller: {}  \nAwareness: {}  \nDeadline (72 h): {}{}\n\n", self.controller, self.awareness, self.deadline, if self.late { " — **passed**" } else { "" });
+        s += &format!(
+            "Controller: {}  \nAwareness: {}  \nDeadline (72 h): {}{}\n\n",
+            self.controller,
+            self.awareness,
+            self.deadline,
+            if self.late { " — **passed**" } else { "" }
+        );
         s += &format!("## (a) Nature of the breach\n\n{}\n\nSystems: {}\n\n", self.nature, self.systems.join(", "));
         s += &format!("Categories of personal data:\n{}\n", list(&self.data_categories, TODO));
         s += &format!("Categories of data subjects:\n{}\n", list(&self.subject_categories, &format!("{TODO}: no activity of the register covers this system")));
-        s += &format!("Approximate number of data subjects: {} (distinct keyed fingerprints)  \nApproximate number of records: {}\n\n", self.approx_subjects, self.approx_records);
+        s += &format!(
+            "Approximate number of data subjects: {} (distinct keyed fingerprints)  \nApproximate number of records: {}\n\n",
+            self.approx_subjects, self.approx_records
+        );
         s += &format!("## (b) DPO contact\n\n{}\n\n", if self.dpo.is_empty() { TODO.to_string() } else { self.dpo.clone() });
         s += &format!("## (c) Likely consequences\n\n{}\n", list(&self.likely_consequences, TODO));
-        s += &format!("## (d) Measures taken or proposed\n\n{}\nSecurity measures declared in the register:\n{}\n", list(&self.measures, TODO), list(&self.declared_security_measures, "none declared"));
+        s += &format!(
+            "## (d) Measures taken or proposed\n\n{}\nSecurity measures declared in the register:\n{}\n",
+            list(&self.measures, TODO),
+            list(&self.declared_security_measures, "none declared")
+        );
         s += "## Timeline\n\n";
         for e in &self.timeline {
             s += &format!("- {} {} ({}){}\n", e.at, e.kind, e.actor, if e.note.is_empty() { String::new() } else { format!(": {}", e.note) });
@@ -203,10 +221,15 @@ pub struct BreachRecord {
 /// The breach register: every incident, notified or not.
 pub fn breach_register(store: &Store) -> Result<Vec<BreachRecord>, StoreError> {
     let mut out = Vec::new();
-    for v in store.incidents()?.into_iter().rev() {
-        let timeline = store.timeline(v.id)?;
+    for v in store.incidents()?.into_iter().rev().map(IncidentView::from) {
+        let timeline: Vec<TimelineEntry> = store.timeline(v.id)?.into_iter().map(TimelineEntry::from).collect();
         let notified_at = timeline.iter().find(|e| e.kind == "notified").map_or(String::new(), |e| e.at.clone());
-        let remedial = timeline.iter().filter(|e| matches!(e.kind.as_str(), "triaged" | "assessed" | "measure") && !e.note.is_empty()).map(|e| e.note.clone()).collect::<Vec<_>>().join(" | ");
+        let remedial = timeline
+            .iter()
+            .filter(|e| matches!(e.kind.as_str(), "triaged" | "assessed" | "measure") && !e.note.is_empty())
+            .map(|e| e.note.clone())
+            .collect::<Vec<_>>()
+            .join(" | ");
         out.push(BreachRecord {
             incident_id: v.id,
             awareness: v.detected_at,
@@ -233,7 +256,21 @@ pub fn breach_register_csv(rows: &[BreachRecord]) -> Result<String, csv::Error> 
         w.serialize(r)?;
     }
     if rows.is_empty() {
-        w.write_record(["incident_id", "awareness", "deadline", "rule", "severity", "status", "system", "categories", "approx_subjects", "approx_records", "notified_at", "justification", "remedial_actions"])?;
+        w.write_record([
+            "incident_id",
+            "awareness",
+            "deadline",
+            "rule",
+            "severity",
+            "status",
+            "system",
+            "categories",
+            "approx_subjects",
+            "approx_records",
+            "notified_at",
+            "justification",
+            "remedial_actions",
+        ])?;
     }
     let bytes = w.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())

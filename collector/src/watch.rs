@@ -6,9 +6,9 @@
 //! problems is refused — the one in force stays — and the problems are logged with their lines.
 //! A good one replaces it, and every stored finding is re-correlated against it.
 
-use crate::ingest::Collector;
 use crate::notify::Notifier;
 use crate::register::Register;
+use crate::state::Collector;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -42,7 +42,9 @@ pub async fn watch_register(collector: Arc<Collector>, path: PathBuf, poll: Dura
         })
         .await;
         match result {
-            Ok(Ok((activities, opened))) => tracing::info!(register = %path.display(), activities, opened, by_signal, "register reloaded; findings re-correlated"),
+            Ok(Ok((activities, opened))) => {
+                tracing::info!(register = %path.display(), activities, opened, by_signal, "register reloaded; findings re-correlated")
+            }
             Ok(Err(e)) => tracing::error!(register = %path.display(), error = %e, "register not reloaded; the previous one stays in force"),
             Err(e) => tracing::error!(error = %e, "register reload task failed"),
         }
@@ -55,7 +57,7 @@ pub async fn notify_loop(collector: Arc<Collector>, notifier: Arc<Notifier>, sil
         let c = collector.clone();
         let n = notifier.clone();
         let r = tokio::task::spawn_blocking(move || {
-            let now = custos_agent::finding::now_ms();
+            let now = custos_proto::time::now_ms();
             let register = c.register();
             c.with_store(|s| n.plan(s, &register, silent_agent_hours, now))?;
             n.deliver(c.store(), now)
@@ -79,7 +81,7 @@ pub async fn purge_loop(collector: Arc<Collector>, retention_days: u32) {
     }
     loop {
         let c = collector.clone();
-        let before = custos_agent::finding::now_ms() - i64::from(retention_days) * 86_400_000;
+        let before = custos_proto::time::now_ms() - i64::from(retention_days) * 86_400_000;
         match tokio::task::spawn_blocking(move || c.with_store(|s| s.purge_findings(before))).await {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => tracing::info!(purged = n, retention_days, "old unflagged findings folded into daily counts"),

@@ -7,14 +7,20 @@ fn main() {
     let mut all = Vec::new();
     for d in &set.detectors {
         for p in d.patterns.iter().chain(&d.context_patterns) {
-            let nfa = thompson::Compiler::new().syntax(syntax::Config::new().unicode(false).utf8(false))
-                .configure(thompson::Config::new().utf8(false).which_captures(WhichCaptures::None)).build(p).unwrap();
+            let nfa = thompson::Compiler::new()
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .configure(thompson::Config::new().utf8(false).which_captures(WhichCaptures::None))
+                .build(p)
+                .unwrap();
             total += nfa.states().len();
             all.push(p.clone());
             println!("{:5} {:20} {}", nfa.states().len(), d.id, &p[..p.len().min(90)]);
         }
     }
-    let nfa = thompson::Compiler::new().syntax(syntax::Config::new().unicode(false).utf8(false))
-        .configure(thompson::Config::new().utf8(false).which_captures(WhichCaptures::None)).build_many(&all).unwrap();
+    let nfa = thompson::Compiler::new()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .configure(thompson::Config::new().utf8(false).which_captures(WhichCaptures::None))
+        .build_many(&all)
+        .unwrap();
     println!("sum {total}, union {}", nfa.states().len());
 }

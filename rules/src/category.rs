@@ -65,15 +65,7 @@ impl Category {
     /// True for the special categories of Art. 9 and for Art. 10 (criminal) data, which need a
     /// specific legal basis and raise the severity of any incident.
     pub fn is_special(self) -> bool {
-        !matches!(
-            self,
-            Category::Contact
-                | Category::Identity
-                | Category::NationalId
-                | Category::Financial
-                | Category::OnlineIdentifier
-                | Category::Location
-        )
+        !matches!(self, Category::Contact | Category::Identity | Category::NationalId | Category::Financial | Category::OnlineIdentifier | Category::Location)
     }
 
     /// The `snake_case` name used in packs, registers and JSON output.
@@ -106,16 +98,15 @@ impl fmt::Display for Category {
 
 /// Error for a category name that is not one of [`Category::ALL`].
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown data category `{0}` (expected one of: contact, identity, national_id, financial, online_identifier, location, health, biometric, genetic, ethnic_origin, political_opinion, religious_belief, trade_union, sex_life, criminal)")]
+#[error(
+    "unknown data category `{0}` (expected one of: contact, identity, national_id, financial, online_identifier, location, health, biometric, genetic, ethnic_origin, political_opinion, religious_belief, trade_union, sex_life, criminal)"
+)]
 pub struct UnknownCategory(pub String);
 
 impl FromStr for Category {
     type Err = UnknownCategory;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| UnknownCategory(s.to_string()))
+        Category::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| UnknownCategory(s.to_string()))
     }
 }
 

@@ -32,8 +32,7 @@ impl FingerprintKey {
     /// digits as a phone number are different subjects' identifiers, not one.
     pub fn fingerprint(&self, detector: &str, normalized: &[u8]) -> Fingerprint {
         // HMAC accepts keys of any length; new_from_slice cannot fail for Hmac<Sha256>.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .expect("HMAC-SHA256 accepts keys of any length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC-SHA256 accepts keys of any length");
         mac.update(detector.as_bytes());
         mac.update(&[0]);
         mac.update(normalized);

@@ -18,12 +18,15 @@
 //!   (HMAC-SHA256), which lets the collector count distinct data subjects without reading them.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod category;
 pub mod engine;
 pub mod fingerprint;
 pub mod mask;
 pub mod pack;
+pub mod syntax;
+pub mod toml_file;
 pub mod validate;
 
 pub use category::Category;

@@ -19,6 +19,7 @@
 //! ```
 
 use crate::category::Category;
+use crate::toml_file::line_col;
 use crate::validate::Validator;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -59,15 +60,6 @@ impl fmt::Display for PackError {
             (l, c) => write!(f, "{}:{}:{}: {}", self.file.display(), l, c, self.reason),
         }
     }
-}
-
-/// 1-based (line, column) of a byte offset in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = offset - before.iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0) + 1;
-    (line, col)
 }
 
 #[derive(Deserialize)]
@@ -250,9 +242,8 @@ impl RulePack {
             if let Some(prev) = seen.insert(id.clone(), line_col(text, d.id.span().start).0) {
                 return Err(err(Some(d.id.span()), format!("field `id`: detector `{id}` is already defined at line {prev}")));
             }
-            let category: Category = d.category.get_ref().parse().map_err(|e: crate::category::UnknownCategory| {
-                err(Some(d.category.span()), format!("field `category`: {e}"))
-            })?;
+            let category: Category =
+                d.category.get_ref().parse().map_err(|e: crate::category::UnknownCategory| err(Some(d.category.span()), format!("field `category`: {e}")))?;
             if d.patterns.is_empty() && d.context_patterns.is_empty() {
                 return Err(err(Some(d.id.span()), format!("detector `{id}`: field `patterns` (or `context_patterns`) must hold at least one regex")));
             }
@@ -302,13 +293,7 @@ impl RulePack {
             Some(a) => allowlist_from(a, &|span, reason| err(Some(span), reason))?,
             None => Allowlist::default(),
         };
-        Ok(RulePack {
-            name: parsed.pack.name,
-            description: parsed.pack.description,
-            detectors,
-            allowlist,
-            origin: file.to_path_buf(),
-        })
+        Ok(RulePack { name: parsed.pack.name, description: parsed.pack.description, detectors, allowlist, origin: file.to_path_buf() })
     }
 
     /// Reads and parses a pack file.
@@ -323,10 +308,7 @@ impl RulePack {
     }
 }
 
-fn allowlist_from(
-    a: AllowlistToml,
-    err: &dyn Fn(Range<usize>, String) -> PackError,
-) -> Result<Allowlist, PackError> {
+fn allowlist_from(a: AllowlistToml, err: &dyn Fn(Range<usize>, String) -> PackError) -> Result<Allowlist, PackError> {
     for p in &a.patterns {
         check_regex(p.get_ref()).map_err(|e| err(p.span(), format!("field `allowlist.patterns`: bad regex: {e}")))?;
     }
@@ -344,7 +326,7 @@ fn check_regex(pattern: &str) -> Result<(), String> {
     // agent's start-up time.
     use regex_automata::nfa::thompson;
     thompson::Compiler::new()
-        .syntax(crate::engine::union_syntax())
+        .syntax(crate::syntax::union_syntax())
         .configure(thompson::Config::new().utf8(false).nfa_size_limit(Some(16 << 20)))
         .build(pattern)
         .map(|_| ())
@@ -380,11 +362,8 @@ impl RuleSet {
     /// Adds every `*.toml` pack of a directory, in file-name order.
     pub fn add_dir(&mut self, dir: &Path) -> Result<(), PackError> {
         let io = |e: std::io::Error| PackError { file: dir.to_path_buf(), line: 0, column: 0, reason: format!("cannot read rule directory: {e}") };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(io)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(dir).map_err(io)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
         files.sort();
         for f in files {
             self.add(RulePack::load(&f)?)?;
@@ -436,14 +415,16 @@ mod tests {
 
     #[test]
     fn bad_regex_is_refused_with_line() {
-        let e = parse("[pack]\nname = \"x\"\n[[detector]]\nid = \"a\"\ncategory = \"contact\"\npatterns = ['ok', '(unclosed']\nconfidence = 0.5\n").unwrap_err();
+        let e =
+            parse("[pack]\nname = \"x\"\n[[detector]]\nid = \"a\"\ncategory = \"contact\"\npatterns = ['ok', '(unclosed']\nconfidence = 0.5\n").unwrap_err();
         assert_eq!(e.line, 6, "{e}");
         assert!(e.reason.contains("bad regex"), "{e}");
     }
 
     #[test]
     fn unknown_validator_is_refused() {
-        let e = parse("[pack]\nname = \"x\"\n[[detector]]\nid = \"a\"\ncategory = \"contact\"\npatterns = ['a']\nvalidator = \"lunh\"\nconfidence = 0.5\n").unwrap_err();
+        let e = parse("[pack]\nname = \"x\"\n[[detector]]\nid = \"a\"\ncategory = \"contact\"\npatterns = ['a']\nvalidator = \"lunh\"\nconfidence = 0.5\n")
+            .unwrap_err();
         assert_eq!(e.line, 7, "{e}");
         assert!(e.reason.contains("lunh"), "{e}");
     }

@@ -35,7 +35,8 @@ fn ref_mod97(s: &str) -> u64 {
 }
 
 fn ref_iban_ok(s: &str) -> bool {
-    let rearranged: String = s[4..].chars().chain(s[..4].chars()).map(|c| if c.is_ascii_digit() { c.to_string() } else { (c as u64 - 'A' as u64 + 10).to_string() }).collect();
+    let rearranged: String =
+        s[4..].chars().chain(s[..4].chars()).map(|c| if c.is_ascii_digit() { c.to_string() } else { (c as u64 - 'A' as u64 + 10).to_string() }).collect();
     ref_mod97(&rearranged) == 1
 }
 

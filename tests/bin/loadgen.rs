@@ -34,7 +34,16 @@ struct Options {
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut o = Options { url: String::new(), ca: String::new(), ca_key: String::new(), agents: 1000, rate: 50, batch: 50, seconds: 20, run: format!("{:x}", std::process::id()) };
+    let mut o = Options {
+        url: String::new(),
+        ca: String::new(),
+        ca_key: String::new(),
+        agents: 1000,
+        rate: 50,
+        batch: 50,
+        seconds: 20,
+        run: format!("{:x}", std::process::id()),
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -196,7 +205,12 @@ async fn main() -> ExitCode {
     let mut identities = Vec::with_capacity(o.agents);
     for i in 0..o.agents {
         match ca.issue_agent(&format!("load-agent-{i:04}")) {
-            Ok(c) => identities.push(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca_pem)).identity(Identity::from_pem(c.cert_pem, c.key_pem)).domain_name(server_name)),
+            Ok(c) => identities.push(
+                ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(&ca_pem))
+                    .identity(Identity::from_pem(c.cert_pem, c.key_pem))
+                    .domain_name(server_name),
+            ),
             Err(e) => {
                 eprintln!("custos-loadgen: cannot issue a certificate: {e}");
                 return ExitCode::from(2);

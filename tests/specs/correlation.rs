@@ -4,7 +4,7 @@
 
 #[test]
 fn declared_data_on_a_declared_system_opens_nothing() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/access.log", pb::Category::Contact, 1, &[("oldest_record_age_s", "86400")])], T0);
     assert!(d.rules().is_empty());
@@ -12,7 +12,7 @@ fn declared_data_on_a_declared_system_opens_nothing() {
 
 #[test]
 fn undeclared_system_fires_where_no_activity_covers_and_not_elsewhere() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     d.ingest(&reg, vec![finding("a", "web-01", "/srv/exports/customers.csv", pb::Category::Contact, 1, &[])], T0);
     assert_eq!(d.rules(), ["undeclared_system"]);
@@ -22,7 +22,7 @@ fn undeclared_system_fires_where_no_activity_covers_and_not_elsewhere() {
 
 #[test]
 fn undeclared_category_fires_and_is_high_for_special_categories() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Financial, 1, &[])], T0);
     d.ingest(&reg, vec![finding("b", "web-02", "/var/log/app/b.log", pb::Category::Health, 2, &[])], T0);
@@ -36,7 +36,7 @@ fn undeclared_category_fires_and_is_high_for_special_categories() {
 
 #[test]
 fn retention_exceeded_fires_on_records_older_than_declared() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     let day = 86_400;
     d.ingest(&reg, vec![finding("young", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[("oldest_record_age_s", &(29 * day).to_string())])], T0);
@@ -49,7 +49,7 @@ fn retention_exceeded_fires_on_records_older_than_declared() {
 
 #[test]
 fn a_sampled_table_counts_its_subjects_from_the_classification_evidence() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     // 40 distinct e-mail addresses in 100 sampled rows of a 10,000-row table: about 4,000 people,
     // not the one fingerprint the classification finding carries. A second column of the same
@@ -74,7 +74,7 @@ fn a_sampled_table_counts_its_subjects_from_the_classification_evidence() {
 
 #[test]
 fn old_unflagged_findings_are_folded_into_daily_counts_and_evidence_is_kept() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     // Declared contact data on a covered system: no rule fires. A health finding: an incident.
     d.ingest(&reg, vec![finding("ok-1", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[]), finding("ok-2", "web-01", "/var/log/app/a.log", pb::Category::Contact, 2, &[])], T0);
@@ -98,7 +98,7 @@ fn old_unflagged_findings_are_folded_into_daily_counts_and_evidence_is_kept() {
 
 #[test]
 fn unallowed_location_fires_outside_the_allowed_countries_only() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let Some(mut d) = db(located("agent-1", "US")) else { return };
     d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[])], T0);
     assert_eq!(d.rules(), ["unallowed_location"]);
@@ -110,7 +110,7 @@ fn unallowed_location_fires_outside_the_allowed_countries_only() {
 
 #[test]
 fn export_anomaly_on_a_host_holding_personal_data_is_critical_and_elsewhere_is_not_a_breach() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     // db-07: no activity names the host, and no personal data was seen there: not flagged.
     d.ingest(&reg, vec![export("x1", "db-07")], T0);
@@ -130,7 +130,7 @@ fn export_anomaly_on_a_host_holding_personal_data_is_critical_and_elsewhere_is_n
 
 #[test]
 fn a_disabled_rule_and_a_muted_system_open_nothing_and_the_mute_is_audited() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let rules = [("undeclared_category".to_string(), RuleSetting { enabled: Some(false), severity: None })].into_iter().collect();
     let Some(mut d) = db(Policy::new(&rules, &Locations::default())) else { return };
     d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Financial, 1, &[])], T0);
@@ -150,7 +150,7 @@ fn a_disabled_rule_and_a_muted_system_open_nothing_and_the_mute_is_audited() {
 
 #[test]
 fn findings_of_one_rule_and_system_within_the_window_share_an_incident_with_distinct_subjects() {
-    let reg = register(REGISTER);
+    let reg = register(&register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     let loc = "/var/log/app/a.log";
     let opened = d.ingest(&reg, vec![finding("a", "web-01", loc, pb::Category::Financial, 1, &[]), finding("b", "web-01", loc, pb::Category::Financial, 1, &[])], T0);
@@ -181,20 +181,20 @@ fn findings_of_one_rule_and_system_within_the_window_share_an_incident_with_dist
 #[test]
 fn a_new_register_is_applied_to_stored_findings() {
     let Some(mut d) = db(Policy::default()) else { return };
-    let everything = REGISTER.replace("data_categories = [\"contact\"]", "data_categories = [\"contact\", \"financial\"]");
+    let everything = register_toml().replace("data_categories = [\"contact\"]", "data_categories = [\"contact\", \"financial\"]");
     d.ingest(&register(&everything), vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Financial, 1, &[])], T0);
     assert!(d.rules().is_empty());
-    let opened = d.store.recorrelate(&register(REGISTER), &d.settings, T0 + HOUR).unwrap();
+    let opened = d.store.recorrelate(&register(&register_toml()), &d.settings, T0 + HOUR).unwrap();
     assert_eq!(opened.len(), 1);
     assert_eq!(d.rules(), ["undeclared_category"]);
     // Re-correlating again changes nothing: one verdict per (finding, rule).
-    assert!(d.store.recorrelate(&register(REGISTER), &d.settings, T0 + 2 * HOUR).unwrap().is_empty());
+    assert!(d.store.recorrelate(&register(&register_toml()), &d.settings, T0 + 2 * HOUR).unwrap().is_empty());
 }
 
 #[test]
 fn workflow_report_and_breach_register_through_the_command_line() {
     let reg_dir = tempfile::tempdir().unwrap();
-    let reg_path = write(reg_dir.path(), "register.toml", REGISTER);
+    let reg_path = write(reg_dir.path(), "register.toml", &register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     let reg = Register::load(&reg_path).unwrap();
     d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Health, 1, &[]), finding("b", "web-09", "/srv/dump.sql", pb::Category::Contact, 2, &[])], T0);

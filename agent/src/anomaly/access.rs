@@ -14,7 +14,9 @@
 //!
 //! The endpoint is reported without its query string (which may carry personal values).
 
-use super::{Anomaly, AnomalyConfig, Baseline};
+use super::baseline::Baseline;
+use super::signal::Anomaly;
+use crate::config::AnomalyConfig;
 use regex::bytes::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -39,7 +41,14 @@ const MAX_OWN_BASELINES: usize = 10_000;
 impl AccessLogWatch {
     /// A watch with these thresholds.
     pub fn new(config: AnomalyConfig) -> Self {
-        AccessLogWatch { sizes: Baseline::new(config.history.max(100) * 5, config.warmup), rates: Baseline::new(config.history * 5, config.warmup), config, window_start: None, counts: HashMap::new(), own: HashMap::new() }
+        AccessLogWatch {
+            sizes: Baseline::new(config.history.max(100) * 5, config.warmup),
+            rates: Baseline::new(config.history * 5, config.warmup),
+            config,
+            window_start: None,
+            counts: HashMap::new(),
+            own: HashMap::new(),
+        }
     }
 
     /// Looks at one line read at `now_s`.
@@ -74,17 +83,19 @@ impl AccessLogWatch {
             return;
         }
         if let Some((median, t)) = verdict
-            && bytes as f64 > t && bytes >= cfg.download_bytes_min {
-                out.push(Anomaly {
-                    heuristic: "download_volume",
-                    observed: bytes,
-                    baseline: Some(median),
-                    threshold: t.max(cfg.download_bytes_min as f64),
-                    actor: Some(actor),
-                    detail: format!("response size on {endpoint}"),
-                    confidence: 0.65,
-                });
-            }
+            && bytes as f64 > t
+            && bytes >= cfg.download_bytes_min
+        {
+            out.push(Anomaly {
+                heuristic: "download_volume",
+                observed: bytes,
+                baseline: Some(median),
+                threshold: t.max(cfg.download_bytes_min as f64),
+                actor: Some(actor),
+                detail: format!("response size on {endpoint}"),
+                confidence: 0.65,
+            });
+        }
     }
 
     /// Closes the counting window when it has ended by `now_s`.
@@ -109,18 +120,21 @@ impl AccessLogWatch {
             });
             let above_own = !matches!(own, Some(Some((_, t))) if n as f64 <= t);
             if let Some((median, t)) = verdict
-                && n as f64 > t && n >= self.config.request_rate_min && above_own {
-                    out.push(Anomaly {
-                        heuristic: "request_rate",
-                        observed: n,
-                        baseline: Some(median),
-                        threshold: t.max(self.config.request_rate_min as f64),
-                        actor: Some(actor),
-                        detail: format!("requests in {window} s"),
-                        confidence: 0.6,
-                    });
-                    continue; // an outlier does not enter the baseline
-                }
+                && n as f64 > t
+                && n >= self.config.request_rate_min
+                && above_own
+            {
+                out.push(Anomaly {
+                    heuristic: "request_rate",
+                    observed: n,
+                    baseline: Some(median),
+                    threshold: t.max(self.config.request_rate_min as f64),
+                    actor: Some(actor),
+                    detail: format!("requests in {window} s"),
+                    confidence: 0.6,
+                });
+                continue; // an outlier does not enter the baseline
+            }
             self.rates.push(n as f64);
         }
         // Windows without traffic are skipped rather than replayed one by one.

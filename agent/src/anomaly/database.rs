@@ -15,14 +15,18 @@
 //! The actor comes from `user=NAME` (`log_line_prefix` with `user=%u`) or MySQL's
 //! `# User@Host: NAME[…]` header — never from the statement text, which may hold personal values.
 
-use super::{Anomaly, AnomalyConfig, Baseline};
+use super::baseline::Baseline;
+use super::signal::Anomaly;
+use crate::config::AnomalyConfig;
 use regex::bytes::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-static COPY_TO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i-u)\bcopy\s+(?:\(|[a-z_\x22][\w.\x22]*).{0,4000}?\bto\s+(stdout|'|program\b|e')").expect("static regex"));
+static COPY_TO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i-u)\bcopy\s+(?:\(|[a-z_\x22][\w.\x22]*).{0,4000}?\bto\s+(stdout|'|program\b|e')").expect("static regex"));
 static INTO_OUTFILE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i-u)\binto\s+(outfile|dumpfile)\b").expect("static regex"));
-static DUMP_TOOL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i-u)\b(pg_dump(?:all)?|mysqldump|mariadb-dump)\b|SELECT /\*!40001 SQL_NO_CACHE \*/").expect("static regex"));
+static DUMP_TOOL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i-u)\b(pg_dump(?:all)?|mysqldump|mariadb-dump)\b|SELECT /\*!40001 SQL_NO_CACHE \*/").expect("static regex"));
 static ROWS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i-u)\b(?:rows_sent:\s*|rows_sent=|rows=|rows:\s*)(\d{1,15})").expect("static regex"));
 static ACTOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i-u)(?:\buser=|User@Host:\s*)([A-Za-z0-9_.\-]{1,64})").expect("static regex"));
 
@@ -60,15 +64,24 @@ impl DbLogWatch {
     /// Looks at one line.
     pub fn line(&mut self, line: &[u8], now_s: i64, out: &mut Vec<Anomaly>) {
         if let Some(c) = ACTOR.captures(line)
-            && let Some(m) = c.get(1) {
-                self.last_actor = Some(String::from_utf8_lossy(m.as_bytes()).into_owned());
-            }
+            && let Some(m) = c.get(1)
+        {
+            self.last_actor = Some(String::from_utf8_lossy(m.as_bytes()).into_owned());
+        }
         let actor = self.last_actor.clone();
         if let Some(m) = DUMP_TOOL.find(line) {
             let tool = String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase();
             let tool = if tool.starts_with("select") { "mysqldump".to_string() } else { tool };
             if self.once_per_window("dump_command", &actor, now_s) {
-                out.push(Anomaly { heuristic: "dump_command", observed: 1, baseline: None, threshold: 1.0, actor, detail: format!("{tool} session"), confidence: 0.9 });
+                out.push(Anomaly {
+                    heuristic: "dump_command",
+                    observed: 1,
+                    baseline: None,
+                    threshold: 1.0,
+                    actor,
+                    detail: format!("{tool} session"),
+                    confidence: 0.9,
+                });
             }
             return; // the statements of a dump session are the dump, not separate exports
         }
@@ -84,7 +97,15 @@ impl DbLogWatch {
         }
         if let Some(c) = INTO_OUTFILE.captures(line) {
             let kind = String::from_utf8_lossy(&c[1]).to_ascii_uppercase();
-            out.push(Anomaly { heuristic: "db_export_statement", observed: 1, baseline: None, threshold: 1.0, actor, detail: format!("SELECT INTO {kind}"), confidence: 0.85 });
+            out.push(Anomaly {
+                heuristic: "db_export_statement",
+                observed: 1,
+                baseline: None,
+                threshold: 1.0,
+                actor,
+                detail: format!("SELECT INTO {kind}"),
+                confidence: 0.85,
+            });
             return;
         }
         if let Some(c) = ROWS.captures(line) {
@@ -107,7 +128,15 @@ impl DbLogWatch {
                     Some((m, t)) => (Some(m), t.max(cfg.bulk_rows_min as f64).min(cfg.bulk_rows_absolute as f64)),
                     None => (None, cfg.bulk_rows_absolute as f64),
                 };
-                out.push(Anomaly { heuristic: "bulk_read", observed: n, baseline, threshold, actor, detail: "rows returned by one statement".into(), confidence: 0.7 });
+                out.push(Anomaly {
+                    heuristic: "bulk_read",
+                    observed: n,
+                    baseline,
+                    threshold,
+                    actor,
+                    detail: "rows returned by one statement".into(),
+                    confidence: 0.7,
+                });
             }
         }
     }

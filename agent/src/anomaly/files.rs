@@ -7,7 +7,8 @@
 //! roots and shares, 1 elsewhere. A weighted count of at least `file_min_distinct` is reported.
 //! Whether the place is covered by the register is the collector's call, not the agent's.
 
-use super::{Anomaly, AnomalyConfig};
+use super::signal::Anomaly;
+use crate::config::AnomalyConfig;
 use std::path::Path;
 
 /// Where exports hide, by path fragment.
@@ -37,7 +38,15 @@ pub fn assess(path: &Path, distinct: u64, grown: bool, config: &AnomalyConfig) -
         Some(p) => format!("{what} in {p}"),
         None => what.to_string(),
     };
-    Some(Anomaly { heuristic: "personal_data_file", observed: distinct, baseline: None, threshold, actor: None, detail, confidence: if place.is_some() { 0.8 } else { 0.6 } })
+    Some(Anomaly {
+        heuristic: "personal_data_file",
+        observed: distinct,
+        baseline: None,
+        threshold,
+        actor: None,
+        detail,
+        confidence: if place.is_some() { 0.8 } else { 0.6 },
+    })
 }
 
 #[cfg(test)]

@@ -29,134 +29,11 @@ pub mod baseline;
 pub mod database;
 pub mod files;
 pub mod rate;
+pub mod signal;
 
+pub use crate::config::{AnomalyConfig, LogDetect};
 pub use baseline::Baseline;
-
-use serde::Deserialize;
-use std::collections::BTreeMap;
-
-/// Thresholds of the export-anomaly heuristics (`[anomaly]` in the agent config).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AnomalyConfig {
-    /// Length of a counting window (request rate, finding rate), seconds.
-    pub window_s: u64,
-    /// Observations a baseline needs before relative heuristics fire.
-    pub warmup: usize,
-    /// Observations a baseline remembers.
-    pub history: usize,
-    /// How many scaled MADs above the median count as "far above".
-    pub sensitivity: f64,
-    /// A read must return at least this many rows to be a bulk read.
-    pub bulk_rows_min: u64,
-    /// A read returning this many rows is a bulk read even without a baseline.
-    pub bulk_rows_absolute: u64,
-    /// A response must be at least this large (bytes) to be a download anomaly.
-    pub download_bytes_min: u64,
-    /// A 2xx response from an export endpoint at least this large is reported.
-    pub export_bytes_min: u64,
-    /// Path fragments of export/download endpoints (case-insensitive).
-    pub export_paths: Vec<String>,
-    /// An actor must make at least this many requests in a window to be a rate anomaly.
-    pub request_rate_min: u64,
-    /// A source must produce at least this many findings in a window to be a rate anomaly.
-    pub finding_rate_min: u64,
-    /// A new or grown file must hold at least this many distinct personal values (after
-    /// the place's weight) to be reported.
-    pub file_min_distinct: u64,
-    /// Weight of places where exports hide (tmp, home, web roots, shares).
-    pub exposed_place_weight: f64,
-}
-
-impl Default for AnomalyConfig {
-    fn default() -> Self {
-        AnomalyConfig {
-            window_s: 60,
-            warmup: 10,
-            history: 200,
-            sensitivity: 6.0,
-            bulk_rows_min: 10_000,
-            bulk_rows_absolute: 1_000_000,
-            download_bytes_min: 5_000_000,
-            export_bytes_min: 100_000,
-            export_paths: ["/export", "/download", "/dump", "/backup", ".csv", ".xlsx", ".sql", ".ndjson"].map(String::from).to_vec(),
-            request_rate_min: 300,
-            finding_rate_min: 50,
-            file_min_distinct: 1000,
-            exposed_place_weight: 4.0,
-        }
-    }
-}
-
-impl AnomalyConfig {
-    /// Checks ranges; returns the offending field and why.
-    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
-        if self.window_s == 0 {
-            return Err(("anomaly.window_s", "must be at least 1"));
-        }
-        if self.history < 3 || self.warmup > self.history {
-            return Err(("anomaly.history", "must be at least 3 and not below anomaly.warmup"));
-        }
-        if !(self.sensitivity.is_finite() && self.sensitivity > 0.0) {
-            return Err(("anomaly.sensitivity", "must be a positive number"));
-        }
-        if !(self.exposed_place_weight.is_finite() && self.exposed_place_weight >= 1.0) {
-            return Err(("anomaly.exposed_place_weight", "must be at least 1"));
-        }
-        Ok(())
-    }
-}
-
-/// What a `[[log]]` source is watched for (`detect = [...]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogDetect {
-    /// PostgreSQL server log: `COPY … TO`, pg_dump sessions, bulk reads (auto_explain rows).
-    Postgres,
-    /// MySQL/MariaDB general or slow log: `INTO OUTFILE`, mysqldump, `Rows_sent`.
-    Mysql,
-    /// Web access log (common/combined format): export endpoints, download size, request rate.
-    AccessLog,
-    /// Rate of personal-data findings in this log against its baseline.
-    FindingRate,
-}
-
-/// One anomaly: what, who, how much, against what.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Anomaly {
-    /// Heuristic name (the finding's detector id).
-    pub heuristic: &'static str,
-    /// Observed figure (rows, bytes, requests, findings, distinct values; 1 for a statement).
-    pub observed: u64,
-    /// Baseline the figure was compared with, when there is one.
-    pub baseline: Option<f64>,
-    /// Threshold that was crossed.
-    pub threshold: f64,
-    /// User or client address, when the log says.
-    pub actor: Option<String>,
-    /// Statement kind, endpoint or place; never a value.
-    pub detail: String,
-    /// Confidence in [0, 1].
-    pub confidence: f32,
-}
-
-impl Anomaly {
-    /// The evidence map, with the keys of the finding evidence contract.
-    pub fn evidence(&self) -> BTreeMap<String, String> {
-        let mut e = BTreeMap::new();
-        e.insert("anomaly".into(), self.heuristic.to_string());
-        e.insert("observed".into(), self.observed.to_string());
-        if let Some(b) = self.baseline {
-            e.insert("baseline".into(), format!("{b:.1}"));
-        }
-        e.insert("threshold".into(), format!("{:.1}", self.threshold));
-        if let Some(a) = &self.actor {
-            e.insert("actor".into(), a.clone());
-        }
-        e.insert("detail".into(), self.detail.clone());
-        e
-    }
-}
+pub use signal::Anomaly;
 
 /// The anomaly watch of one log file: the heuristics its source asked for.
 pub struct LogWatch {
@@ -167,7 +44,8 @@ pub struct LogWatch {
 impl LogWatch {
     /// A watch running the heuristics named in `detect`.
     pub fn new(detect: &[LogDetect], config: &AnomalyConfig) -> LogWatch {
-        let database = if detect.contains(&LogDetect::Postgres) || detect.contains(&LogDetect::Mysql) { Some(database::DbLogWatch::new(config.clone())) } else { None };
+        let database =
+            if detect.contains(&LogDetect::Postgres) || detect.contains(&LogDetect::Mysql) { Some(database::DbLogWatch::new(config.clone())) } else { None };
         let access = detect.contains(&LogDetect::AccessLog).then(|| access::AccessLogWatch::new(config.clone()));
         LogWatch { database, access }
     }
@@ -221,7 +99,14 @@ impl LogWatches {
             .filter(|s| !s.detect.is_empty())
             .map(|s| (s.paths.iter().filter_map(|p| glob::Pattern::new(p).ok()).collect(), s.detect.clone()))
             .collect();
-        LogWatches { config: config.clone(), sources, files: Default::default(), rate: rate::FindingRate::new(config.clone()), scratch: Vec::new(), rate_scratch: Vec::new() }
+        LogWatches {
+            config: config.clone(),
+            sources,
+            files: Default::default(),
+            rate: rate::FindingRate::new(config.clone()),
+            scratch: Vec::new(),
+            rate_scratch: Vec::new(),
+        }
     }
 
     /// True when no source asked for anything (then nothing needs to be called).

@@ -7,7 +7,9 @@
 //! absolute floor `finding_rate_min`. A spike is not added to the baseline, so a long dump
 //! keeps firing window after window.
 
-use super::{Anomaly, AnomalyConfig, Baseline};
+use super::baseline::Baseline;
+use super::signal::Anomaly;
+use crate::config::AnomalyConfig;
 use std::collections::HashMap;
 
 /// Counts findings per source and window.

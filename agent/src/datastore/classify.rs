@@ -283,7 +283,14 @@ pub fn parse_timestamp(text: &[u8]) -> Option<i64> {
 /// `timestamp`, `last_login` …).
 pub fn is_date_column_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n.ends_with("_at") || n.ends_with("date") || n.ends_with("_on") || n.contains("time") || n == "created" || n == "updated" || n.contains("login") || n == "ts"
+    n.ends_with("_at")
+        || n.ends_with("date")
+        || n.ends_with("_on")
+        || n.contains("time")
+        || n == "created"
+        || n == "updated"
+        || n.contains("login")
+        || n == "ts"
 }
 
 #[cfg(test)]

@@ -226,9 +226,10 @@ fn walk_json(v: &serde_json::Value, path: &mut String, c: &mut Classifier<'_>) {
         Value::String(s) => {
             let name = if path.is_empty() { "$" } else { path.as_str() };
             if is_date_column_name(name)
-                && let Some(ts) = parse_timestamp(s.as_bytes()) {
-                    c.row_time(ts);
-                }
+                && let Some(ts) = parse_timestamp(s.as_bytes())
+            {
+                c.row_time(ts);
+            }
             let col = c.column(name);
             c.value(col, s.as_bytes());
         }
@@ -236,9 +237,10 @@ fn walk_json(v: &serde_json::Value, path: &mut String, c: &mut Classifier<'_>) {
             let name = if path.is_empty() { "$" } else { path.as_str() };
             let text = n.to_string();
             if is_date_column_name(name)
-                && let Some(ts) = parse_timestamp(text.as_bytes()) {
-                    c.row_time(ts);
-                }
+                && let Some(ts) = parse_timestamp(text.as_bytes())
+            {
+                c.row_time(ts);
+            }
             let col = c.column(name);
             c.value(col, text.as_bytes());
         }
@@ -321,7 +323,8 @@ fn json(reader: &mut dyn BufRead, c: &mut Classifier<'_>, file: &Path) -> io::Re
             }
         }
     };
-    let bad = |e: serde_json::Error| io::Error::new(io::ErrorKind::InvalidData, format!("{}: not valid JSON ({e}); rename it if it is not JSON", file.display()));
+    let bad =
+        |e: serde_json::Error| io::Error::new(io::ErrorKind::InvalidData, format!("{}: not valid JSON ({e}); rename it if it is not JSON", file.display()));
     if starts_with_array {
         let mut de = serde_json::Deserializer::from_reader(reader);
         Elements(c).deserialize(&mut de).map_err(bad)?;

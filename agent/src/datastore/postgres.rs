@@ -9,9 +9,8 @@
 //! An optional `schema=NAME` query parameter (not a libpq parameter; removed before connecting)
 //! limits the scan to one schema. Passwords never appear in locators or errors.
 
-use super::quote_identifier;
-use super::TableReport;
-use super::classify::{Classifier, parse_timestamp};
+use super::classify::parse_timestamp;
+use super::table::{Sample, TableReport, TableSchema, TableSource, classify_tables, quote_identifier};
 use custos_rules::{Engine, FingerprintKey};
 
 /// A database that cannot be scanned, with the reason (the password is never included).
@@ -66,7 +65,13 @@ impl std::fmt::Debug for PostgresLocation {
 }
 
 /// Classifies every table visible at `location`, sampling `sample_rows` rows each.
-pub fn classify_database(engine: &Engine, key: &FingerprintKey, location: &PostgresLocation, sample_rows: u64, progress: &mut dyn FnMut(&str)) -> Result<Vec<TableReport>, PostgresError> {
+pub fn classify_database(
+    engine: &Engine,
+    key: &FingerprintKey,
+    location: &PostgresLocation,
+    sample_rows: u64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<TableReport>, PostgresError> {
     let err = |e: postgres::Error| PostgresError { location: location.display.clone(), reason: e.to_string() };
     let mut db = postgres::Client::connect(&location.conninfo, postgres::NoTls).map_err(|e| PostgresError {
         location: location.display.clone(),
@@ -74,8 +79,32 @@ pub fn classify_database(engine: &Engine, key: &FingerprintKey, location: &Postg
     })?;
     // Sampling must never hold up the application: no long waits on locks.
     db.batch_execute("SET lock_timeout = '5s'; SET statement_timeout = '300s'").map_err(err)?;
-    let rows = db
-        .query(
+    let mut source = PostgresSource { db, schema: location.schema.clone() };
+    classify_tables(&mut source, engine, key, sample_rows, progress).map_err(|e| PostgresError { location: location.display.clone(), reason: e.to_string() })
+}
+
+/// A connected PostgreSQL database as a [`TableSource`].
+struct PostgresSource {
+    db: postgres::Client,
+    /// Only this schema, when set.
+    schema: Option<String>,
+}
+
+impl PostgresSource {
+    /// `"schema"."table"` of a table named `schema.table`.
+    fn quoted(t: &TableSchema) -> String {
+        match &t.namespace {
+            Some(schema) => format!("{}.{}", quote_identifier(schema), quote_identifier(&t.table)),
+            None => quote_identifier(&t.table),
+        }
+    }
+}
+
+impl TableSource for PostgresSource {
+    type Error = postgres::Error;
+
+    fn tables(&mut self) -> Result<Vec<TableSchema>, postgres::Error> {
+        let rows = self.db.query(
             "SELECT c.table_schema::text, c.table_name::text, c.column_name::text, c.data_type::text, c.udt_name::text
              FROM information_schema.columns c
              JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
@@ -83,95 +112,69 @@ pub fn classify_database(engine: &Engine, key: &FingerprintKey, location: &Postg
                AND c.table_schema NOT IN ('pg_catalog', 'information_schema') AND c.table_schema NOT LIKE 'pg_toast%'
                AND ($1::text IS NULL OR c.table_schema = $1)
              ORDER BY c.table_schema, c.table_name, c.ordinal_position",
-            &[&location.schema],
-        )
-        .map_err(err)?;
-    // (schema, table) → (text columns, date columns)
-    type Columns = ((String, String), Vec<String>, Vec<String>);
-    let mut tables: Vec<Columns> = Vec::new();
-    for r in rows {
-        let (schema, table, column, ty, udt): (String, String, String, String, String) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-        if tables.last().is_none_or(|(k, _, _)| *k != (schema.clone(), table.clone())) {
-            tables.push(((schema.clone(), table.clone()), Vec::new(), Vec::new()));
-        }
-        let Some(last) = tables.last_mut() else { continue };
-        let ty = ty.as_str();
-        if ty == "date" || ty.starts_with("timestamp") {
-            last.2.push(column);
-        } else if matches!(ty, "text" | "character varying" | "character" | "json" | "jsonb") || udt == "citext" {
-            last.1.push(column);
-        }
-    }
-    let mut out = Vec::new();
-    for ((schema, table), text_cols, date_cols) in tables {
-        let name = format!("{schema}.{table}");
-        progress(&name);
-        let report = classify_table(engine, key, &mut db, &schema, &table, &text_cols, &date_cols, sample_rows)
-            .map_err(|e| PostgresError { location: location.display.clone(), reason: format!("table {name}: {e}") })?;
-        out.push(report);
-    }
-    Ok(out)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn classify_table(
-    engine: &Engine,
-    key: &FingerprintKey,
-    db: &mut postgres::Client,
-    schema: &str,
-    table: &str,
-    text_cols: &[String],
-    date_cols: &[String],
-    sample_rows: u64,
-) -> Result<TableReport, postgres::Error> {
-    let q = format!("{}.{}", quote_identifier(schema), quote_identifier(table));
-    let reltuples: f32 = db
-        .query_one("SELECT coalesce((SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2), -1)::real", &[&schema, &table])?
-        .get(0);
-    let estimated_rows = if reltuples >= 0.0 { reltuples as u64 } else { db.query_one(&format!("SELECT count(*) FROM {q}"), &[])?.get::<_, i64>(0).max(0) as u64 };
-    let mut report = TableReport { table: format!("{schema}.{table}"), estimated_rows, sampled_rows: 0, verdicts: Vec::new(), oldest_personal: None };
-    if text_cols.is_empty() {
-        return Ok(report);
-    }
-    let mut c = Classifier::new(engine, key);
-    let cols: Vec<usize> = text_cols.iter().map(|n| c.column(n)).collect();
-    let list: Vec<String> = text_cols.iter().map(|n| format!("{}::text", quote_identifier(n))).collect();
-    // A large table is sampled across its pages (TABLESAMPLE SYSTEM, three times the share
-    // needed, so that block sampling still yields enough rows), not just its first rows.
-    let sampling = if estimated_rows > sample_rows.saturating_mul(10) {
-        let percent = (300.0 * sample_rows as f64 / estimated_rows as f64).clamp(0.001, 100.0);
-        format!(" TABLESAMPLE SYSTEM ({percent:.4})")
-    } else {
-        String::new()
-    };
-    let sql = format!("SELECT {} FROM {q}{sampling} LIMIT {}", list.join(", "), sample_rows);
-    // Streamed, so a large sample never sits in memory at once.
-    let mut it = db.query_raw(&sql, std::iter::empty::<&(dyn postgres::types::ToSql + Sync)>())?;
-    use postgres::fallible_iterator::FallibleIterator;
-    while let Some(row) = it.next()? {
-        c.begin_row();
-        for (i, &col) in cols.iter().enumerate() {
-            if let Some(v) = row.get::<_, Option<&str>>(i) {
-                c.value(col, v.as_bytes());
+            &[&self.schema],
+        )?;
+        let mut tables: Vec<TableSchema> = Vec::new();
+        for r in rows {
+            let (schema, table, column, ty, udt): (String, String, String, String, String) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            let name = format!("{schema}.{table}");
+            if tables.last().is_none_or(|t| t.namespace.as_deref() != Some(schema.as_str()) || t.table != table) {
+                tables.push(TableSchema { name, namespace: Some(schema), table, text_columns: Vec::new(), date_columns: Vec::new() });
+            }
+            let Some(last) = tables.last_mut() else { continue };
+            let ty = ty.as_str();
+            if ty == "date" || ty.starts_with("timestamp") {
+                last.date_columns.push(column);
+            } else if matches!(ty, "text" | "character varying" | "character" | "json" | "jsonb") || udt == "citext" {
+                last.text_columns.push(column);
             }
         }
+        Ok(tables)
     }
-    drop(it);
-    report.sampled_rows = c.rows();
-    let (verdicts, _) = c.finish();
-    report.verdicts = verdicts;
-    if !report.verdicts.is_empty() {
-        let personal = report.personal_rows_condition();
-        for d in date_cols {
-            let sql = format!("SELECT min({dq})::text FROM {q} WHERE {personal}", dq = quote_identifier(d));
-            let oldest: Option<String> = db.query_one(&sql, &[])?.get(0);
-            if let Some(ts) = oldest.and_then(|t| parse_timestamp(t.as_bytes()))
-                && report.oldest_personal.as_ref().is_none_or(|(o, _)| ts < *o) {
-                    report.oldest_personal = Some((ts, d.clone()));
+
+    fn estimated_rows(&mut self, t: &TableSchema) -> Result<u64, postgres::Error> {
+        let (schema, table) = (t.namespace.as_deref().unwrap_or("public"), t.table.as_str());
+        let reltuples: f32 = self
+            .db
+            .query_one("SELECT coalesce((SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2), -1)::real", &[&schema, &table])?
+            .get(0);
+        Ok(if reltuples >= 0.0 {
+            reltuples as u64
+        } else {
+            self.db.query_one(&format!("SELECT count(*) FROM {}", Self::quoted(t)), &[])?.get::<_, i64>(0).max(0) as u64
+        })
+    }
+
+    fn sample(&mut self, t: &TableSchema, estimated_rows: u64, limit: u64, sample: &mut Sample<'_, '_>) -> Result<(), postgres::Error> {
+        let list: Vec<String> = t.text_columns.iter().map(|n| format!("{}::text", quote_identifier(n))).collect();
+        // A large table is sampled across its pages (TABLESAMPLE SYSTEM, three times the share
+        // needed, so that block sampling still yields enough rows), not just its first rows.
+        let sampling = if estimated_rows > limit.saturating_mul(10) {
+            let percent = (300.0 * limit as f64 / estimated_rows as f64).clamp(0.001, 100.0);
+            format!(" TABLESAMPLE SYSTEM ({percent:.4})")
+        } else {
+            String::new()
+        };
+        let sql = format!("SELECT {} FROM {}{sampling} LIMIT {limit}", list.join(", "), Self::quoted(t));
+        // Streamed, so a large sample never sits in memory at once.
+        let mut it = self.db.query_raw(&sql, std::iter::empty::<&(dyn postgres::types::ToSql + Sync)>())?;
+        use postgres::fallible_iterator::FallibleIterator;
+        while let Some(row) = it.next()? {
+            sample.row();
+            for i in 0..t.text_columns.len() {
+                if let Some(v) = row.get::<_, Option<&str>>(i) {
+                    sample.value(i, v.as_bytes());
                 }
+            }
         }
+        Ok(())
     }
-    Ok(report)
+
+    fn oldest(&mut self, t: &TableSchema, column: &str, personal: &str) -> Result<Option<i64>, postgres::Error> {
+        let sql = format!("SELECT min({dq})::text FROM {} WHERE {personal}", Self::quoted(t), dq = quote_identifier(column));
+        let oldest: Option<String> = self.db.query_one(&sql, &[])?.get(0);
+        Ok(oldest.and_then(|t| parse_timestamp(t.as_bytes())))
+    }
 }
 
 #[cfg(test)]

@@ -18,36 +18,22 @@
 //! heuristic ([`crate::anomaly::files`]).
 
 use super::{Location, classify_database, file_findings, files, mtime_s, table_findings};
-use crate::anomaly::{self, AnomalyConfig};
+use crate::anomaly;
+use crate::config::AnomalyConfig;
+pub use crate::config::ScanJob;
 use crate::finding::FindingFactory;
+use crate::metrics::Metrics;
+use crate::mode::RunMode;
+use crate::spool::Spool;
 use custos_proto::v1 as pb;
 use custos_rules::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// One `[[scan]]` job.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScanJob {
-    /// A file or directory, `sqlite://PATH`, or `postgres://user:password@host:port/db[?schema=S]`.
-    pub location: String,
-    /// Seconds between runs.
-    #[serde(default = "default_interval")]
-    pub interval_s: u64,
-    /// Rows sampled per database table.
-    #[serde(default = "default_sample_rows")]
-    pub sample_rows: u64,
-}
-
-fn default_interval() -> u64 {
-    86_400
-}
-fn default_sample_rows() -> u64 {
-    super::DEFAULT_SAMPLE_ROWS
-}
+use tokio::sync::watch;
 
 /// What the last scan saw of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +57,8 @@ impl ScanState {
     /// Loads the state; a missing file is an empty state.
     pub fn load(path: &Path) -> io::Result<ScanState> {
         match std::fs::read(path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}; delete it to rescan everything", path.display()))),
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}; delete it to rescan everything", path.display()))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(ScanState::default()),
             Err(e) => Err(e),
         }
@@ -167,7 +154,7 @@ impl Scheduler {
     }
 
     fn scan_files(&mut self, engine: &Engine, factory: &FindingFactory, root: &Path) -> Vec<pb::Finding> {
-        let files = crate::scan::walk(&[root.to_path_buf()], &mut |p, e| tracing::warn!(path = %p.display(), error = %e, "cannot read; skipping"));
+        let files = crate::discovery::walk(&[root.to_path_buf()], &mut |p, e| tracing::warn!(path = %p.display(), error = %e, "cannot read; skipping"));
         // Forget files that are gone, so the state does not grow forever (and a file that
         // comes back is scanned as new).
         let present: std::collections::HashSet<&PathBuf> = files.iter().collect();
@@ -197,11 +184,50 @@ impl Scheduler {
             out.extend(column_findings.iter().map(|cf| factory.column_finding(engine, cf)));
             let grown = previous.as_ref().is_some_and(|s| meta.len() > s.size);
             if (previous.is_none() || grown)
-                && let Some(a) = anomaly::files::assess(&f, distinct, grown, &self.anomaly) {
-                    let source = pb::Source { kind: pb::SourceKind::File as i32, locator: f.display().to_string(), identity: hex::encode(&report.content_hash[..16]) };
-                    out.push(factory.anomaly_finding(engine, &source, None, &format!("file:{}", meta.len()), &a));
-                }
+                && let Some(a) = anomaly::files::assess(&f, distinct, grown, &self.anomaly)
+            {
+                let source =
+                    pb::Source { kind: pb::SourceKind::File as i32, locator: f.display().to_string(), identity: hex::encode(&report.content_hash[..16]) };
+                out.push(factory.anomaly_finding(engine, &source, None, &format!("file:{}", meta.len()), &a));
+            }
         }
         out
+    }
+}
+
+/// What scheduled scans need.
+pub struct ScanContext {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) factory: FindingFactory,
+    pub(crate) spool: Spool,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) mode: RunMode,
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// Runs the `[[scan]]` jobs when due until shut down (once each in [`RunMode::Once`]).
+pub fn scan_loop(mut scheduler: Scheduler, ctx: ScanContext) -> anyhow::Result<()> {
+    let stop = || *ctx.shutdown.borrow();
+    loop {
+        let mut emit = |findings: &[pb::Finding]| -> std::io::Result<()> {
+            ctx.spool.append(findings, &stop)?;
+            ctx.metrics.findings.inc_by(findings.len() as u64);
+            ctx.spool.sync()
+        };
+        match scheduler.run_due(&ctx.engine, &ctx.factory, &mut emit) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(anyhow::anyhow!("scheduled scan: {e}")),
+        }
+        if ctx.mode == RunMode::Once {
+            return Ok(());
+        }
+        let wake = Instant::now() + scheduler.until_next();
+        while Instant::now() < wake {
+            if stop() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(250).min(wake.saturating_duration_since(Instant::now())));
+        }
     }
 }

@@ -12,7 +12,7 @@
 //! everywhere (`BIGINT` columns on PostgreSQL). What differs (DDL, row locks, advisory locks)
 //! goes through [`Dialect`].
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Which engine a statement runs on, for the few places where the SQL must differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,8 +12,8 @@
 //! planned once per connection. No TLS to the database yet: run it on the same host or a
 //! trusted network (the agent's database scans make the same choice).
 
-use super::StoreError;
 use super::db::{Backend, Dialect, Row, Value};
+use super::error::StoreError;
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
@@ -44,7 +44,9 @@ impl PostgresDb {
     /// form). Errors never repeat the URL, which may hold a password.
     pub fn connect(url: &str) -> Result<PostgresDb, StoreError> {
         let config: postgres::Config = url.parse().map_err(|e| StoreError::Config(format!("the `store` PostgreSQL URL is not valid: {e}")))?;
-        let client = off_runtime(move || config.connect(NoTls)).map_err(|e| StoreError::Config(format!("cannot connect to the PostgreSQL store: {e}; check host, port, user, password and database in `store`")))?;
+        let client = off_runtime(move || config.connect(NoTls)).map_err(|e| {
+            StoreError::Config(format!("cannot connect to the PostgreSQL store: {e}; check host, port, user, password and database in `store`"))
+        })?;
         Ok(PostgresDb { client: Some(client), statements: HashMap::new() })
     }
 

@@ -4,8 +4,8 @@
 //! IMMEDIATE`, which serialises writers (the CLI included) without the lock-upgrade deadlock of
 //! deferred transactions. Statements are cached by their text.
 
-use super::StoreError;
 use super::db::{Backend, Dialect, Row, Value};
+use super::error::StoreError;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use std::collections::HashMap;

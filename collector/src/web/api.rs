@@ -5,14 +5,15 @@
 //! `{"error": "…"}` with a status code that says whose problem it is (401 log in, 403 not your
 //! role or CSRF, 404 no such thing, 409 not allowed by the workflow, 422 bad input).
 
-use super::Web;
 use super::auth::{self, Caller};
+use super::context::{ApiError, Web, blocking};
 use crate::accounts::Permission;
 use crate::coverage::Coverage;
-use crate::explorer::{FindingFilter, Page};
 use crate::incident::Status;
 use crate::kpi::Kpis;
-use crate::store::{Store, StoreError};
+use crate::store::explorer::{Facets, FindingFilter, Page};
+
+use crate::views::{AgentEntry, AuditEntry, DayCount, FindingView, IncidentView, MuteEntry, TimelineEntry, rfc3339};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,48 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// An API error: a status and a message for the user (never a personal value).
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-}
-
-impl ApiError {
-    /// An error with a status and a message.
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into() }
-    }
-
-    /// A 500 whose details went to the log.
-    pub fn internal(what: &str) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}; see the collector log"))
-    }
-
-    fn not_found(what: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, what)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        tracing::error!(error = %e, "web console: store error");
-        ApiError::internal("the store failed")
-    }
-}
-
-/// Runs `f` on the store on a blocking thread (the store is synchronous and behind a lock
-/// that ingestion also takes).
-pub async fn blocking<T: Send + 'static>(web: &Arc<Web>, f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
-    let collector = web.collector.clone();
-    tokio::task::spawn_blocking(move || collector.with_store(f)).await.map_err(|_| ApiError::internal("a store task failed"))?.map_err(ApiError::from)
-}
+/// The OpenAPI 3.1 description of `/api/v1`.
+pub const OPENAPI_JSON: &str = include_str!("assets/openapi.json");
 
 /// Every route of the API: (method, path, what it is), as documented in the OpenAPI file.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -115,11 +76,11 @@ pub fn routes() -> Router<Arc<Web>> {
         .route("/kpis", get(kpis))
         .route("/audit", get(audit))
         .route("/audit.csv", get(audit_csv))
-        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], super::OPENAPI_JSON) }))
+        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON) }))
 }
 
 fn now() -> i64 {
-    custos_agent::finding::now_ms()
+    custos_proto::time::now_ms()
 }
 
 /// Pagination of lists.
@@ -166,7 +127,7 @@ pub struct IncidentQuery {
 
 async fn incidents(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<IncidentQuery>) -> Result<Json<Page<Value>>, ApiError> {
     caller.require(Permission::Read)?;
-    let all = blocking(&web, |s| s.incidents()).await?;
+    let all: Vec<IncidentView> = blocking(&web, |s| s.incidents()).await?.into_iter().map(IncidentView::from).collect();
     let given = |o: &Option<String>| o.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
     let (status, severity, rule, category, system) = (given(&q.status), given(&q.severity), given(&q.rule), given(&q.category), given(&q.system));
     let now = now();
@@ -189,7 +150,7 @@ async fn incidents(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<
 
 /// An incident with its clock; `actions` (the status changes this caller may make now) when a
 /// caller is given.
-fn incident_json(v: &crate::store::IncidentView, now: i64, caller: Option<&Caller>) -> Value {
+fn incident_json(v: &IncidentView, now: i64, caller: Option<&Caller>) -> Value {
     let mut j = serde_json::to_value(v).unwrap_or_default();
     let open = Status::parse(&v.status).is_some_and(Status::is_open);
     j["open"] = json!(open);
@@ -220,7 +181,7 @@ fn allowed_actions(status: &str, caller: &Caller) -> Vec<&'static str> {
 
 async fn incident(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
-    let v = blocking(&web, move |s| s.incident(id)).await?.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+    let v = IncidentView::from(blocking(&web, move |s| s.incident(id)).await?.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?);
     let mut j = incident_json(&v, now(), Some(&caller));
     let register = web.collector.register();
     let entries: Vec<&crate::register::Activity> = register.activities.iter().filter(|a| v.activities.contains(&a.id)).collect();
@@ -237,7 +198,7 @@ async fn evidence(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i6
         }
         // Who looked at the evidence of a possible breach, and when, is part of the record.
         s.record_audit(&user, "view_evidence", &format!("incident #{id}"), "", now())?;
-        Ok(Some(s.evidence(id)?))
+        Ok(Some(s.evidence(id)?.into_iter().map(FindingView::from).collect::<Vec<_>>()))
     })
     .await?
     .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
@@ -246,7 +207,8 @@ async fn evidence(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i6
 
 async fn timeline(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
-    let (exists, items) = blocking(&web, move |s| Ok((s.incident(id)?.is_some(), s.timeline(id)?))).await?;
+    let (exists, items) =
+        blocking(&web, move |s| Ok((s.incident(id)?.is_some(), s.timeline(id)?.into_iter().map(TimelineEntry::from).collect::<Vec<_>>()))).await?;
     if !exists {
         return Err(ApiError::not_found(format!("no incident #{id}")));
     }
@@ -265,9 +227,9 @@ pub struct StatusChange {
 }
 
 async fn set_status(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>, Json(change): Json<StatusChange>) -> Result<Json<Value>, ApiError> {
-    let to = Status::parse(&change.status)
-        .filter(|s| *s != Status::New)
-        .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("status `{}`: use triaged, assessed, notified or not_notifiable", change.status)))?;
+    let to = Status::parse(&change.status).filter(|s| *s != Status::New).ok_or_else(|| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("status `{}`: use triaged, assessed, notified or not_notifiable", change.status))
+    })?;
     caller.require(permission_for(to))?;
     if change.note.len() > 4000 {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note: at most 4000 bytes"));
@@ -282,7 +244,7 @@ async fn set_status(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<
     .await?
     .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
     result.map_err(|e| ApiError::new(StatusCode::CONFLICT, e))?;
-    let v = blocking(&web, move |s| s.incident(id)).await?.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+    let v = IncidentView::from(blocking(&web, move |s| s.incident(id)).await?.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?);
     Ok(Json(incident_json(&v, now(), Some(&caller))))
 }
 
@@ -349,10 +311,13 @@ fn parse_time(field: &str, s: &Option<String>) -> Result<Option<i64>, ApiError> 
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(Some(ms));
     }
-    let parsed = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .or_else(|_| time::Date::parse(s, &time::macros::format_description!("[year]-[month]-[day]")).map(|d| d.midnight().assume_utc().unix_timestamp() * 1000));
-    parsed.map(Some).map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: `{s}` is not a date (YYYY-MM-DD), an RFC 3339 time or milliseconds")))
+    let parsed =
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64).or_else(|_| {
+            time::Date::parse(s, &time::macros::format_description!("[year]-[month]-[day]")).map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+        });
+    parsed
+        .map(Some)
+        .map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: `{s}` is not a date (YYYY-MM-DD), an RFC 3339 time or milliseconds")))
 }
 
 impl FindingQuery {
@@ -376,21 +341,21 @@ impl FindingQuery {
     }
 }
 
-async fn findings(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<FindingQuery>) -> Result<Json<Page<crate::explorer::FindingRow>>, ApiError> {
+async fn findings(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<FindingQuery>) -> Result<Json<Page<FindingView>>, ApiError> {
     caller.require(Permission::Read)?;
     let filter = q.filter()?;
     let (offset, limit) = Paging { offset: q.offset, limit: q.limit }.bounds();
-    Ok(Json(blocking(&web, move |s| s.findings_page(&filter, offset, limit)).await?))
+    Ok(Json(blocking(&web, move |s| s.findings_page(&filter, offset, limit)).await?.map(FindingView::from)))
 }
 
 async fn finding_counts(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<FindingQuery>) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
     let filter = q.filter()?;
-    let days = blocking(&web, move |s| s.finding_counts_by_day(&filter)).await?;
+    let days: Vec<DayCount> = blocking(&web, move |s| s.finding_counts_by_day(&filter)).await?.into_iter().map(DayCount::from).collect();
     Ok(Json(json!({ "items": days })))
 }
 
-async fn finding_facets(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<crate::explorer::Facets>, ApiError> {
+async fn finding_facets(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Facets>, ApiError> {
     caller.require(Permission::Read)?;
     Ok(Json(blocking(&web, |s| s.finding_facets()).await?))
 }
@@ -403,7 +368,7 @@ async fn coverage(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Co
 
 async fn agents(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
-    let list = blocking(&web, |s| s.agent_inventory()).await?;
+    let list: Vec<AgentEntry> = blocking(&web, |s| s.agent_inventory()).await?.into_iter().map(AgentEntry::from).collect();
     Ok(Json(json!({ "items": list, "can_manage": caller.user.role.may(Permission::ManageAgents) })))
 }
 
@@ -461,12 +426,12 @@ async fn enroll(State(web): State<Arc<Web>>, caller: Caller, Json(req): Json<Enr
         Ok(token)
     })
     .await?;
-    Ok(Json(json!({ "agent_id": req.agent_id, "token": token, "expires_at": crate::store::rfc3339(now() + ttl * 1000) })))
+    Ok(Json(json!({ "agent_id": req.agent_id, "token": token, "expires_at": rfc3339(now() + ttl * 1000) })))
 }
 
 async fn mutes(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::Read)?;
-    let list = blocking(&web, |s| s.mutes()).await?;
+    let list: Vec<MuteEntry> = blocking(&web, |s| s.mutes()).await?.into_iter().map(MuteEntry::from).collect();
     Ok(Json(json!({ "items": list, "can_edit": caller.user.role.may(Permission::EditMutes) })))
 }
 
@@ -523,9 +488,9 @@ async fn kpis(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Kpis>,
     Ok(Json(blocking(&web, move |s| Kpis::compute(s, &register, now())).await?))
 }
 
-async fn audit(State(web): State<Arc<Web>>, caller: Caller, Query(p): Query<Paging>) -> Result<Json<Page<crate::store::AuditEntry>>, ApiError> {
+async fn audit(State(web): State<Arc<Web>>, caller: Caller, Query(p): Query<Paging>) -> Result<Json<Page<AuditEntry>>, ApiError> {
     caller.require(Permission::ReadAudit)?;
-    let mut all = blocking(&web, |s| s.audit()).await?;
+    let mut all: Vec<AuditEntry> = blocking(&web, |s| s.audit()).await?.into_iter().map(AuditEntry::from).collect();
     all.reverse();
     Ok(Json(p.page(all)))
 }
@@ -546,10 +511,14 @@ async fn audit_csv(State(web): State<Arc<Web>>, caller: Caller) -> Result<Respon
         s.record_audit(&user, "export_audit", "audit trail", "", now())?;
         s.audit()
     })
-    .await?;
+    .await?
+    .into_iter()
+    .map(AuditEntry::from)
+    .collect::<Vec<_>>();
     let mut w = csv::Writer::from_writer(Vec::new());
     for e in &all {
-        w.serialize(AuditRow { at: &e.at, actor: &e.actor, action: &e.action, subject: &e.subject, detail: &e.detail }).map_err(|_| ApiError::internal("cannot write CSV"))?;
+        w.serialize(AuditRow { at: &e.at, actor: &e.actor, action: &e.action, subject: &e.subject, detail: &e.detail })
+            .map_err(|_| ApiError::internal("cannot write CSV"))?;
     }
     let body = w.into_inner().map_err(|_| ApiError::internal("cannot write CSV"))?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"custos-audit.csv\"")], body).into_response())
@@ -561,7 +530,7 @@ mod tests {
 
     #[test]
     fn the_openapi_document_lists_exactly_the_routes_served() {
-        let doc: Value = serde_json::from_str(super::super::OPENAPI_JSON).expect("openapi.json is JSON");
+        let doc: Value = serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
         let mut documented: Vec<(String, String)> = Vec::new();
         for (path, ops) in doc["paths"].as_object().expect("paths") {
             for method in ops.as_object().expect("operations").keys() {

@@ -10,8 +10,7 @@
 //! - **Login** is rate limited per user name and per client address (see
 //!   [`crate::accounts`]); the password check runs outside the store lock.
 
-use super::Web;
-use super::api::{ApiError, blocking};
+use super::context::{ApiError, PeerAddr, Web, blocking};
 use crate::accounts::{self, Permission, Session, User};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -74,7 +73,7 @@ impl FromRequestParts<Arc<Web>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, web: &Arc<Web>) -> Result<Caller, ApiError> {
-        let now = custos_agent::finding::now_ms();
+        let now = custos_proto::time::now_ms();
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).unwrap_or("").to_string();
             if token.is_empty() {
@@ -175,11 +174,16 @@ async fn check_password(web: &Arc<Web>, name: &str, client: &str, password: Stri
 const CLEARED_SESSION_COOKIE: &str = "custos_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
 
 /// `POST /session`: checks the password and opens a session (sets the cookie).
-pub async fn login(State(web): State<Arc<Web>>, ConnectInfo(super::PeerAddr(peer)): ConnectInfo<super::PeerAddr>, headers: HeaderMap, Json(form): Json<Login>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(web): State<Arc<Web>>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+    headers: HeaderMap,
+    Json(form): Json<Login>,
+) -> Result<Response, ApiError> {
     if !same_origin(&headers) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "cross-origin login refused"));
     }
-    let now = custos_agent::finding::now_ms();
+    let now = custos_proto::time::now_ms();
     let client = peer.ip().to_string();
     let name = form.name.trim().to_string();
     if accounts::check_user_name(&name).is_err() {
@@ -209,14 +213,14 @@ pub async fn login(State(web): State<Arc<Web>>, ConnectInfo(super::PeerAddr(peer
 /// an API token is not the password's holder.
 pub async fn change_password(
     State(web): State<Arc<Web>>,
-    ConnectInfo(super::PeerAddr(peer)): ConnectInfo<super::PeerAddr>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
     caller: Caller,
     Json(form): Json<PasswordChange>,
 ) -> Result<Response, ApiError> {
     if caller.session_token.is_none() {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "change a password from a console session, not with an API token"));
     }
-    let now = custos_agent::finding::now_ms();
+    let now = custos_proto::time::now_ms();
     let client = peer.ip().to_string();
     let name = caller.user.name.clone();
     let ok = match check_password(&web, &name, &client, form.current, now).await? {
@@ -251,7 +255,7 @@ pub async fn whoami(caller: Caller) -> Json<SessionView> {
 pub async fn logout(State(web): State<Arc<Web>>, caller: Caller) -> Result<Response, ApiError> {
     if let Some(token) = caller.session_token.clone() {
         let user = caller.user.name.clone();
-        blocking(&web, move |s| s.logout(&token, &user, custos_agent::finding::now_ms())).await?;
+        blocking(&web, move |s| s.logout(&token, &user, custos_proto::time::now_ms())).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static(CLEARED_SESSION_COOKIE));

@@ -2,7 +2,9 @@
 //! by the collector itself (axum), with everything embedded — no CDN, no web fonts — so it
 //! works on an isolated network.
 //!
-//! Requests flow through three layers, each in its own module:
+//! Requests flow through three layers, each in its own module, over what they share
+//! ([`context`]: the state, the caller's address, the error type, the store on a blocking
+//! thread):
 //! - [`auth`] turns a request into a [`auth::Caller`] (session cookie + CSRF token, or an API
 //!   token) or refuses it; every handler then asks for the [`Permission`] it needs, so the
 //!   server enforces roles on every endpoint, not only the pages;
@@ -18,30 +20,21 @@
 
 pub mod api;
 pub mod auth;
+pub mod context;
 
 use crate::config::TlsFiles;
-use crate::ingest::Collector;
+use crate::state::Collector;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use context::{PeerAddr, Web};
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// What the handlers share.
-pub struct Web {
-    /// Store, register and incident events.
-    pub collector: Arc<Collector>,
-    /// Whether the console is served over HTTPS (then cookies are also marked Secure for the
-    /// browser's sake; on loopback HTTP, browsers accept Secure cookies from `localhost` only).
-    pub https: bool,
-}
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
-/// The OpenAPI 3.1 description of `/api/v1`.
-pub const OPENAPI_JSON: &str = include_str!("assets/openapi.json");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
@@ -61,7 +54,10 @@ pub fn router(web: Arc<Web>) -> Router {
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
     // Scripts and styles come only from the console itself: an injected string cannot run.
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    );
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -71,7 +67,12 @@ async fn security_headers(mut res: Response) -> Response {
 
 /// Serves the console on `listen` until `shutdown` resolves: plain HTTP on a loopback address,
 /// HTTPS with the collector's certificate anywhere else.
-pub async fn serve(listen: SocketAddr, tls: TlsFiles, collector: Arc<Collector>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    listen: SocketAddr,
+    tls: TlsFiles,
+    collector: Arc<Collector>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let tcp = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("web console: cannot listen on {listen}: {e}"))?;
     let local = tcp.local_addr()?;
     let https = !listen.ip().is_loopback();
@@ -104,10 +105,6 @@ fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
-
-/// The client's address, for login rate limiting and the audit trail.
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
 
 impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for PeerAddr {
     fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> PeerAddr {

@@ -11,7 +11,13 @@ pub fn date_of_birth(raw: &[u8]) -> Option<Vec<u8>> {
     let mut parts = raw.split(|b| matches!(b, b'.' | b'/' | b'-'));
     let (Some(a), Some(b), Some(c), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else { return None };
     let num = |s: &[u8]| -> Option<u32> { super::checksum::number(s).map(|n| n as u32) };
-    let (y, m, d) = if a.len() == 4 { (num(a)?, num(b)?, num(c)?) } else if c.len() == 4 { (num(c)?, num(b)?, num(a)?) } else { return None };
+    let (y, m, d) = if a.len() == 4 {
+        (num(a)?, num(b)?, num(c)?)
+    } else if c.len() == 4 {
+        (num(c)?, num(b)?, num(a)?)
+    } else {
+        return None;
+    };
     if !(1900..=2099).contains(&y) || !is_date(y, m, d) {
         return None;
     }

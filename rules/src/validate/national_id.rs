@@ -71,7 +71,14 @@ pub fn de_pension_number(raw: &[u8]) -> Option<Vec<u8>> {
     values.push(letter / 10);
     values.push(letter % 10);
     values.extend(s[9..11].iter().map(|c| u32::from(c - b'0')));
-    let sum: u32 = values.iter().zip([2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1]).map(|(v, w)| { let p = v * w; p / 10 + p % 10 }).sum();
+    let sum: u32 = values
+        .iter()
+        .zip([2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1])
+        .map(|(v, w)| {
+            let p = v * w;
+            p / 10 + p % 10
+        })
+        .sum();
     (sum % 10 == u32::from(s[11] - b'0')).then(|| s.to_vec())
 }
 
@@ -137,7 +144,15 @@ pub fn it_fiscal_code(raw: &[u8]) -> Option<Vec<u8>> {
     let sum_even_fixed: u32 = s[..15]
         .iter()
         .enumerate()
-        .map(|(i, &c)| if i % 2 == 0 { ODD[value(c)] } else if c.is_ascii_digit() { u32::from(c - b'0') } else { u32::from(c - b'A') })
+        .map(|(i, &c)| {
+            if i % 2 == 0 {
+                ODD[value(c)]
+            } else if c.is_ascii_digit() {
+                u32::from(c - b'0')
+            } else {
+                u32::from(c - b'A')
+            }
+        })
         .sum();
     (b'A' + (sum_even_fixed % 26) as u8 == s[15]).then(|| s.to_vec())
 }

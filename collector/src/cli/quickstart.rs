@@ -5,39 +5,42 @@
 //! starts the collector on a loopback port, and runs an agent (over real mutual TLS) that reads
 //! `examples/logs/`. Incidents are printed as they open.
 
-use crate::ingest::{self, Collector};
-use crate::register::Register;
-use crate::store::Store;
-use crate::{pki, print_incident};
+use super::incidents::{print_incident, print_incident_table};
 use custos_agent::config::{AgentConfig, BatchConfig, CollectorEndpoint, DetectionConfig, FingerprintConfig, LogSource, ReadFrom};
 use custos_agent::{Agent, Delivery, RunMode};
+use custos_collector::register::Register;
+use custos_collector::serve;
+use custos_collector::state::Collector;
+use custos_collector::store::Store;
+use custos_collector::views::IncidentView;
+use custos_collector::{data_dir as dirs, pki};
 use std::path::{Path, PathBuf};
 use tokio::sync::watch;
 
 /// Agent id of the embedded agent.
-pub const QUICKSTART_AGENT: &str = "quickstart-agent";
+const QUICKSTART_AGENT: &str = "quickstart-agent";
 
 /// Quickstart settings.
 #[derive(Debug, Clone)]
-pub struct QuickstartOptions {
+pub(super) struct QuickstartOptions {
     /// State directory.
-    pub data_dir: PathBuf,
+    pub(super) data_dir: PathBuf,
     /// The examples directory (logs and `register.toml`).
-    pub examples: PathBuf,
+    pub(super) examples: PathBuf,
     /// Scan what is there, wait for every acknowledgement, print incidents and exit.
-    pub once: bool,
+    pub(super) once: bool,
 }
 
 /// Creates the shared fingerprint key if the data directory has none.
-pub fn ensure_fingerprint_key(path: &Path) -> anyhow::Result<()> {
+fn ensure_fingerprint_key(path: &Path) -> anyhow::Result<()> {
     if !path.is_file() {
-        pki::write_private(path, &crate::secret::new())?;
+        pki::write_private(path, &custos_collector::secret::new())?;
     }
     Ok(())
 }
 
 /// Runs the quickstart.
-pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
+pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     let register_path = opts.examples.join("register.toml");
     if !register_path.is_file() {
         anyhow::bail!("{}: not found; run the quickstart from the repository root or pass --examples DIR", register_path.display());
@@ -50,15 +53,20 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     ensure_fingerprint_key(&key_file)?;
 
     let register = Register::load(&register_path)?;
-    crate::cli::remember_register(&data_dir, &register_path);
+    dirs::remember_register(&data_dir, &register_path);
     let store = Store::open(&data_dir.join("custos.db"))?;
     let collector = Collector::new(store, register);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let tls = ingest::server_tls(&crate::config::TlsFiles { ca: pki.ca_cert(), cert: pki.server_cert(), key: pki.server_key(), ca_key: Some(pki.ca_key()) })?;
+    let tls = serve::server_tls(&custos_collector::config::TlsFiles {
+        ca: pki.ca_cert(),
+        cert: pki.server_cert(),
+        key: pki.server_key(),
+        ca_key: Some(pki.ca_key()),
+    })?;
     let ca = pki::CertificateAuthority::load(&std::fs::read_to_string(pki.ca_cert())?, &std::fs::read_to_string(pki.ca_key())?)?;
     let (stop_server_tx, mut stop_server_rx) = watch::channel(false);
-    let server = tokio::spawn(ingest::serve(listener, tls, collector.clone(), Some(ca), async move {
+    let server = tokio::spawn(serve::grpc(listener, tls, collector.clone(), Some(ca), async move {
         let _ = stop_server_rx.wait_for(|s| *s).await;
     }));
     println!("Custos quickstart: collector on https://{addr} (mutual TLS), data in {}", data_dir.display());
@@ -72,7 +80,7 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
             let c = printer_collector.clone();
             if let Ok(Ok(Some(v))) = tokio::task::spawn_blocking(move || c.with_store(|s| s.incident(id))).await {
                 println!("\n⚑ possible breach flagged for the DPO:");
-                print_incident(&v);
+                print_incident(&IncidentView::from(v));
             }
         }
     });
@@ -95,13 +103,23 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         fingerprint: FingerprintConfig { key_file },
         detection: DetectionConfig::default(),
         batch: BatchConfig::default(),
-        logs: vec![LogSource { paths: vec![format!("{}/**/*.log", logs.display())], read_from: ReadFrom::Beginning, max_line_bytes: 1 << 20, include_compressed: false, detect: Vec::new() }],
+        logs: vec![LogSource {
+            paths: vec![format!("{}/**/*.log", logs.display())],
+            read_from: ReadFrom::Beginning,
+            max_line_bytes: 1 << 20,
+            include_compressed: false,
+            detect: Vec::new(),
+        }],
         tail: Default::default(),
         spool: Default::default(),
         metrics: None,
         // One scheduled data-store scan over the bundled export, so the quickstart also shows
         // per-column findings with retention evidence.
-        scans: vec![custos_agent::datastore::schedule::ScanJob { location: exports.display().to_string(), interval_s: 86_400, sample_rows: custos_agent::datastore::DEFAULT_SAMPLE_ROWS }],
+        scans: vec![custos_agent::datastore::schedule::ScanJob {
+            location: exports.display().to_string(),
+            interval_s: 86_400,
+            sample_rows: custos_agent::config::DEFAULT_SAMPLE_ROWS,
+        }],
         anomaly: Default::default(),
     };
     let agent = Agent::new(config)?;
@@ -114,13 +132,13 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     } else {
         // The console on loopback, as a deployed collector would serve it with `[web]`.
         let web_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8443));
-        let web_tls = crate::config::TlsFiles { ca: pki.ca_cert(), cert: pki.server_cert(), key: pki.server_key(), ca_key: None };
+        let web_tls = custos_collector::config::TlsFiles { ca: pki.ca_cert(), cert: pki.server_cert(), key: pki.server_key(), ca_key: None };
         let (web_collector, mut web_stop) = (collector.clone(), stop_server_tx.subscribe());
         tokio::spawn(async move {
             let stopped = async move {
                 let _ = web_stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = crate::web::serve(web_addr, web_tls, web_collector, stopped).await {
+            if let Err(e) = custos_collector::web::serve(web_addr, web_tls, web_collector, stopped).await {
                 eprintln!("web console not started: {e:#}");
             }
         });
@@ -139,7 +157,8 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     printer.abort();
     let (count, incidents) = {
         let c = collector.clone();
-        tokio::task::spawn_blocking(move || c.with_store(|s| Ok::<_, crate::store::StoreError>((s.finding_count()?, s.incidents()?)))).await??
+        tokio::task::spawn_blocking(move || c.with_store(|s| Ok::<_, custos_collector::store::error::StoreError>((s.finding_count()?, s.incidents()?))))
+            .await??
     };
     println!(
         "\n{} findings acknowledged by the collector in this run; {} findings and {} incidents in {}",
@@ -148,7 +167,8 @@ pub async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         incidents.len(),
         data_dir.join("custos.db").display()
     );
-    crate::print_incident_table(&incidents);
+    let incidents: Vec<IncidentView> = incidents.into_iter().map(IncidentView::from).collect();
+    print_incident_table(&incidents);
     if let Some(first) = incidents.last() {
         let dir = data_dir.display();
         println!("\nNext, as the DPO would:");

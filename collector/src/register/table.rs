@@ -24,7 +24,7 @@
 //! Lists are separated by `;` or new lines (and `,` for categories and globs). Row numbers in
 //! problems are the spreadsheet's (the header is row 1).
 
-use crate::register::{Activity, Contact, Controller, Format, LegalBasis, Problem, RegisterFile, Safeguard, SystemSpec, Transfer};
+use super::model::{Activity, Contact, Controller, Format, LegalBasis, Problem, RegisterFile, Safeguard, SystemSpec, Transfer};
 use custos_rules::Category;
 use std::path::Path;
 
@@ -71,7 +71,12 @@ fn cells(path: &Path, format: Format) -> Result<Vec<Vec<String>>, Problem> {
             use calamine::Reader;
             let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path).map_err(|e| whole(format!("cannot read XLSX: {e}")))?;
             let names = wb.sheet_names();
-            let sheet = names.iter().find(|n| n.eq_ignore_ascii_case("activities") || n.eq_ignore_ascii_case("activités")).or(names.first()).cloned().ok_or_else(|| whole("the workbook has no sheet".into()))?;
+            let sheet = names
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case("activities") || n.eq_ignore_ascii_case("activités"))
+                .or(names.first())
+                .cloned()
+                .ok_or_else(|| whole("the workbook has no sheet".into()))?;
             let range = wb.worksheet_range(&sheet).map_err(|e| whole(format!("sheet `{sheet}`: {e}")))?;
             // Keep spreadsheet row numbers: pad the rows above the used range.
             let first_row = range.start().map_or(0, |(r, _)| r as usize);
@@ -93,10 +98,7 @@ fn cells(path: &Path, format: Format) -> Result<Vec<Vec<String>>, Problem> {
 }
 
 fn split(s: &str, commas: bool) -> Vec<String> {
-    s.split(|c| c == ';' || c == '\n' || (commas && c == ','))
-        .map(|x| x.trim().to_string())
-        .filter(|x| !x.is_empty())
-        .collect()
+    s.split(|c| c == ';' || c == '\n' || (commas && c == ',')).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
 }
 
 fn category(s: &str) -> Option<Category> {
@@ -230,5 +232,7 @@ pub fn read(path: &Path, format: Format) -> Result<(RegisterFile, Vec<Problem>, 
 /// Renders a register model as native TOML (what `register import` writes).
 pub fn to_toml(file: &RegisterFile) -> Result<String, String> {
     let body = toml::to_string_pretty(file).map_err(|e| e.to_string())?;
-    Ok(format!("# Record of processing activities (GDPR Art. 30), imported by custos-collector.\n# Check it with: custos-collector register check FILE\n\n{body}"))
+    Ok(format!(
+        "# Record of processing activities (GDPR Art. 30), imported by custos-collector.\n# Check it with: custos-collector register check FILE\n\n{body}"
+    ))
 }

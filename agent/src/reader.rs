@@ -1,0 +1,199 @@
+//! The reader thread: tails the configured logs, runs the detector on every line and the
+//! anomaly watches the sources asked for, and appends the findings to the spool — then, and
+//! only then, checkpoints the read positions.
+
+use crate::anomaly;
+use crate::checkpoint::Checkpoints;
+use crate::config;
+use crate::discovery;
+use crate::finding::FindingFactory;
+use crate::metrics::Metrics;
+use crate::mode::RunMode;
+use crate::spool::Spool;
+use crate::tail;
+use custos_proto::v1 as pb;
+use custos_rules::Engine;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// What the reader thread needs.
+pub struct ReaderContext {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) factory: FindingFactory,
+    pub(crate) sources: Vec<config::LogSource>,
+    pub(crate) tail: config::TailConfig,
+    pub(crate) spool: Spool,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) checkpoints_path: std::path::PathBuf,
+    pub(crate) saved: Option<Checkpoints>,
+    pub(crate) mode: RunMode,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) anomaly: anomaly::AnomalyConfig,
+}
+
+/// The finding of an anomaly seen in a log.
+fn anomaly_finding(engine: &Engine, factory: &FindingFactory, source: pb::Source, a: &anomaly::LogAnomaly) -> pb::Finding {
+    match (a.line, a.window) {
+        (Some((line, offset)), _) => {
+            let position = pb::Position { at: Some(pb::position::At::Text(pb::TextPosition { line, start: 0, end: 0, line_offset: offset })) };
+            factory.anomaly_finding(engine, &source, Some(position), &format!("line:{offset}"), &a.anomaly)
+        }
+        (None, w) => {
+            factory.anomaly_finding(engine, &source, None, &format!("window:{}:{}", w.unwrap_or(0), a.anomaly.actor.as_deref().unwrap_or("")), &a.anomaly)
+        }
+    }
+}
+
+/// Tails, detects, spools findings and persists checkpoints. Runs on its own thread.
+pub fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
+    use notify::Watcher;
+    let mut tailer = tail::Tailer::new(ctx.sources.clone(), ctx.saved);
+    tailer.set_orphan_grace(Duration::from_millis(ctx.tail.orphan_grace_ms));
+    // File-system events wake the loop early; the periodic poll is the fallback.
+    let (wake_tx, wake_rx) = std::sync::mpsc::channel::<bool>();
+    let _watcher = if ctx.mode == RunMode::Follow {
+        let tx = wake_tx.clone();
+        match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            // Only structural events (new, renamed, removed files) wake the reader early: data
+            // written to followed files is picked up by the periodic read, which costs far less
+            // CPU than one wake-up per write on a busy log.
+            if let Ok(ev) = ev
+                && matches!(
+                    ev.kind,
+                    notify::EventKind::Create(_) | notify::EventKind::Modify(notify::event::ModifyKind::Name(_)) | notify::EventKind::Remove(_)
+                )
+            {
+                let _ = tx.send(true);
+            }
+        }) {
+            Ok(mut w) => {
+                for (root, recursive) in discovery::watch_roots(&ctx.sources) {
+                    let mode = if recursive { notify::RecursiveMode::Recursive } else { notify::RecursiveMode::NonRecursive };
+                    if let Err(e) = w.watch(&root, mode) {
+                        tracing::warn!(dir = %root.display(), error = %e, "cannot watch directory; relying on periodic rescans");
+                    }
+                }
+                Some(w)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "file-system events unavailable; relying on periodic polling");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let stop = || *ctx.shutdown.borrow();
+    let mut pending: Vec<pb::Finding> = Vec::with_capacity(1024);
+    let mut detections = Vec::new();
+    let mut spool_error: Option<std::io::Error> = None;
+    let mut watches = anomaly::LogWatches::new(&ctx.sources, &ctx.anomaly);
+    let mut anomalies: Vec<anomaly::LogAnomaly> = Vec::new();
+    let unix_now = || custos_proto::time::now_ms() / 1000;
+    let mut last_rescan = Instant::now();
+    let mut last_checkpoint = Instant::now();
+    let mut rescan = true;
+    let mut checkpoint_dirty = false;
+    loop {
+        let stats = {
+            let mut on_line = |l: tail::LogLine<'_>| {
+                detections.clear();
+                ctx.engine.scan(l.bytes, &mut detections);
+                if !watches.is_empty() {
+                    let before = anomalies.len();
+                    watches.line(l.path, l.line, l.offset, l.bytes, detections.len(), unix_now(), &mut anomalies);
+                    for a in anomalies.drain(before..) {
+                        let source = pb::Source {
+                            kind: pb::SourceKind::LogFile as i32,
+                            locator: l.path.to_string_lossy().into_owned(),
+                            identity: l.identity.to_string(),
+                        };
+                        pending.push(anomaly_finding(&ctx.engine, &ctx.factory, source, &a));
+                    }
+                }
+                if detections.is_empty() {
+                    return;
+                }
+                let source =
+                    pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
+                for d in &detections {
+                    pending.push(ctx.factory.text_finding(&ctx.engine, &source, l.line, l.offset, d, &l.bytes[d.start..d.end]));
+                }
+                if pending.len() >= 1024 && spool_error.is_none() {
+                    // Blocks while the spool is full (backpressure on reading).
+                    match ctx.spool.append(&pending, &stop) {
+                        Ok(()) => {
+                            ctx.metrics.findings.inc_by(pending.len() as u64);
+                        }
+                        Err(e) => spool_error = Some(e),
+                    }
+                    pending.clear();
+                }
+            };
+            let mut warn = |p: &std::path::Path, e: &str| tracing::warn!(path = %p.display(), error = %e, "cannot read log file; skipping it for now");
+            let stats = tailer.poll(rescan, &mut on_line, &mut warn);
+            if ctx.mode == RunMode::Once {
+                tailer.flush_partial_lines(&mut on_line);
+            }
+            stats
+        };
+        if !watches.is_empty() {
+            watches.tick(unix_now(), &mut anomalies);
+            for a in anomalies.drain(..) {
+                let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator: a.path.to_string_lossy().into_owned(), identity: String::new() };
+                pending.push(anomaly_finding(&ctx.engine, &ctx.factory, source, &a));
+            }
+        }
+        if spool_error.is_none() && !pending.is_empty() {
+            match ctx.spool.append(&pending, &stop) {
+                Ok(()) => {
+                    ctx.metrics.findings.inc_by(pending.len() as u64);
+                }
+                Err(e) => spool_error = Some(e),
+            }
+            pending.clear();
+        }
+        if let Some(e) = spool_error.take() {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(()); // shutdown while the spool was full; checkpoints not advanced
+            }
+            return Err(anyhow::anyhow!("cannot write to the spool: {e}"));
+        }
+        ctx.metrics.lines_read.inc_by(stats.lines);
+        ctx.metrics.bytes_read.inc_by(stats.bytes);
+        ctx.metrics.overlong_lines.inc_by(stats.overlong);
+        ctx.metrics.files_followed.set(tailer.followed() as i64);
+        if stats.overlong > 0 {
+            tracing::warn!(lines = stats.overlong, "overlong lines were scanned in pieces of max_line_bytes");
+        }
+        checkpoint_dirty |= stats.bytes > 0 || rescan;
+        let finishing = ctx.mode == RunMode::Once || stop();
+        if checkpoint_dirty && (finishing || last_checkpoint.elapsed() >= Duration::from_millis(ctx.tail.checkpoint_interval_ms)) {
+            // The findings of every line before the checkpoint must be durable first.
+            ctx.spool.sync()?;
+            tailer
+                .checkpoints()
+                .save(&ctx.checkpoints_path)
+                .map_err(|e| anyhow::anyhow!("{}: cannot save checkpoints: {e}", ctx.checkpoints_path.display()))?;
+            last_checkpoint = Instant::now();
+            checkpoint_dirty = false;
+        }
+        if finishing {
+            return Ok(());
+        }
+        rescan = false;
+        if let Ok(structural) = wake_rx.recv_timeout(Duration::from_millis(ctx.tail.poll_interval_ms)) {
+            rescan = structural
+        }
+        while let Ok(structural) = wake_rx.try_recv() {
+            rescan |= structural;
+        }
+        if last_rescan.elapsed() >= Duration::from_millis(ctx.tail.rescan_interval_ms) {
+            rescan = true;
+        }
+        if rescan {
+            last_rescan = Instant::now();
+        }
+    }
+}

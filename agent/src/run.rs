@@ -1,0 +1,134 @@
+//! A running agent, wired: the reader thread (tailing, detection, anomaly watches), the
+//! scheduled data-store scans, the spool and the transport to the collector, metrics.
+
+use crate::checkpoint::Checkpoints;
+use crate::config::AgentConfig;
+use crate::datastore::schedule::{ScanContext, Scheduler, scan_loop};
+use crate::finding::{self, FindingFactory};
+use crate::metrics::{self, Metrics};
+use crate::mode::RunMode;
+use crate::reader;
+use crate::spool::Spool;
+use crate::transport::{self, Delivery};
+use custos_rules::{Engine, EngineOptions, RuleSet};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// The machine's host name.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Loads the default rule packs plus the packs of `extra` (a directory), and compiles them.
+pub fn load_engine(extra: Option<&std::path::Path>, min_confidence: Option<f32>) -> anyhow::Result<Engine> {
+    let mut rules = RuleSet::default_packs()?;
+    if let Some(dir) = extra {
+        rules.add_dir(dir)?;
+    }
+    let mut options = EngineOptions::default();
+    if let Some(c) = min_confidence {
+        options.min_confidence = c;
+    }
+    Ok(Engine::new(rules, options)?)
+}
+
+/// A configured agent, ready to run.
+pub struct Agent {
+    config: AgentConfig,
+    engine: Arc<Engine>,
+    factory: FindingFactory,
+    host: String,
+}
+
+impl Agent {
+    /// Loads the rule packs and the fingerprint key named by the config.
+    pub fn new(config: AgentConfig) -> anyhow::Result<Agent> {
+        let engine = load_engine(config.detection.rules.as_deref(), config.detection.min_confidence)?;
+        let key = finding::load_fingerprint_key(&config.fingerprint.key_file).map_err(anyhow::Error::msg)?;
+        let host = config.host.clone().unwrap_or_else(hostname);
+        let factory = FindingFactory::new(config.agent_id.clone(), host.clone(), key);
+        Ok(Agent { config, engine: Arc::new(engine), factory, host })
+    }
+
+    /// Runs the agent. Delivery progress is published on `progress`; setting `shutdown` to true
+    /// stops it. In [`RunMode::Once`] it returns by itself when everything read is acknowledged.
+    pub async fn run(self, mode: RunMode, progress: watch::Sender<Delivery>, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let data_dir = self.config.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", data_dir.display()))?;
+        let metrics = Arc::new(Metrics::default());
+        if let Some(m) = &self.config.metrics {
+            let (addr, metrics) = (m.listen, metrics.clone());
+            tokio::spawn(async move {
+                if let Err(e) = metrics::serve(addr, metrics).await {
+                    tracing::error!(%addr, error = %e, "cannot serve metrics");
+                }
+            });
+        }
+        let spool = Spool::open(&data_dir.join("spool"), self.config.spool.clone(), metrics.clone())
+            .map_err(|e| anyhow::anyhow!("{}: cannot open the spool: {e}", data_dir.join("spool").display()))?;
+        let checkpoints_path = data_dir.join("checkpoints.json");
+        let saved = Checkpoints::load(&checkpoints_path)?;
+        let transport = transport::Transport::new(self.config.collector.clone(), self.config.batch.clone(), self.config.agent_id.clone(), self.host.clone())?;
+        let (done_tx, done_rx) = watch::channel(false);
+        let scheduler = Scheduler::new(self.config.scans.clone(), data_dir.join("scan-state.json"), self.config.anomaly.clone())
+            .map_err(|e| anyhow::anyhow!("cannot load the scan state: {e}"))?;
+        let scans = ScanContext {
+            engine: self.engine.clone(),
+            factory: self.factory.clone(),
+            spool: spool.clone(),
+            metrics: metrics.clone(),
+            mode,
+            shutdown: shutdown.clone(),
+        };
+        // In follow mode scheduled scans run on their own thread, beside tailing; in once mode
+        // the reader runs them first, so "done" means both are done.
+        let (scan_thread, once_scheduler) = match (mode, scheduler.is_empty()) {
+            (_, true) => (None, None),
+            (RunMode::Once, false) => (None, Some((scheduler, scans))),
+            (RunMode::Follow, false) => (Some(std::thread::Builder::new().name("custos-datastore".into()).spawn(move || scan_loop(scheduler, scans))?), None),
+        };
+        let reader = {
+            let ctx = reader::ReaderContext {
+                engine: self.engine.clone(),
+                factory: self.factory.clone(),
+                sources: self.config.logs.clone(),
+                tail: self.config.tail.clone(),
+                spool: spool.clone(),
+                metrics: metrics.clone(),
+                checkpoints_path,
+                saved,
+                mode,
+                shutdown: shutdown.clone(),
+                anomaly: self.config.anomaly.clone(),
+            };
+            std::thread::Builder::new().name("custos-reader".into()).spawn(move || {
+                let r = match once_scheduler {
+                    Some((scheduler, scans)) => scan_loop(scheduler, scans).and_then(|()| reader::read_loop(ctx)),
+                    None => reader::read_loop(ctx),
+                };
+                let _ = done_tx.send(true);
+                r
+            })?
+        };
+        transport.run(spool.clone(), metrics, progress, shutdown, done_rx).await;
+        let joined = tokio::task::spawn_blocking(move || reader.join()).await;
+        if let Some(t) = scan_thread {
+            match tokio::task::spawn_blocking(move || t.join()).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => tracing::error!(error = %e, "scheduled scans stopped"),
+                _ => tracing::error!("the data-store scan thread panicked"),
+            }
+        }
+        spool.sync()?;
+        match joined {
+            Ok(Ok(r)) => r,
+            _ => Err(anyhow::anyhow!("the reader thread panicked")),
+        }
+    }
+}
