@@ -74,6 +74,10 @@ UNSUPPORTED = {
     "de.stnr": "DE_STNR", "fr.nif": "FR_SPI", "gb.utr": "UK_UTR", "us.itin": "US_ITIN",
     "pt.cc": "PT_CC", "nl.onderwijsnummer": "NL_ONDERWIJSNR", "imei": "IMEI",
 }
+# Types fed by several modules are labelled by one module for the whole type, so that a value
+# gets one label whichever test file it comes from (be.bis rejects a valid be.nn number).
+TYPE_VALIDATOR = {"IBAN": "iban", "BE_NRN": "be.ssn", "ES_DNI": "es.dni", "ES_NIE": "es.nie",
+                  "CZ_RC": "cz.rc"}
 SUPPORTED_TYPES = set(t for t in SUPPORTED.values() if t) | {"PHONE", "EMAIL", "ES_DNI", "ES_NIE"}
 
 # email-validator tests/test_syntax.py: test function -> (label, sub-source); None = skipped.
@@ -267,6 +271,11 @@ def stdnum_rows(src):
                 typ = es_nif_type(compact.upper())
             elif name == "it.codicefiscale" and len(compact) != 16:
                 typ = "IT_IVA"  # 11-digit company numbers stdnum also accepts as codice fiscale
+            if typ in TYPE_VALIDATOR:
+                tmod = module_for(TYPE_VALIDATOR[typ])[0]
+                valid = is_valid(tmod, v)
+            else:
+                tmod = mod
             source = "stdnum:" + name
             if name == "eu.vat":
                 source += ":" + compact[:2].upper()
@@ -283,16 +292,23 @@ def stdnum_rows(src):
                 forms.append((separator_form(fmt) or "formatted", fmt))
             if re.search(r"[A-Za-z]", compact) and compact.lower() != compact:
                 forms.append(("lowercase", compact.lower()))
-            if not valid and is_valid(mod, compact):
+            if not valid and is_valid(tmod, compact):
                 # only the writing is wrong ('DE DE 246595415'): the number inside is valid, so
                 # it is neither an invalid number nor one written as the source writes it
                 continue
             for form, val in forms:
                 if clean(val):
                     # each form is labelled on its own: compact() repairs some writings
-                    ok = valid if form == "as-in-source" else is_valid(mod, val)
+                    ok = valid if form == "as-in-source" else is_valid(tmod, val)
                     rows.append((source, typ, "1" if ok else "0", form, val))
-    return rows
+    # one row per (type, valid, form, value): the first source in module order keeps it
+    seen = set()
+    out = []
+    for r in rows:
+        if r[1:] not in seen:
+            seen.add(r[1:])
+            out.append(r)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 """Run other projects' labelled test values through `custos-agent scan` and score them.
 
 usage: bench/generalise/run.py [TSV ...] [--agent PATH] [--templates kv,json,text,bare]
-                               [--json OUT] [--by-source] [--examples N] [--min-confidence X]
+                               [--json OUT] [--markdown OUT] [--by-source] [--examples N]
+                               [--min-confidence X] [--keep LOGFILE]
 
 TSV files (default: bench/generalise/data/*.tsv) have the columns source, type, valid, form,
 value (see extract.py); lines starting with '#' are comments.  Every value is written, exactly
@@ -159,6 +160,7 @@ def main():
     ap.add_argument("--by-source", action="store_true", help="also print recall per source")
     ap.add_argument("--examples", type=int, default=3,
                     help="missed / wrongly reported values printed per type and form (0: none)")
+    ap.add_argument("--markdown", default=None, help="write the type/form table as Markdown here")
     ap.add_argument("--keep", default=None, help="keep the generated log file here")
     a = ap.parse_args()
 
@@ -183,7 +185,7 @@ def main():
             e = s + len(v.encode())
             buf.append(pre + v + post)
             cases.append((r, t, s, e))
-    tmpdir = tempfile.mkdtemp(prefix="custos-generalise-")
+    tmpdir = None if a.keep else tempfile.mkdtemp(prefix="custos-generalise-")
     logfile = a.keep or os.path.join(tmpdir, "cases.log")
     with open(logfile, "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(buf) + "\n")
@@ -363,6 +365,20 @@ def main():
     for (typ, form, kind), items in fails.items():
         report["failures"].setdefault(typ, {}).setdefault(form, {})[kind] = [
             {"value": v, "source": s, "template": t, "detectors": d} for v, s, t, d in items]
+    if a.markdown:
+        with open(a.markdown, "w", encoding="utf-8") as f:
+            f.write("| type | form | valid | recall | " + " | ".join(templates) +
+                    " | any detector | invalid | invalid reported | confusion |\n")
+            f.write("|---|---|---:|---:|" + "---:|" * len(templates) + "---:|---:|---:|---:|\n")
+            for typ, forms in report["types"].items():
+                for label, d in forms.items():
+                    cells = [typ, "**all**" if label == "ALL" else label, str(d["valid_values"]),
+                             fmt_pct(d["recall"])]
+                    cells += [fmt_pct(d["recall_by_template"][t]) for t in templates]
+                    cells += [fmt_pct(d["any_detector"]), str(d["invalid_values"]),
+                              fmt_pct(d["invalid_reported"]), fmt_pct(d["confusion"])]
+                    f.write("| " + " | ".join(cells) + " |\n")
+        print(f"wrote {a.markdown}")
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1, ensure_ascii=False, sort_keys=True)
