@@ -582,7 +582,7 @@ class Gen:
             cid = self.hex(64)
             return [head, "systemd[1]: Started cri-containerd-", ("NEG_HEX", cid), ".scope - libcontainer container ",
                     ("NEG_HEX", cid), "."]
-        if x < 0.66:
+        if x < 0.71:  # journald (next) warns once per journal file: rare
             return [head, f"systemd[1]: {r.choice(['logrotate', 'apt-daily', 'fstrim', 'man-db', 'sysstat-collect'])}.service: "
                     f"Consumed {self.dur(4)}s CPU time, {r.randrange(1, 900)}.{r.randrange(10)}M memory peak."]
         if x < 0.72:
