@@ -195,6 +195,18 @@ pub struct CollectorConfig {
     /// Agents silent for longer are listed by the digest.
     #[serde(default = "default_window")]
     pub silent_agent_hours: u32,
+    /// A breach event quiet for longer than this that starts again is a new event, and a new
+    /// incident (minutes).
+    #[serde(default = "default_quiet_gap")]
+    pub breach_quiet_gap_minutes: u32,
+    /// Days the DPO has to fix a compliance item (register gap, retention overdue).
+    #[serde(default = "default_compliance_due")]
+    pub compliance_due_days: u32,
+    /// Places where personal data is exposed (`web root=GLOB`, `share=GLOB`, `temporary
+    /// directory=GLOB`; a bare glob is a web root); absent: the defaults (web roots, shares,
+    /// files directly in /tmp, /var/tmp and /dev/shm).
+    #[serde(default)]
+    pub exposed_places: Option<Vec<String>>,
     /// TLS files.
     pub tls: TlsFiles,
     /// Per-rule settings, by rule id.
@@ -224,10 +236,22 @@ pub struct WebConfig {
     /// collector's certificate (`[tls] cert` and `key`).
     #[serde(default = "default_web_listen")]
     pub listen: SocketAddr,
+    /// The console's address as people reach it (`https://custos.example.org`), for the links
+    /// in notifications.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_web_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8443))
+}
+
+fn default_quiet_gap() -> u32 {
+    60
+}
+
+fn default_compliance_due() -> u32 {
+    30
 }
 
 fn default_findings_retention() -> u32 {
@@ -235,6 +259,25 @@ fn default_findings_retention() -> u32 {
 }
 
 impl CollectorConfig {
+    /// The correlation settings of this configuration.
+    pub fn correlation(&self) -> crate::correlation::CorrelationSettings {
+        let policy = crate::correlation::Policy::new(&self.rules, &self.locations);
+        crate::correlation::CorrelationSettings {
+            policy: match &self.exposed_places {
+                Some(globs) => policy.with_exposed_places(globs),
+                None => policy,
+            },
+            window_ms: i64::from(self.incident_window_hours) * 3_600_000,
+            quiet_gap_ms: i64::from(self.breach_quiet_gap_minutes) * 60_000,
+            compliance_due_ms: i64::from(self.compliance_due_days) * 86_400_000,
+        }
+    }
+
+    /// The console's public address, for links in notifications.
+    pub fn public_url(&self) -> Option<String> {
+        self.web.as_ref().and_then(|w| w.public_url.clone()).map(|u| u.trim_end_matches('/').to_string())
+    }
+
     /// Where the store is: `store`, or SQLite in `data_dir`.
     pub fn store_location(&self) -> Result<crate::store::StoreLocation, String> {
         crate::store::StoreLocation::from_setting(self.store.as_deref(), &self.data_dir)
@@ -289,6 +332,14 @@ impl CollectorConfig {
                 return Err(ConfigError::field(path, &text, "locations", format!("`{glob}` → `{country}`: use a two-letter country code")));
             }
             globset::Glob::new(glob).map_err(|e| ConfigError::field(path, &text, "locations", format!("bad host glob `{glob}`: {e}")))?;
+        }
+        if let Some(globs) = &cfg.exposed_places {
+            crate::correlation::check_exposed_places(globs).map_err(|e| ConfigError::field(path, &text, "exposed_places", e))?;
+        }
+        if let Some(u) = cfg.web.as_ref().and_then(|w| w.public_url.as_deref())
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(ConfigError::field(path, &text, "web.public_url", format!("`{u}` must start with https:// (or http://)")));
         }
         if weekday(&cfg.notifications.digest_weekday).is_none() || cfg.notifications.digest_hour > 23 {
             return Err(ConfigError::field(path, &text, "digest_weekday", "digest_weekday must be a day name (monday…sunday) and digest_hour 0-23"));

@@ -37,7 +37,9 @@ pub struct IncidentLine {
     pub status: String,
     /// System.
     pub system: String,
-    /// Deadline.
+    /// `breach` or `compliance`.
+    pub kind: String,
+    /// The Art. 33 deadline of a breach, the due date of a compliance item.
     pub deadline: String,
     /// Hours left (negative when past).
     pub hours_left: i64,
@@ -50,8 +52,10 @@ pub struct Digest {
     pub at: String,
     /// Incidents detected in the last 7 days.
     pub new_incidents: Vec<IncidentLine>,
-    /// Open incidents (new, triaged, assessed), nearest deadline first.
+    /// Open breaches (new, triaged, assessed), nearest Art. 33 deadline first.
     pub open_deadlines: Vec<IncidentLine>,
+    /// Open compliance items (register gaps, retention overdue), nearest due date first.
+    pub compliance_queue: Vec<IncidentLine>,
     /// `host:locator [categories]` of personal data no activity covers.
     pub undeclared_stores: Vec<String>,
     /// Declared systems no agent has reported personal data from: `activity: system`.
@@ -70,13 +74,16 @@ impl Digest {
             severity: v.severity.clone(),
             status: v.status.clone(),
             system: v.system.clone(),
-            deadline: v.deadline.clone(),
-            hours_left: hours_left(v.deadline_ms, now_ms),
+            kind: v.kind.clone(),
+            deadline: v.due_or_deadline(),
+            hours_left: hours_left(v.due_or_deadline_ms(), now_ms),
         };
         let new_incidents = incidents.iter().filter(|v| v.detected_at_ms >= now_ms - WEEK_MS).map(line).collect();
         let mut open: Vec<_> = incidents.iter().filter(|v| Status::parse(&v.status).is_some_and(Status::is_open)).collect();
-        open.sort_by_key(|v| v.deadline_ms);
-        let open_deadlines = open.into_iter().map(line).collect();
+        open.sort_by_key(|v| v.due_or_deadline_ms());
+        let (breaches, compliance): (Vec<&IncidentView>, Vec<&IncidentView>) = open.into_iter().partition(|v| v.is_breach());
+        let open_deadlines = breaches.into_iter().map(line).collect();
+        let compliance_queue = compliance.into_iter().map(line).collect();
         let coverage = crate::coverage::Coverage::build(store, register)?;
         let undeclared_stores = coverage.undeclared_stores.iter().map(|u| format!("{}:{} [{}]", u.host, u.locator, u.categories.join(", "))).collect();
         let unseen_systems = coverage.unseen_systems;
@@ -87,19 +94,22 @@ impl Digest {
             .filter(|(_, _, last)| *last < now_ms - silent_ms)
             .map(|(a, h, last)| format!("{a} ({h}), last seen {}", rfc3339(last)))
             .collect();
-        Ok(Digest { at: rfc3339(now_ms), new_incidents, open_deadlines, undeclared_stores, unseen_systems, silent_agents })
+        Ok(Digest { at: rfc3339(now_ms), new_incidents, open_deadlines, compliance_queue, undeclared_stores, unseen_systems, silent_agents })
     }
 
     /// Plain-text rendering.
     pub fn text(&self) -> String {
         let mut s = format!("Custos weekly digest — {}\n", self.at);
         let inc = |l: &IncidentLine| {
-            format!("  #{} [{}] {} on {} — {} — deadline {} ({} h left)\n", l.id, l.severity, l.rule, l.system, l.status, l.deadline, l.hours_left)
+            let when = if l.kind == "breach" { format!("Art. 33 deadline {}", l.deadline) } else { l.deadline.clone() };
+            format!("  #{} [{}] [{}] {} on {} — {} — {when} ({} h left)\n", l.id, l.kind, l.severity, l.rule, l.system, l.status, l.hours_left)
         };
         s += &format!("\nNew incidents this week ({}):\n", self.new_incidents.len());
         self.new_incidents.iter().for_each(|l| s += &inc(l));
-        s += &format!("\nOpen incidents and their Art. 33 deadlines ({}):\n", self.open_deadlines.len());
+        s += &format!("\nOpen possible breaches and their Art. 33 deadlines ({}):\n", self.open_deadlines.len());
         self.open_deadlines.iter().for_each(|l| s += &inc(l));
+        s += &format!("\nCompliance queue — register gaps and retention overdue, no clock ({}):\n", self.compliance_queue.len());
+        self.compliance_queue.iter().for_each(|l| s += &inc(l));
         for (title, list) in [
             ("Undeclared stores (personal data no activity covers)", &self.undeclared_stores),
             ("Declared systems never seen by an agent", &self.unseen_systems),
@@ -116,9 +126,10 @@ impl Digest {
         Message {
             event: "digest".into(),
             subject: format!(
-                "[Custos] Weekly digest: {} new, {} open incidents, {} undeclared stores",
+                "[Custos] Weekly digest: {} new, {} open possible breaches, {} compliance items, {} undeclared stores",
                 self.new_incidents.len(),
                 self.open_deadlines.len(),
+                self.compliance_queue.len(),
                 self.undeclared_stores.len()
             ),
             text: self.text(),

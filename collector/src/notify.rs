@@ -55,6 +55,8 @@ pub struct Notifier {
     webhook_secret: Vec<u8>,
     smtp_password: Option<String>,
     smtp_root: Option<Vec<u8>>,
+    /// The console's public address, for links in messages.
+    console: Option<String>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -88,7 +90,13 @@ impl Notifier {
         };
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "collector".into());
         let owner = format!("{host}:{}:{}", std::process::id(), custos_proto::time::now_ms());
-        Ok(Notifier { cfg, owner, webhook_secret, smtp_password, smtp_root })
+        Ok(Notifier { cfg, owner, webhook_secret, smtp_password, smtp_root, console: None })
+    }
+
+    /// Links messages to the incident in the console at this public address.
+    pub fn with_console(mut self, url: Option<String>) -> Notifier {
+        self.console = url;
+        self
     }
 
     /// Channel names configured (`webhook`, `email`).
@@ -127,10 +135,14 @@ impl Notifier {
                 let event = match e.kind.as_str() {
                     "detected" => "opened",
                     "worsened" => "worsened",
+                    "promoted" => "promoted",
                     _ => continue,
                 };
-                if let Some(v) = store.incident(e.incident_id)?.map(IncidentView::from) {
-                    queued += self.enqueue(store, &format!("timeline:{}", e.id), Some(v.id), &incident_message(event, &v, now_ms), now_ms)?;
+                // Breaches are pushed to the DPO and the security team at once; compliance
+                // items wait for the weekly digest's queue, so a clock never hides among them.
+                if let Some(v) = store.incident(e.incident_id)?.map(IncidentView::from).filter(IncidentView::is_breach) {
+                    queued +=
+                        self.enqueue(store, &format!("timeline:{}", e.id), Some(v.id), &incident_message(event, &v, now_ms, self.console.as_deref()), now_ms)?;
                 }
             }
             if last != cursor {
@@ -141,11 +153,12 @@ impl Notifier {
         let mut thresholds = self.cfg.reminders_hours.clone();
         thresholds.sort_unstable();
         for v in store.unassessed_incidents(now_ms)?.into_iter().map(IncidentView::from) {
-            let left = v.deadline_ms - now_ms;
+            let left = v.due_or_deadline_ms() - now_ms;
             // Only the tightest threshold crossed: a collector started late sends one reminder.
             if let Some(h) = thresholds.iter().find(|h| left <= i64::from(**h) * 3_600_000) {
                 let event = format!("reminder_{h}h");
-                queued += self.enqueue(store, &format!("reminder:{}:{h}", v.id), Some(v.id), &incident_message(&event, &v, now_ms), now_ms)?;
+                queued +=
+                    self.enqueue(store, &format!("reminder:{}:{h}", v.id), Some(v.id), &incident_message(&event, &v, now_ms, self.console.as_deref()), now_ms)?;
             }
         }
         if let Some(week) = crate::digest::due_week(&self.cfg, now_ms)

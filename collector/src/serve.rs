@@ -4,7 +4,7 @@
 //! [`server_tls`] for its embedded collector.
 
 use crate::config::{CollectorConfig, TlsFiles};
-use crate::correlation::{CorrelationSettings, Policy};
+
 use crate::data_dir;
 use crate::ingest::IngestService;
 use crate::notify::Notifier;
@@ -28,11 +28,11 @@ pub async fn run(config: &Path) -> anyhow::Result<()> {
     let location = cfg.store_location().map_err(|e| anyhow::anyhow!("{}: store: {e}", config.display()))?;
     data_dir::remember_store(&cfg.data_dir, &location)?;
     let mut store = Store::open_location(&location).map_err(|e| anyhow::anyhow!("store {location}: {e}"))?;
-    let settings = CorrelationSettings { policy: Policy::new(&cfg.rules, &cfg.locations), window_ms: i64::from(cfg.incident_window_hours) * 3_600_000 };
+    let settings = cfg.correlation();
     // Findings stored under an older register or policy are checked against the current one.
     store.recorrelate(&register, &settings, custos_proto::time::now_ms())?;
     let collector = Collector::with_settings(store, register, settings);
-    let notifier = Arc::new(Notifier::new(cfg.notifications.clone())?);
+    let notifier = Arc::new(Notifier::new(cfg.notifications.clone())?.with_console(cfg.public_url()));
     tokio::spawn(crate::watch::watch_register(collector.clone(), cfg.register.clone(), std::time::Duration::from_secs(cfg.register_poll_seconds.max(1))));
     tokio::spawn(crate::watch::notify_loop(collector.clone(), notifier, cfg.silent_agent_hours));
     tokio::spawn(crate::watch::purge_loop(collector.clone(), cfg.findings_retention_days));

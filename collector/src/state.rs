@@ -59,6 +59,11 @@ impl Collector {
         f(&mut guard)
     }
 
+    /// The correlation settings in force.
+    pub fn settings(&self) -> &CorrelationSettings {
+        &self.settings
+    }
+
     /// The register in force.
     pub fn register(&self) -> Arc<Register> {
         self.register.read().unwrap_or_else(|p| p.into_inner()).clone()

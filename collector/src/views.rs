@@ -5,10 +5,12 @@
 //! that `--json` output, the console's API and the notifications carry, so a time or a position
 //! is written the same way everywhere. Each view is built from one record (`From`).
 
+use crate::correlation::IncidentKind;
+use crate::estimate::Estimate;
 use crate::store::agents::AgentRecord;
 use crate::store::audit::AuditRecord;
 use crate::store::findings::StoredFinding;
-use crate::store::incidents::IncidentRecord;
+use crate::store::incidents::{IncidentRecord, NoteRecord};
 use crate::store::mutes::MuteRecord;
 use crate::store::outbox::NotificationRecord;
 use crate::store::timeline::TimelineRecord;
@@ -42,58 +44,158 @@ pub fn position(place: &Place) -> String {
 pub struct IncidentView {
     /// Id.
     pub id: i64,
+    /// `breach` (possible personal-data breach, Art. 33 clock) or `compliance` (register gap,
+    /// due date, no clock).
+    pub kind: String,
     /// Rule id.
     pub rule: String,
     /// Severity.
     pub severity: String,
     /// Workflow status.
     pub status: String,
-    /// `host:locator`.
+    /// What it is about (`host:locator`, an activity, a place).
     pub system: String,
+    /// The places its findings were seen (`host:locator`).
+    pub systems: Vec<String>,
     /// Data categories involved.
     pub categories: Vec<String>,
     /// Findings attached.
     pub findings: u64,
-    /// Estimate of affected data subjects.
+    /// Estimate of affected data subjects (the value of `subjects`).
     pub distinct_subjects: u64,
-    /// Awareness time (ms since epoch).
+    /// Data subjects: value, range and method.
+    pub subjects: Estimate,
+    /// Estimated records concerned (the value of `records_estimate`).
+    pub records: u64,
+    /// Records: value, range and method.
+    pub records_estimate: Estimate,
+    /// The DPO's own estimate, shown beside Custos' figures.
+    pub dpo_estimate: Option<DpoEstimateView>,
+    /// First detection (ms since epoch).
     pub detected_at_ms: i64,
-    /// Art. 33 deadline (ms since epoch).
-    pub deadline_ms: i64,
-    /// Awareness time, RFC 3339.
+    /// First detection, RFC 3339.
     pub detected_at: String,
-    /// Deadline, RFC 3339.
-    pub deadline: String,
+    /// Awareness — first detection, or promotion to a breach (ms).
+    pub awareness_at_ms: i64,
+    /// Awareness, RFC 3339.
+    pub awareness_at: String,
+    /// Art. 33 deadline (ms since epoch); null for a compliance item.
+    pub deadline_ms: Option<i64>,
+    /// Art. 33 deadline, RFC 3339; null for a compliance item.
+    pub deadline: Option<String>,
+    /// Due date of a compliance item (ms); null for a breach.
+    pub due_ms: Option<i64>,
+    /// Due date of a compliance item, RFC 3339; null for a breach.
+    pub due: Option<String>,
+    /// When a finding last joined it, RFC 3339.
+    pub last_seen_at: String,
     /// Register activities considered.
     pub activities: Vec<String>,
     /// Why it was opened.
     pub explanation: String,
-    /// Estimated records concerned (rows for tables, lines for logs).
-    pub records: u64,
     /// Why it was not notified (Art. 33(5)), when it was not.
     pub justification: String,
+    /// The supervisory authority's reference of the notification.
+    pub authority_reference: String,
+    /// The Art. 34 decision and its reason.
+    pub art34: Option<Art34View>,
+}
+
+/// The DPO's own estimate.
+#[derive(Debug, Clone, Serialize)]
+pub struct DpoEstimateView {
+    /// Data subjects.
+    pub subjects: Option<u64>,
+    /// Records.
+    pub records: Option<u64>,
+    /// How the DPO counted.
+    pub note: String,
+}
+
+/// The Art. 34 decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct Art34View {
+    /// `communicate`, `not_required` or `public_communication`.
+    pub decision: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl IncidentView {
+    /// Whether it is a breach (the Art. 33 clock runs).
+    pub fn is_breach(&self) -> bool {
+        self.kind == IncidentKind::Breach.as_str()
+    }
+
+    /// Its Art. 33 deadline or due date (ms), whichever it has.
+    pub fn due_or_deadline_ms(&self) -> i64 {
+        self.deadline_ms.or(self.due_ms).unwrap_or(i64::MAX)
+    }
+
+    /// Its Art. 33 deadline or due date as text, whichever it has.
+    pub fn due_or_deadline(&self) -> String {
+        match (&self.deadline, &self.due) {
+            (Some(d), _) => d.clone(),
+            (None, Some(d)) => format!("due {d}"),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 impl From<IncidentRecord> for IncidentView {
     fn from(r: IncidentRecord) -> IncidentView {
+        let breach = r.kind == IncidentKind::Breach;
         IncidentView {
             detected_at: rfc3339(r.detected_at_ms),
-            deadline: rfc3339(r.deadline_ms),
+            awareness_at: rfc3339(r.awareness_at_ms),
+            deadline_ms: breach.then_some(r.deadline_ms),
+            deadline: breach.then(|| rfc3339(r.deadline_ms)),
+            due_ms: (!breach).then_some(r.deadline_ms),
+            due: (!breach).then(|| rfc3339(r.deadline_ms)),
+            last_seen_at: rfc3339(r.last_seen_ms),
             id: r.id,
+            kind: r.kind.as_str().to_string(),
             rule: r.rule,
             severity: r.severity,
             status: r.status,
             system: r.system,
+            systems: r.systems,
             categories: r.categories,
             findings: r.findings,
-            distinct_subjects: r.distinct_subjects,
+            distinct_subjects: r.figures.subjects.value,
+            subjects: r.figures.subjects,
+            records: r.figures.records.value,
+            records_estimate: r.figures.records,
+            dpo_estimate: r.dpo_estimate.map(|d| DpoEstimateView { subjects: d.subjects, records: d.records, note: d.note }),
             detected_at_ms: r.detected_at_ms,
-            deadline_ms: r.deadline_ms,
+            awareness_at_ms: r.awareness_at_ms,
             activities: r.activities,
             explanation: r.explanation,
-            records: r.records,
             justification: r.justification,
+            authority_reference: r.authority_reference,
+            art34: r.art34.map(|(decision, reason)| Art34View { decision, reason }),
         }
+    }
+}
+
+/// A note on an incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteView {
+    /// When, RFC 3339.
+    pub at: String,
+    /// What it is about (`facts`, `effects`, `remedial`, `follow_up` …).
+    pub kind: String,
+    /// Who.
+    pub actor: String,
+    /// The note.
+    pub text: String,
+    /// The authority's reference (follow-ups).
+    pub reference: String,
+}
+
+impl From<NoteRecord> for NoteView {
+    fn from(n: NoteRecord) -> NoteView {
+        NoteView { at: rfc3339(n.at_ms), kind: n.kind, actor: n.actor, text: n.text, reference: n.reference }
     }
 }
 

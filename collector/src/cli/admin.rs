@@ -124,6 +124,24 @@ pub(super) fn register_import(file: &std::path::Path, output: &std::path::Path) 
     Ok(())
 }
 
+/// `register suggest`: TOML for the undeclared stores (parsed back before it is printed) and
+/// hints about declared systems never seen.
+pub(super) fn register_suggest(data_dir: PathBuf, register: Option<PathBuf>) -> anyhow::Result<()> {
+    let register = load_register(&data_dir, register)?;
+    let store = open_store(&data_dir, false)?;
+    let s = custos_collector::suggest::suggest(&store, &register)?;
+    if s.stores == 0 {
+        println!("# no undeclared store: every place agents found personal data in is covered by {}", register.source);
+    } else {
+        println!("# {} undeclared store(s): complete the TODOs and add these entries to {}\n", s.stores, register.source);
+        print!("{}", s.toml);
+    }
+    for h in &s.hints {
+        println!("# {h}");
+    }
+    Ok(())
+}
+
 /// `digest`: the weekly digest, printed and optionally sent.
 pub(super) fn digest(data_dir: PathBuf, register: Option<PathBuf>, silent_hours: u32, json: bool, send: Option<PathBuf>) -> anyhow::Result<()> {
     let register = load_register(&data_dir, register)?;
@@ -176,14 +194,15 @@ pub(super) fn notifications(data_dir: PathBuf, json: bool) -> anyhow::Result<()>
 }
 
 /// `mute` / `unmute`.
-pub(super) fn mute(rule: String, system: String, reason: String, by: String, data_dir: PathBuf, on: bool) -> anyhow::Result<()> {
+pub(super) fn mute(rule: String, system: String, reason: String, by: Option<String>, data_dir: PathBuf, on: bool) -> anyhow::Result<()> {
     if custos_collector::correlation::Rule::from_id(&rule).is_none() {
         anyhow::bail!("unknown rule `{rule}`; see `custos-collector rules`");
     }
-    if by.trim().is_empty() || (on && reason.trim().is_empty()) {
-        anyhow::bail!("--by and --reason are required: mutes are kept in the audit trail");
+    if on && reason.trim().is_empty() {
+        anyhow::bail!("--reason is required: mutes are kept in the audit trail");
     }
     let mut store = open_store(&data_dir, true)?;
+    let by = super::actor::actor(&store, by.as_deref(), custos_collector::accounts::Permission::EditMutes)?.name;
     if on {
         store.mute(&rule, &system, &reason, &by, custos_proto::time::now_ms())?;
         println!("{rule} muted on {system}");

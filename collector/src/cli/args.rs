@@ -76,12 +76,38 @@ pub(super) enum Command {
         /// One JSON object.
         #[arg(long)]
         json: bool,
-        /// New status: triaged, assessed, notified or not_notifiable.
+        /// New status: triaged, assessed, notified or not_notifiable (breaches); triaged or
+        /// resolved (compliance items).
         #[arg(long)]
         set_status: Option<String>,
-        /// Who makes the change (kept in the timeline and audit trail).
+        /// Promote a compliance item to a possible breach: awareness, and the Art. 33 clock,
+        /// start now.
+        #[arg(long, conflicts_with_all = ["set_status", "demote"])]
+        promote: bool,
+        /// Demote a breach to a compliance item (needs --note: why no personal data was exposed).
+        #[arg(long, conflicts_with_all = ["set_status", "promote"])]
+        demote: bool,
+        /// The DPO's own estimate of the data subjects concerned (with --note: how).
+        #[arg(long)]
+        dpo_subjects: Option<u64>,
+        /// The DPO's own estimate of the records concerned (with --note: how).
+        #[arg(long)]
+        dpo_records: Option<u64>,
+        /// Add a note of this kind (facts, effects, remedial, measures, consequences, discovery,
+        /// cross_border, follow_up, late_reason, art34_how); the text is --note.
+        #[arg(long)]
+        add_note: Option<String>,
+        /// The Art. 34 decision: communicate, not_required or public_communication (the reason
+        /// is --note).
+        #[arg(long)]
+        art34: Option<String>,
+        /// The supervisory authority's reference (with --set-status notified, or a follow_up note).
         #[arg(long, default_value = "")]
-        by: String,
+        reference: String,
+        /// Who makes the change: a console user (default: the OS user); kept in the timeline and
+        /// the audit trail, and their role must allow the change.
+        #[arg(long)]
+        by: Option<String>,
         /// Why; for not_notifiable, the justification Art. 33(5) asks to document.
         #[arg(long, default_value = "")]
         note: String,
@@ -100,7 +126,8 @@ pub(super) enum Command {
         #[arg(long)]
         register: Option<PathBuf>,
     },
-    /// The Art. 33(5) breach register: every incident, notified or not.
+    /// The Art. 33(5) breach register: every breach, notified or not (compliance items are
+    /// not breaches).
     BreachRegister {
         /// csv or json (JSON Lines).
         #[arg(long, default_value = "csv")]
@@ -108,6 +135,9 @@ pub(super) enum Command {
         /// State directory of the collector.
         #[arg(long, default_value = "./custos-data")]
         data_dir: PathBuf,
+        /// The register (default: the one the collector last loaded).
+        #[arg(long)]
+        register: Option<PathBuf>,
     },
     /// Check or import a register (TOML, YAML, CSV or XLSX).
     Register {
@@ -150,9 +180,9 @@ pub(super) enum Command {
         /// Why.
         #[arg(long)]
         reason: String,
-        /// Who.
+        /// Who: a DPO console user (default: the OS user).
         #[arg(long)]
-        by: String,
+        by: Option<String>,
         /// State directory of the collector.
         #[arg(long, default_value = "./custos-data")]
         data_dir: PathBuf,
@@ -166,9 +196,9 @@ pub(super) enum Command {
         /// Why.
         #[arg(long, default_value = "")]
         reason: String,
-        /// Who.
+        /// Who: a DPO console user (default: the OS user).
         #[arg(long)]
-        by: String,
+        by: Option<String>,
         /// State directory of the collector.
         #[arg(long, default_value = "./custos-data")]
         data_dir: PathBuf,
@@ -270,6 +300,16 @@ pub(super) enum RegisterAction {
     Check {
         /// The register file.
         file: PathBuf,
+    },
+    /// Suggest register entries (TOML) for the stores agents found personal data in that no
+    /// activity covers, and say which declared systems were never seen, with "did you mean".
+    Suggest {
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// The register (default: the one the collector last loaded).
+        #[arg(long)]
+        register: Option<PathBuf>,
     },
     /// Convert a register (typically the DPO's CSV or XLSX) to native TOML.
     Import {

@@ -6,6 +6,7 @@
 //! This is the binary's, not the library's: `src/main.rs` (and the test package's copy of the
 //! binary) include it with `mod cli;`.
 
+mod actor;
 mod admin;
 mod args;
 mod incidents;
@@ -27,9 +28,12 @@ pub fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(quickstart::run(quickstart::QuickstartOptions { data_dir, examples, once })))
         }
         Command::Incidents { data_dir, json } => incidents::list(data_dir, json),
-        Command::Incident { id, data_dir, json, set_status, by, note } => incidents::show(id, data_dir, json, set_status, by, note),
+        Command::Incident { id, data_dir, json, set_status, promote, demote, dpo_subjects, dpo_records, add_note, art34, reference, by, note } => {
+            let change = incidents::Change { set_status, promote, demote, dpo_subjects, dpo_records, add_note, art34, reference, by, note };
+            incidents::show(id, data_dir, json, change)
+        }
         Command::Report { id, format, data_dir, register } => incidents::report(id, &format, data_dir, register),
-        Command::BreachRegister { format, data_dir } => incidents::breach_register(&format, data_dir),
+        Command::BreachRegister { format, data_dir, register } => incidents::breach_register(&format, data_dir, register),
         Command::Register { action: RegisterAction::Check { file } } => match custos_collector::register::check_file(&file) {
             Ok(r) => {
                 println!("{}: OK — {} processing activities", file.display(), r.activities.len());
@@ -44,6 +48,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Register { action: RegisterAction::Import { file, output } } => admin::register_import(&file, &output),
+        Command::Register { action: RegisterAction::Suggest { data_dir, register } } => admin::register_suggest(data_dir, register),
         Command::Digest { data_dir, register, silent_hours, json, send } => admin::digest(data_dir, register, silent_hours, json, send),
         Command::Notifications { data_dir, json } => admin::notifications(data_dir, json),
         Command::Mute { rule, system, reason, by, data_dir } => admin::mute(rule, system, reason, by, data_dir, true),

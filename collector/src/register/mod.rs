@@ -59,11 +59,49 @@ pub fn split_table_locator(locator: &str) -> Option<(&str, &str)> {
     Some((&locator[..slash], &locator[slash + 1..]))
 }
 
+/// The forms a DPO may write for the database and the table of a table locator, besides the
+/// exact ones the agent sends (`postgres://127.0.0.1:5432/shop/sales.customers`,
+/// `sqlite:///var/lib/app/crm.db/customers`).
+///
+/// - databases: `postgres://127.0.0.1:5432/shop` (as sent), `postgres://127.0.0.1/shop` (no
+///   port), `postgres://shop` (host-less: the database name), `shop` (the name alone); for
+///   SQLite `sqlite:///var/lib/app/crm.db`, `/var/lib/app/crm.db` and `crm.db`;
+/// - tables: `customers`, `sales.customers` (schema and table), `shop.sales.customers`
+///   (database, schema and table).
+///
+/// All are globs (`postgres://*/shop`, `*.customers`).
+pub fn table_locator_forms(locator: &str) -> Option<(Vec<String>, Vec<String>)> {
+    let (db, table) = split_table_locator(locator)?;
+    let (scheme, rest) = db.split_once("://")?;
+    let mut databases = vec![db.to_string()];
+    let name = if scheme == "sqlite" {
+        databases.push(rest.to_string());
+        rest.rsplit('/').next().unwrap_or(rest).to_string()
+    } else {
+        // `host[:port]/database`, or the database alone.
+        let (host, name) = rest.split_once('/').unwrap_or(("", rest));
+        if let Some((h, _port)) = host.rsplit_once(':') {
+            databases.push(format!("{scheme}://{h}/{name}"));
+        }
+        name.to_string()
+    };
+    databases.push(format!("{scheme}://{name}"));
+    databases.push(name.clone());
+    let mut tables = vec![table.to_string()];
+    if let Some((_, t)) = table.split_once('.') {
+        tables.push(t.to_string());
+    }
+    tables.push(format!("{name}.{table}"));
+    databases.dedup();
+    Some((databases, tables))
+}
+
 impl CompiledSystem {
     fn covers(&self, agent_id: &str, host: &str, locator: &str) -> bool {
         let any = |gs: &[GlobMatcher], s: &str| gs.is_empty() || gs.iter().any(|g| g.is_match(s));
-        let place = match split_table_locator(locator) {
-            Some((db, table)) => self.paths.is_empty() && any(&self.databases, db) && any(&self.tables, table),
+        let any_form = |gs: &[GlobMatcher], forms: &[String]| gs.is_empty() || forms.iter().any(|f| gs.iter().any(|g| g.is_match(f)));
+        let place = match table_locator_forms(locator) {
+            Some((dbs, tables)) => self.paths.is_empty() && any_form(&self.databases, &dbs) && any_form(&self.tables, &tables),
             None => self.databases.is_empty() && self.tables.is_empty() && any(&self.paths, locator),
         };
         (self.agents.is_empty() || self.agents.iter().any(|a| a == agent_id)) && any(&self.hosts, host) && place
@@ -371,6 +409,31 @@ tables = ["customers"]
         assert!(r.covering("a1", "web-01", "/srv/export.csv").is_empty());
         assert_eq!(r.covering("a1", "db-01", "postgres://shop/customers").len(), 1);
         assert!(r.covering("a1", "db-01", "postgres://shop/orders").is_empty());
+    }
+
+    #[test]
+    fn a_dpo_can_write_a_table_the_way_people_name_it() {
+        // What the agent sends for a PostgreSQL table and for a SQLite one.
+        let pg = "postgres://127.0.0.1:5432/dpo_scen/shop.customers";
+        let lite = "sqlite:///var/lib/chat/chat.db/accounts";
+        for (databases, tables, locator) in [
+            ("postgres://dpo_scen", "customers", pg),
+            ("postgres://dpo_scen", "shop.customers", pg),
+            ("dpo_scen", "*.customers", pg),
+            ("postgres://127.0.0.1/dpo_scen", "customers", pg),
+            ("postgres://*/dpo_scen", "customers", pg),
+            ("*", "dpo_scen.shop.customers", pg),
+            ("chat.db", "accounts", lite),
+            ("/var/lib/chat/chat.db", "accounts", lite),
+        ] {
+            let r = load(&format!(
+                "[controller]\nname = 'X'\n[[activity]]\nid = 'a'\nname = 'A'\nlegal_basis = 'contract'\ndata_categories = ['contact']\n[[activity.system]]\ndatabases = ['{databases}']\ntables = ['{tables}']\n"
+            ))
+            .unwrap();
+            assert_eq!(r.covering("agent", "db-01", locator).len(), 1, "databases {databases} tables {tables} should cover {locator}");
+        }
+        let r = load("[controller]\nname = 'X'\n[[activity]]\nid = 'a'\nname = 'A'\nlegal_basis = 'contract'\ndata_categories = ['contact']\n[[activity.system]]\ndatabases = ['postgres://other']\ntables = ['customers']\n").unwrap();
+        assert!(r.covering("agent", "db-01", pg).is_empty(), "another database is another system");
     }
 
     #[test]

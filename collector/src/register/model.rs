@@ -16,6 +16,12 @@ pub struct Controller {
     /// Postal address.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub address: String,
+    /// Country of the main establishment (ISO alpha-2), for cross-border processing.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub country: String,
+    /// The lead supervisory authority (one-stop shop, Art. 56), e.g. `CNIL`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub lead_authority: String,
     /// Data Protection Officer.
     #[serde(default)]
     pub dpo: Contact,

@@ -18,10 +18,10 @@ use custos_proto::checked::FindingKind;
 use custos_rules::Category;
 use std::collections::{HashMap, HashSet};
 
-/// The advisory-lock key of an incident grouping (rule, system).
-fn group_key(rule: &str, system: &str) -> i64 {
+/// The advisory-lock key of an incident group.
+fn group_key(group: &str) -> i64 {
     use sha2::Digest;
-    let h = sha2::Sha256::new().chain_update(rule.as_bytes()).chain_update([0u8]).chain_update(system.as_bytes()).finalize();
+    let h = sha2::Sha256::new().chain_update(group.as_bytes()).finalize();
     i64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
 }
 
@@ -37,6 +37,7 @@ impl Store {
         // Personal data first (kind 1 < 2), so an export anomaly's verdicts follow those of the
         // data it exposes. Pages keep memory flat on a large store.
         let mut pending = Vec::new();
+        let mut firing = HashSet::new();
         let mut after: Option<(i64, i64, String)> = None;
         loop {
             let page = match &after {
@@ -49,21 +50,25 @@ impl Store {
             let Some(last) = page.last() else { break };
             after = Some((last.int(17)?, last.int(20)?, last.text(0)?));
             let found: Vec<StoredFinding> = page.iter().map(finding_row).collect::<Result<_, _>>()?;
-            pending.extend(self.verdicts_of(&found, register, settings, false)?);
+            pending.extend(self.verdicts_of(&found, register, settings, false, &mut firing)?);
         }
         let mut opened = Vec::new();
         self.settle(pending, settings, now_ms, &mut opened)?;
+        // Compliance items whose rule no longer fires under this register are settled by it.
+        self.resolve_stale_compliance(&firing, now_ms)?;
         Ok(opened)
     }
 
     /// Phase 1 of correlation: the verdicts of stored findings (reads only). `fresh`: the
     /// findings were inserted by this transaction, so they cannot have verdicts yet.
+    /// `firing` receives the group of every verdict, known or new.
     pub(super) fn verdicts_of(
         &self,
         found: &[StoredFinding],
         register: &Register,
         settings: &CorrelationSettings,
         fresh: bool,
+        firing: &mut HashSet<String>,
     ) -> Result<Vec<(StoredFinding, correlation::Verdict)>, StoreError> {
         let mut host_categories: HashMap<String, Vec<Category>> = HashMap::new();
         let mut out = Vec::new();
@@ -80,6 +85,7 @@ impl Store {
                 agent_id: &f.agent_id,
                 host: &f.host,
                 locator: &f.locator,
+                at_rest: f.at_rest(),
                 detector: &f.detector,
                 kind,
                 category: f.category,
@@ -87,6 +93,7 @@ impl Store {
                 host_categories: host_categories.get(&f.host).map_or(&[], Vec::as_slice),
             };
             for v in correlation::correlate(&facts, register, &settings.policy) {
+                firing.insert(v.group.clone());
                 if !fresh && self.verdict_known(&f.id, v.rule.id())? {
                     continue;
                 }
@@ -113,7 +120,7 @@ impl Store {
             return Ok(());
         }
         self.advisory_lock(TIMELINE_LOCK, true)?;
-        let mut keys: Vec<i64> = pending.iter().map(|(_, v)| group_key(v.rule.id(), &v.system)).collect();
+        let mut keys: Vec<i64> = pending.iter().map(|(_, v)| group_key(&v.group)).collect();
         keys.sort_unstable();
         keys.dedup();
         for k in keys {
@@ -126,7 +133,7 @@ impl Store {
                 continue;
             }
             let muted = mutes.contains(&(v.rule.id().to_string(), v.system.clone()));
-            let incident = if muted { None } else { Some(self.attach(&v, &f.id, f.fingerprint.as_deref(), settings.window_ms, now_ms, opened)?) };
+            let incident = if muted { None } else { Some(self.attach(&v, &f, settings, now_ms, opened)?) };
             if let (Some(id), correlation::Rule::ExportAnomaly) = (incident, v.rule) {
                 // An export carries no values; the subjects at stake are those whose data the
                 // agents saw on the host.

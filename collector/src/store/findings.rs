@@ -39,6 +39,8 @@ pub struct StoredFinding {
     pub host: String,
     /// Path or table locator.
     pub locator: String,
+    /// `SOURCE_KIND_*` of its source.
+    pub source_kind: i32,
     /// Position in the source.
     pub place: Place,
     /// Detector or anomaly heuristic.
@@ -64,6 +66,11 @@ pub struct StoredFinding {
 }
 
 impl StoredFinding {
+    /// Whether it was found in a file or table at rest (a scan), not in a log being written.
+    pub fn at_rest(&self) -> bool {
+        self.source_kind == custos_proto::v1::SourceKind::File as i32 || self.source_kind == custos_proto::v1::SourceKind::DatabaseTable as i32
+    }
+
     /// A checked finding as this transaction stores it.
     fn received(f: &CheckedFinding, now_ms: i64) -> StoredFinding {
         StoredFinding {
@@ -71,6 +78,7 @@ impl StoredFinding {
             agent_id: f.agent_id.clone(),
             host: f.host.clone(),
             locator: f.locator.clone(),
+            source_kind: f.source_kind,
             place: f.place.clone(),
             detector: f.detector.clone(),
             category: f.category,
@@ -87,7 +95,7 @@ impl StoredFinding {
 }
 
 /// The columns every read of stored findings selects, in the order [`finding_row`] reads them.
-pub(super) const FINDING_SELECT: &str = "SELECT id, agent_id, host, locator, line, start, end_, line_offset, tbl, col, row_key, detector, category, special, confidence, preview, fingerprint, kind, evidence, observed_at, received_at FROM findings";
+pub(super) const FINDING_SELECT: &str = "SELECT id, agent_id, host, locator, line, start, end_, line_offset, tbl, col, row_key, detector, category, special, confidence, preview, fingerprint, kind, evidence, observed_at, received_at, source_kind FROM findings";
 
 /// The one row mapper of stored findings (see [`FINDING_SELECT`]).
 pub(super) fn finding_row(r: &Row) -> Result<StoredFinding, StoreError> {
@@ -106,6 +114,7 @@ pub(super) fn finding_row(r: &Row) -> Result<StoredFinding, StoreError> {
         agent_id: r.text(1)?,
         host: r.text(2)?,
         locator: r.text(3)?,
+        source_kind: r.int(21)? as i32,
         place,
         detector: r.text(11)?,
         category: r.text(12)?.parse().ok(),
@@ -197,7 +206,7 @@ impl Store {
                 out.duplicates += 1;
             }
         }
-        let pending = self.verdicts_of(&stored, register, settings, true)?;
+        let pending = self.verdicts_of(&stored, register, settings, true, &mut HashSet::new())?;
         self.settle(pending, settings, now_ms, &mut out.opened)?;
         Ok(out)
     }

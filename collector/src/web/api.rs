@@ -7,6 +7,7 @@
 
 use super::auth::{self, Caller};
 use super::context::{ApiError, Web, blocking};
+use super::present::{incident_json, permission_for};
 use crate::accounts::Permission;
 use crate::coverage::Coverage;
 use crate::incident::Status;
@@ -37,6 +38,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/incidents/{id}/evidence"),
     ("GET", "/incidents/{id}/timeline"),
     ("POST", "/incidents/{id}/status"),
+    ("POST", "/incidents/{id}/kind"),
+    ("POST", "/incidents/{id}/estimate"),
+    ("GET", "/incidents/{id}/notes"),
+    ("POST", "/incidents/{id}/notes"),
+    ("POST", "/incidents/{id}/art34"),
     ("GET", "/incidents/{id}/report"),
     ("GET", "/findings"),
     ("GET", "/findings/counts"),
@@ -64,6 +70,10 @@ pub fn routes() -> Router<Arc<Web>> {
         .route("/incidents/{id}/evidence", get(evidence))
         .route("/incidents/{id}/timeline", get(timeline))
         .route("/incidents/{id}/status", post(set_status))
+        .route("/incidents/{id}/kind", post(super::decisions::change_kind))
+        .route("/incidents/{id}/estimate", post(super::decisions::estimate))
+        .route("/incidents/{id}/notes", get(super::decisions::notes).post(super::decisions::add_note))
+        .route("/incidents/{id}/art34", post(super::decisions::art34))
         .route("/incidents/{id}/report", get(report))
         .route("/findings", get(findings))
         .route("/findings/counts", get(finding_counts))
@@ -109,6 +119,8 @@ impl Paging {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentQuery {
+    /// `breach` or `compliance`.
+    pub kind: Option<String>,
     /// Workflow status, or `open` for new + triaged + assessed.
     pub status: Option<String>,
     /// Severity.
@@ -130,6 +142,7 @@ async fn incidents(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<
     let all: Vec<IncidentView> = blocking(&web, |s| s.incidents()).await?.into_iter().map(IncidentView::from).collect();
     let given = |o: &Option<String>| o.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
     let (status, severity, rule, category, system) = (given(&q.status), given(&q.severity), given(&q.rule), given(&q.category), given(&q.system));
+    let kind = given(&q.kind);
     let now = now();
     let list: Vec<_> = all
         .into_iter()
@@ -138,6 +151,7 @@ async fn incidents(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<
             Some("open") => Status::parse(&v.status).is_some_and(Status::is_open),
             Some(s) => v.status == s,
         })
+        .filter(|v| kind.as_ref().is_none_or(|k| &v.kind == k))
         .filter(|v| severity.as_ref().is_none_or(|s| &v.severity == s))
         .filter(|v| rule.as_ref().is_none_or(|r| &v.rule == r))
         .filter(|v| category.as_ref().is_none_or(|c| v.categories.contains(c)))
@@ -146,37 +160,6 @@ async fn incidents(State(web): State<Arc<Web>>, caller: Caller, Query(q): Query<
     // Only the page's incidents are turned into JSON.
     let page = Paging { offset: q.offset, limit: q.limit }.page(list);
     Ok(Json(Page { items: page.items.iter().map(|v| incident_json(v, now, None)).collect(), total: page.total, offset: page.offset, limit: page.limit }))
-}
-
-/// An incident with its clock; `actions` (the status changes this caller may make now) when a
-/// caller is given.
-fn incident_json(v: &IncidentView, now: i64, caller: Option<&Caller>) -> Value {
-    let mut j = serde_json::to_value(v).unwrap_or_default();
-    let open = Status::parse(&v.status).is_some_and(Status::is_open);
-    j["open"] = json!(open);
-    j["overdue"] = json!(open && v.deadline_ms < now);
-    j["seconds_left"] = json!((v.deadline_ms - now) / 1000);
-    if let Some(c) = caller {
-        j["actions"] = json!(allowed_actions(&v.status, c));
-    }
-    j
-}
-
-fn permission_for(to: Status) -> Permission {
-    match to {
-        Status::Triaged => Permission::Triage,
-        Status::Assessed => Permission::Assess,
-        _ => Permission::Decide,
-    }
-}
-
-fn allowed_actions(status: &str, caller: &Caller) -> Vec<&'static str> {
-    let Some(from) = Status::parse(status) else { return Vec::new() };
-    Status::ALL
-        .into_iter()
-        .filter(|to| from.check_transition(*to, "a justification long enough", "someone").is_ok() && caller.user.role.may(permission_for(*to)))
-        .map(Status::as_str)
-        .collect()
 }
 
 async fn incident(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
@@ -221,9 +204,12 @@ async fn timeline(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i6
 pub struct StatusChange {
     /// `triaged`, `assessed`, `notified` or `not_notifiable`.
     pub status: String,
-    /// Why (required for `not_notifiable`).
+    /// Why (required for `not_notifiable` and `resolved`).
     #[serde(default)]
     pub note: String,
+    /// The supervisory authority's reference, for `notified`.
+    #[serde(default)]
+    pub reference: String,
 }
 
 async fn set_status(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<i64>, Json(change): Json<StatusChange>) -> Result<Json<Value>, ApiError> {
@@ -231,7 +217,7 @@ async fn set_status(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("status `{}`: use triaged, assessed, notified or not_notifiable", change.status))
     })?;
     caller.require(permission_for(to))?;
-    if change.note.len() > 4000 {
+    if change.note.len() > 4000 || change.reference.len() > 200 {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "note: at most 4000 bytes"));
     }
     let user = caller.user.name.clone();
@@ -239,7 +225,7 @@ async fn set_status(State(web): State<Arc<Web>>, caller: Caller, Path(id): Path<
         if s.incident(id)?.is_none() {
             return Ok(None);
         }
-        Ok(Some(s.set_status(id, to, &user, &change.note, now())?))
+        Ok(Some(s.set_status_with_reference(id, to, &user, &change.note, &change.reference, now())?))
     })
     .await?
     .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;

@@ -21,6 +21,8 @@
 pub mod api;
 pub mod auth;
 pub mod context;
+pub mod decisions;
+pub mod present;
 
 use crate::config::TlsFiles;
 use crate::state::Collector;

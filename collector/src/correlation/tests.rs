@@ -1,0 +1,153 @@
+//! Specifications of correlation.
+
+use super::*;
+use std::collections::BTreeMap;
+
+fn register() -> Register {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("r.toml");
+    std::fs::write(
+        &p,
+        "[controller]\nname='X'\ndpo={name='D', email='d@x.fr'}\n[[activity]]\nid='accounts'\nname='Customer accounts'\npurpose='p'\nlegal_basis='contract'\ndata_categories=['contact']\nretention='30d'\nallowed_locations=['EU']\n[[activity.system]]\npaths=['/var/log/app/*.log']\n",
+    )
+    .unwrap();
+    Register::load(&p).unwrap()
+}
+
+fn verdicts(locator: &str, category: Category, evidence: &[(&str, &str)], policy: &Policy) -> Vec<Verdict> {
+    let ev: BTreeMap<String, String> = evidence.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let f = FindingFacts {
+        id: "f1",
+        agent_id: "a",
+        host: "web-01",
+        locator,
+        at_rest: false,
+        detector: "x",
+        kind: Kind::PersonalData,
+        category: Some(category),
+        evidence: &ev,
+        host_categories: &[],
+    };
+    correlate(&f, &register(), policy)
+}
+
+#[test]
+fn declared_category_on_covered_system_is_quiet() {
+    assert!(verdicts("/var/log/app/a.log", Category::Contact, &[], &Policy::default()).is_empty());
+}
+
+#[test]
+fn undeclared_category_names_the_covering_activity() {
+    let v = &verdicts("/var/log/app/a.log", Category::Financial, &[], &Policy::default())[0];
+    assert_eq!(v.rule, Rule::UndeclaredCategory);
+    assert!(v.explanation.contains("Customer accounts") && v.explanation.contains("financial"), "{}", v.explanation);
+    assert_eq!(v.activities, vec!["accounts".to_string()]);
+}
+
+#[test]
+fn special_category_is_high_severity_even_when_configured_lower() {
+    let rules = [("undeclared_category".to_string(), RuleSetting { enabled: None, severity: Some("low".into()) })].into_iter().collect();
+    let p = Policy::new(&rules, &Locations::default());
+    assert_eq!(verdicts("/var/log/app/a.log", Category::Health, &[], &p)[0].severity, Severity::High);
+    assert_eq!(verdicts("/var/log/app/a.log", Category::Financial, &[], &p)[0].severity, Severity::Low);
+}
+
+#[test]
+fn disabled_rule_does_not_fire() {
+    let rules = [("undeclared_system".to_string(), RuleSetting { enabled: Some(false), severity: None })].into_iter().collect();
+    assert!(verdicts("/srv/x.csv", Category::Contact, &[], &Policy::new(&rules, &Locations::default())).is_empty());
+    assert_eq!(verdicts("/srv/x.csv", Category::Contact, &[], &Policy::default())[0].rule, Rule::UndeclaredSystem);
+}
+
+#[test]
+fn retention_fires_only_past_the_declared_period() {
+    let v = verdicts("/var/log/app/a.log", Category::Contact, &[("oldest_record_age_s", &(31 * 86_400).to_string())], &Policy::default());
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].rule, Rule::RetentionExceeded);
+    assert!(v[0].explanation.contains("31 days") && v[0].explanation.contains("30d"), "{}", v[0].explanation);
+    assert!(verdicts("/var/log/app/a.log", Category::Contact, &[("oldest_record_age_s", &(29 * 86_400).to_string())], &Policy::default()).is_empty());
+}
+
+#[test]
+fn location_outside_allowed_countries_fires() {
+    let loc = Locations { agents: [("a".to_string(), "US".to_string())].into_iter().collect(), hosts: BTreeMap::new() };
+    let v = verdicts("/var/log/app/a.log", Category::Contact, &[], &Policy::new(&BTreeMap::new(), &loc));
+    assert_eq!(v[0].rule, Rule::UnallowedLocation);
+    let loc = Locations { agents: BTreeMap::new(), hosts: [("web-*".to_string(), "FR".to_string())].into_iter().collect() };
+    assert!(verdicts("/var/log/app/a.log", Category::Contact, &[], &Policy::new(&BTreeMap::new(), &loc)).is_empty());
+}
+
+#[test]
+fn compliance_items_of_one_activity_and_rule_share_a_group_whatever_the_file() {
+    let old = (400 * 86_400).to_string();
+    let a = &verdicts("/var/log/app/a.log", Category::Contact, &[("oldest_record_age_s", &old)], &Policy::default())[0];
+    let b = &verdicts("/var/log/app/b.log", Category::Contact, &[("oldest_record_age_s", &old)], &Policy::default())[0];
+    assert_eq!((a.rule, a.kind), (Rule::RetentionExceeded, IncidentKind::Compliance));
+    assert_eq!(a.group, b.group, "five archive files of one activity are one retention item");
+    assert_eq!(a.label, "activity «Customer accounts» (accounts)");
+}
+
+#[test]
+fn undeclared_systems_are_grouped_by_their_directory_on_their_host() {
+    let a = &verdicts("/srv/legacy/crm-1.log", Category::Contact, &[], &Policy::default())[0];
+    let b = &verdicts("/srv/legacy/crm-2.log", Category::Contact, &[], &Policy::default())[0];
+    let c = &verdicts("/srv/other/x.log", Category::Contact, &[], &Policy::default())[0];
+    assert_eq!(a.group, b.group);
+    assert_ne!(a.group, c.group);
+    assert_eq!(a.label, "web-01:/srv/legacy/");
+}
+
+#[test]
+fn personal_data_in_a_web_root_is_a_possible_breach_even_when_declared() {
+    let v = verdicts("/var/www/html/exports/patients.csv", Category::Health, &[], &Policy::default());
+    let exposed = v.iter().find(|v| v.rule == Rule::ExposedPlace).expect("exposed_place fires");
+    assert_eq!(exposed.kind, IncidentKind::Breach);
+    assert_eq!(exposed.severity, Severity::Critical, "special-category data exposed");
+    assert!(exposed.explanation.contains("web root"), "{}", exposed.explanation);
+}
+
+#[test]
+fn a_log_written_in_a_temporary_directory_is_not_exposed_but_a_data_file_dropped_there_is() {
+    assert!(verdicts("/tmp/app.log", Category::Contact, &[], &Policy::default()).iter().all(|v| v.rule != Rule::ExposedPlace));
+    let ev: BTreeMap<String, String> = [("kind_of_place".to_string(), "tmp".to_string())].into_iter().collect();
+    let f = FindingFacts {
+        id: "f",
+        agent_id: "a",
+        host: "db-01",
+        locator: "/tmp/customers.csv",
+        at_rest: true,
+        detector: "email",
+        kind: Kind::PersonalData,
+        category: Some(Category::Contact),
+        evidence: &ev,
+        host_categories: &[],
+    };
+    assert!(correlate(&f, &register(), &Policy::default()).iter().any(|v| v.rule == Rule::ExposedPlace));
+    let nested = FindingFacts { locator: "/tmp/build-4711/fixtures/users.csv", ..f };
+    assert!(correlate(&nested, &register(), &Policy::default()).iter().all(|v| v.rule != Rule::ExposedPlace), "only files directly in a temporary directory");
+}
+
+#[test]
+fn export_events_are_grouped_by_their_signature_not_by_their_log() {
+    let event = |sig: &str| {
+        let ev: BTreeMap<String, String> =
+            [("anomaly".to_string(), "db_export_statement".to_string()), ("event".to_string(), sig.to_string())].into_iter().collect();
+        let f = FindingFacts {
+            id: "x",
+            agent_id: "a",
+            host: "db-01",
+            locator: "/var/log/postgresql/pg.log",
+            at_rest: false,
+            detector: "db_export_statement",
+            kind: Kind::ExportAnomaly,
+            category: None,
+            evidence: &ev,
+            host_categories: &[Category::Contact],
+        };
+        correlate(&f, &register(), &Policy::default()).remove(0)
+    };
+    let (a, b) = (event("copy|table=shop.orders|actor=etl"), event("copy|table=shop.customers|actor=mallory"));
+    assert_eq!((a.kind, a.rule), (IncidentKind::Breach, Rule::ExportAnomaly));
+    assert_ne!(a.group, b.group, "another actor or table is another event");
+    assert_eq!(a.label, b.label, "both seen on the same log");
+}

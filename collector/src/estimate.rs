@@ -1,0 +1,214 @@
+//! How many people and records an incident concerns, with how each figure was counted.
+//!
+//! A DPO reports both numbers to the supervisory authority as estimates with their method
+//! (Art. 33(3)(a)), and "records" and "data subjects" differ: one person appears in many records,
+//! one record holds several identifiers of one person. The figures come from different kinds of
+//! evidence, each counted the way it can be:
+//!
+//! - **log lines and text files**: a record is a line that holds personal data; a subject is a
+//!   distinct subject key — the keyed fingerprint of each record's strongest identifier, so the
+//!   NIR and the phone number of one patient on one line count once;
+//! - **tables and structured files** (one finding per column): a table's records are its rows,
+//!   once however many of its columns hold personal data; its subjects are the distinct values
+//!   of a sample, extrapolated to the table — a range, from what the sample saw to the
+//!   extrapolation; retention items count the rows past the retention, from the age
+//!   distribution the agent sent;
+//! - **exports**: the rows the agent sized for each export event (the `COPY` result, the
+//!   table's estimate, pages × records per page …), once per event.
+//!
+//! Never records = findings. The DPO may set their own estimate; it is shown beside this one,
+//! never instead of it.
+
+use serde::Serialize;
+
+/// One table or structured file behind an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableFigures {
+    /// Its locator.
+    pub locator: String,
+    /// Its rows (records), as the agent estimated them.
+    pub records: u64,
+    /// Distinct subjects extrapolated from the sample to the whole table (the largest column).
+    pub subjects: Option<u64>,
+    /// Rows the incident's rule counted itself (rows past retention), when it did.
+    pub concerned: Option<u64>,
+    /// How the rule counted them.
+    pub concerned_method: Option<String>,
+}
+
+/// One export event behind an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportFigures {
+    /// The event's signature.
+    pub event: String,
+    /// Rows exported, as the agent sized them.
+    pub records: Option<u64>,
+    /// How (`copy_result_rows`, `table_estimated_rows`, `pages_x_records_per_page` …).
+    pub method: String,
+}
+
+/// What the store knows of an incident's evidence, summarised for counting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// Distinct subject keys (or fingerprints) of the incident's findings, exactly.
+    pub distinct_subjects: u64,
+    /// Whether the subjects were taken from the host's data (exports carry no values).
+    pub subjects_from_host: bool,
+    /// Distinct lines of text sources holding personal data.
+    pub text_records: u64,
+    /// Tables and structured files.
+    pub tables: Vec<TableFigures>,
+    /// Export events.
+    pub exports: Vec<ExportFigures>,
+}
+
+/// One figure: the best estimate, its range, and how it was counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Estimate {
+    /// The best estimate.
+    pub value: u64,
+    /// Lowest plausible value.
+    pub low: u64,
+    /// Highest plausible value.
+    pub high: u64,
+    /// How it was counted, in words.
+    pub method: String,
+}
+
+/// An incident's figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Figures {
+    /// Data subjects (people).
+    pub subjects: Estimate,
+    /// Records.
+    pub records: Estimate,
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Counts an incident's subjects and records from its evidence (see the module documentation).
+pub fn figures(e: &Evidence) -> Figures {
+    let mut records = Estimate::default();
+    let mut parts = Vec::new();
+    if e.text_records > 0 {
+        records.value += e.text_records;
+        parts.push(format!("{} lines holding personal data", thousands(e.text_records)));
+    }
+    for t in &e.tables {
+        match (t.concerned, &t.concerned_method) {
+            (Some(n), Some(how)) => {
+                records.value += n;
+                parts.push(format!("{} rows of {} ({how})", thousands(n), t.locator));
+            }
+            _ => {
+                records.value += t.records;
+                parts.push(format!("{} rows of {} (the agent's estimate of the table; each row once, whatever its columns)", thousands(t.records), t.locator));
+            }
+        }
+    }
+    let mut unsized_exports = 0;
+    for x in &e.exports {
+        match x.records {
+            Some(n) => {
+                records.value += n;
+                parts.push(format!("{} rows exported ({}, {})", thousands(n), x.event, x.method.replace('_', " ")));
+            }
+            None => unsized_exports += 1,
+        }
+    }
+    if unsized_exports > 0 {
+        parts.push(format!("{unsized_exports} export event(s) the agent could not size"));
+    }
+    records.low = records.value;
+    records.high = records.value;
+    records.method = if parts.is_empty() { "no records in the evidence".into() } else { parts.join("; ") };
+
+    // Subjects: the exact count of subject keys, and for tables the sample's distinct values
+    // extrapolated — the same people may be in several tables (the largest is the floor) or
+    // not (the sum is the ceiling).
+    // At most one person per row concerned.
+    let table_subjects: Vec<u64> = e.tables.iter().filter_map(|t| t.subjects.map(|s| s.min(t.concerned.unwrap_or(t.records)))).collect();
+    let largest = table_subjects.iter().copied().max().unwrap_or(0);
+    let sum: u64 = table_subjects.iter().sum();
+    let mut subjects =
+        Estimate { value: e.distinct_subjects.max(largest), low: e.distinct_subjects.max(largest), high: e.distinct_subjects + sum, method: String::new() };
+    let mut how = Vec::new();
+    if e.distinct_subjects > 0 {
+        how.push(if e.subjects_from_host {
+            format!(
+                "{} distinct people whose data agents saw on the host (keyed fingerprints of each record's strongest identifier)",
+                thousands(e.distinct_subjects)
+            )
+        } else {
+            format!("{} distinct people in the evidence (keyed fingerprints of each record's strongest identifier)", thousands(e.distinct_subjects))
+        });
+    }
+    if !table_subjects.is_empty() {
+        how.push(format!(
+            "distinct values in sampled rows extrapolated to the tables: {} in the largest table{}",
+            thousands(largest),
+            if table_subjects.len() > 1 { format!(", {} if the tables hold different people", thousands(sum)) } else { String::new() }
+        ));
+    }
+    if subjects.high < subjects.low {
+        subjects.high = subjects.low;
+    }
+    subjects.method = if how.is_empty() { "no identifiers in the evidence".into() } else { how.join("; ") };
+    Figures { subjects, records }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_with_two_identifiers_of_one_person_is_one_record_and_one_subject() {
+        let f = figures(&Evidence { distinct_subjects: 724, text_records: 724, ..Default::default() });
+        assert_eq!((f.subjects.value, f.records.value), (724, 724));
+        assert!(f.records.method.contains("724 lines"), "{}", f.records.method);
+    }
+
+    #[test]
+    fn a_table_counts_its_rows_once_whatever_its_personal_columns() {
+        let table =
+            TableFigures { locator: "postgres://db/shop.customers".into(), records: 20_000, subjects: Some(19_800), concerned: None, concerned_method: None };
+        let f = figures(&Evidence { tables: vec![table], ..Default::default() });
+        assert_eq!(f.records.value, 20_000);
+        assert_eq!(f.subjects.value, 19_800);
+        assert!(f.records.method.contains("20,000 rows"), "{}", f.records.method);
+    }
+
+    #[test]
+    fn a_retention_item_counts_the_rows_past_retention_not_the_table() {
+        let table = TableFigures {
+            locator: "sqlite:///srv/chat.db/accounts".into(),
+            records: 20_000,
+            subjects: Some(20_000),
+            concerned: Some(6_055),
+            concerned_method: Some("30.3 % of 20000 rows older than 1095 days by `last_login`".into()),
+        };
+        let f = figures(&Evidence { tables: vec![table], ..Default::default() });
+        assert_eq!(f.records.value, 6_055);
+        assert_eq!(f.subjects.value, 6_055, "people whose records are past retention, at most one per row");
+    }
+
+    #[test]
+    fn exports_count_once_per_event_and_people_in_different_tables_give_a_range() {
+        let t = |l: &str, s| TableFigures { locator: l.into(), records: 1000, subjects: Some(s), concerned: None, concerned_method: None };
+        let x = ExportFigures { event: "copy|table=shop.customers".into(), records: Some(1000), method: "copy_result_rows".into() };
+        let f = figures(&Evidence { tables: vec![t("a", 800), t("b", 600)], exports: vec![x], ..Default::default() });
+        assert_eq!(f.records.value, 3000);
+        assert_eq!((f.subjects.value, f.subjects.low, f.subjects.high), (800, 800, 1400));
+        assert!(f.records.method.contains("copy result rows"), "{}", f.records.method);
+    }
+}
