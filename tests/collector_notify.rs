@@ -5,7 +5,6 @@
 
 use custos_collector::config::{EmailConfig, NotificationConfig, WebhookConfig};
 use custos_collector::correlation::CorrelationSettings;
-use custos_collector::correlation::Policy;
 use custos_collector::digest::Digest;
 use custos_collector::incident::Status;
 use custos_collector::notify::Notifier;
@@ -202,7 +201,7 @@ impl Fixture {
     fn ingest(&mut self, f: Vec<pb::Finding>, now: i64) -> Vec<i64> {
         let batch =
             pb::FindingBatch { seq: 1, agent_id: "agent-1".into(), findings: f, agent_version: "t".into(), host: "web-01".into(), ..Default::default() };
-        let settings = CorrelationSettings { policy: Policy::default(), window_ms: 24 * HOUR };
+        let settings = CorrelationSettings::default();
         self.store.ingest(&custos_proto::checked::CheckedBatch::from_wire(&batch, "agent-1"), &self.register, &settings, now).unwrap().opened
     }
 

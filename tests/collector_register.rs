@@ -91,7 +91,7 @@ struct Db {
 fn db(engine: Engine, policy: Policy) -> Option<Db> {
     let dir = tempfile::tempdir().unwrap();
     let (t, store) = TestStore::new(engine, dir.path())?;
-    Some(Db { store, t, _dir: dir, settings: CorrelationSettings { policy, window_ms: 24 * HOUR } })
+    Some(Db { store, t, _dir: dir, settings: CorrelationSettings { policy, ..CorrelationSettings::default() } })
 }
 
 impl Db {

@@ -125,12 +125,22 @@ fn an_edited_register_file_is_reloaded_and_stored_findings_are_re_correlated() {
     std::fs::write(d.root().join("register.toml"), register(&["contact"])).unwrap();
     let opened = wait_for(Duration::from_secs(20), || (count(&d.db(), "SELECT COUNT(*) FROM incidents WHERE rule = 'undeclared_category'") == 1).then_some(()));
     assert!(opened.is_some(), "{}", collector_log(&d));
-    // The running collector tells the webhook, signed.
+    // A register gap is a compliance item: it waits for the weekly digest, no alert. When the
+    // DPO promotes it to a possible breach, the running collector tells the webhook, signed.
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM incidents WHERE kind = 'compliance'"), 1);
+    d.add_user("claire", "dpo");
+    let out = Command::new(bin("e2e-collector"))
+        .args(["incident", "1", "--promote", "--by", "claire", "--note", "the refund log is readable by every support agent", "--data-dir"])
+        .arg(d.root().join("collector-data"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let pushed = wait_for(Duration::from_secs(20), || got.lock().unwrap().first().cloned());
     let (valid, body) = pushed.expect("no webhook call");
     assert!(valid, "signature");
-    assert!(body.contains("\"event\":\"opened\"") && body.contains("undeclared_category"), "{body}");
+    assert!(body.contains("\"event\":\"promoted\"") && body.contains("undeclared_category") && body.contains("\"kind\":\"breach\""), "{body}");
     assert!(!body.contains("FR76"), "{body}");
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM notifications WHERE event = 'opened'"), 0, "the compliance item itself was not pushed");
 }
 
 #[test]

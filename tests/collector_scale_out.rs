@@ -4,7 +4,6 @@
 //! it); without it they return at once, and they fail if it is set but the database is down.
 
 use custos_collector::correlation::CorrelationSettings;
-use custos_collector::correlation::Policy;
 use custos_collector::register::Register;
 use custos_collector::state::Collector;
 use custos_collector::store::Store;
@@ -17,13 +16,14 @@ const HOUR: i64 = 3_600_000;
 /// Wednesday 2026-09-23 00:00 UTC: no weekly digest is due, only incident notifications.
 const T0: i64 = 1_790_121_600_000;
 
-/// Health data is declared nowhere: every finding below opens or joins an incident of
-/// `undeclared_category` on its file.
+/// Health data is declared nowhere, and the files below are in a web root: every finding opens
+/// or joins a breach (`exposed_place`) on its file, and the one compliance item
+/// (`undeclared_category`) of the activity.
 fn register_fixture() -> RegisterFixture {
     RegisterFixture::new("Exemple SAS")
         .dpo("DPO", "dpo@exemple.fr")
         .activity("accounts", "Customer accounts", &["contact"])
-        .system(r#"paths = ["/var/log/app/*.log"]"#)
+        .system(r#"paths = ["/var/www/html/*.log"]"#)
 }
 
 fn register(dir: &std::path::Path) -> Register {
@@ -31,7 +31,7 @@ fn register(dir: &std::path::Path) -> Register {
 }
 
 fn settings() -> CorrelationSettings {
-    CorrelationSettings { policy: Policy::default(), window_ms: 24 * HOUR }
+    CorrelationSettings::default()
 }
 
 /// Finding `n` of a log file: subject `n % 50` (so subjects repeat), one of four files.
@@ -42,7 +42,7 @@ fn finding(n: u32) -> pb::Finding {
         id: format!("f-{n:05}"),
         agent_id: "agent-1".into(),
         host: "web-01".into(),
-        source: Some(pb::Source { kind: pb::SourceKind::LogFile as i32, locator: format!("/var/log/app/{}.log", n % 4), identity: "i".into() }),
+        source: Some(pb::Source { kind: pb::SourceKind::LogFile as i32, locator: format!("/var/www/html/{}.log", n % 4), identity: "i".into() }),
         position: None,
         detector: "health_term".into(),
         category: pb::Category::Health as i32,
@@ -97,19 +97,23 @@ fn two_collectors_ingesting_overlapping_batches_at_once_store_each_finding_once_
     assert_eq!(a.0 + b.0, 900, "each finding stored by exactly one collector");
     assert_eq!(a.1 + b.1, 300, "the overlap is a duplicate for the other one");
     assert_eq!(t.count("SELECT COUNT(*) FROM findings"), 900);
-    assert_eq!(t.count("SELECT COUNT(*) FROM incidents"), 4, "one incident per file, not one per collector");
+    assert_eq!(t.count("SELECT COUNT(*) FROM incidents"), 5, "one breach per file and one compliance item, not one per collector");
     let opened: HashSet<i64> = a.2.iter().chain(&b.2).copied().collect();
-    assert_eq!(opened.len(), 4, "each incident reported opened once: {a:?} {b:?}");
-    assert_eq!(t.count("SELECT COUNT(*) FROM incident_findings"), 900, "every finding is evidence of its file's incident");
-    assert_eq!(t.count("SELECT COUNT(*) FROM verdicts"), 900, "one verdict per finding and rule");
+    assert_eq!(opened.len(), 5, "each incident reported opened once: {a:?} {b:?}");
+    assert_eq!(t.count("SELECT COUNT(*) FROM incident_findings"), 1800, "every finding is evidence of its file's breach and of the compliance item");
+    assert_eq!(t.count("SELECT COUNT(*) FROM verdicts"), 1800, "one verdict per finding and rule");
     // Subjects n % 50 on file n % 4: each file sees the 25 subjects of its parity — exactly.
     let store = t.open();
     for v in store.incidents().unwrap() {
-        assert_eq!(v.distinct_subjects, 25, "{}", v.system);
+        if v.kind.as_str() == "compliance" {
+            assert_eq!((v.figures.subjects.value, v.findings), (50, 900), "{}", v.system);
+            continue;
+        }
+        assert_eq!(v.figures.subjects.value, 25, "{}", v.system);
         assert_eq!(v.findings, 225, "{}", v.system);
         assert_eq!(v.deadline_ms - v.detected_at_ms, 72 * HOUR, "the Art. 33 clock");
     }
-    assert_eq!(t.count("SELECT COUNT(*) FROM incident_timeline WHERE kind = 'detected'"), 4, "one detection event each, so one notification");
+    assert_eq!(t.count("SELECT COUNT(*) FROM incident_timeline WHERE kind = 'detected'"), 5, "one detection event each, so one notification");
 }
 
 #[test]
@@ -173,7 +177,7 @@ fn two_notifiers_planning_at_once_queue_each_event_once() {
     };
     let (qa, qb) = (plan(a), plan(b));
     let (qa, qb) = (qa.join().unwrap(), qb.join().unwrap());
-    assert_eq!(qa + qb, 4, "four incidents opened, four notifications queued in all ({qa} + {qb})");
+    assert_eq!(qa + qb, 4, "four breaches opened, four notifications queued in all ({qa} + {qb}); the compliance item waits for the digest");
     assert_eq!(t.count("SELECT COUNT(*) FROM notifications WHERE event = 'opened'"), 4);
     assert_eq!(t.count("SELECT timeline_id FROM notifier_cursor"), t.count("SELECT MAX(id) FROM incident_timeline"));
 }
@@ -216,7 +220,7 @@ fn the_postgresql_store_can_be_used_from_a_current_thread_runtime() {
         let collector = Collector::with_settings(store, register(dir.path()), settings());
         let out = collector.with_store(|s| s.ingest(&custos_proto::checked::CheckedBatch::from_wire(&batch(0..10), "agent-1"), &reg, &settings(), T0)).unwrap();
         assert_eq!(out.stored, 10);
-        assert_eq!(collector.with_store(|s| s.incidents()).unwrap().len(), 4);
+        assert_eq!(collector.with_store(|s| s.incidents()).unwrap().len(), 5);
         // Dropped inside the runtime: closing the connection blocks too.
         drop(collector);
     });

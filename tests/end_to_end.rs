@@ -45,7 +45,7 @@ fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_sto
     assert_eq!(count(&db, "SELECT COUNT(*) FROM incident_categories WHERE category = 'financial'"), 1);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM incident_categories WHERE category = 'contact'"), 0);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM incident_findings"), 2);
-    assert_eq!(count(&db, "SELECT deadline - detected_at FROM incidents"), 72 * 3600 * 1000, "Art. 33: 72 hours from awareness");
+    assert_eq!(count(&db, "SELECT deadline - detected_at FROM incidents"), 30 * 24 * 3600 * 1000, "a register gap: due in 30 days, no Art. 33 clock");
 
     // The CLI lists it, with the explanation naming the system, category and activity.
     let out = Command::new(bin("e2e-collector")).args(["incidents", "--json", "--data-dir"]).arg(d.root().join("collector-data")).output().unwrap();
@@ -53,8 +53,10 @@ fn appended_lines_become_an_incident_for_undeclared_data_and_no_raw_value_is_sto
     let line = String::from_utf8(out.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
     assert_eq!(v["rule"], "undeclared_category");
+    assert_eq!((v["kind"].as_str(), v["deadline"].as_str()), (Some("compliance"), None), "a compliance item has no Art. 33 deadline");
     assert_eq!(v["categories"], serde_json::json!(["financial"]));
     assert_eq!(v["findings"], 2);
+    assert_eq!(v["records"], 1, "one log line, however many identifiers it holds");
     assert_eq!(v["distinct_subjects"], 2);
     let why = v["explanation"].as_str().unwrap();
     assert!(why.contains("web-01:") && why.contains("app.log"), "{why}");
@@ -97,7 +99,7 @@ fn with_a_postgresql_store_appended_lines_become_an_incident_that_the_command_li
     assert!(stored.is_some(), "no incident in PostgreSQL; agent log:\n{}\ncollector log:\n{}", agent.stderr(), collector.stderr());
     assert_eq!(t.count("SELECT COUNT(*) FROM findings"), 3);
     assert_eq!(t.count("SELECT COUNT(*) FROM incidents"), 1);
-    assert_eq!(t.count("SELECT deadline - detected_at FROM incidents"), 72 * 3600 * 1000, "Art. 33: 72 hours from awareness");
+    assert_eq!(t.count("SELECT deadline - detected_at FROM incidents"), 30 * 24 * 3600 * 1000, "a register gap: due in 30 days");
     assert!(!data_dir.join("custos.db").exists(), "no SQLite file when the store is PostgreSQL");
     assert!(!collector.stderr().contains("postgres:postgres@"), "the database password stays out of the log");
 
@@ -167,11 +169,13 @@ fn a_config_typo_names_file_line_and_field() {
     assert!(err.contains("agent.toml:20:") && err.contains("read_form"), "{err}");
 
     // The collector refuses a register with a wrong category, naming line and field.
-    std::fs::write(d.root().join("register.toml"), web_register().replace("[\"contact\"]", "[\"kontact\"]")).unwrap();
+    let broken = web_register().replace("[\"contact\"]", "[\"kontact\"]");
+    let line = broken.lines().position(|l| l.contains("kontact")).unwrap() + 1;
+    std::fs::write(d.root().join("register.toml"), &broken).unwrap();
     let out = Command::new(bin("e2e-collector")).args(["run", "--config"]).arg(d.root().join("collector.toml")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("register.toml:10:") && err.contains("data_categories") && err.contains("kontact"), "{err}");
+    assert!(err.contains(&format!("register.toml:{line}:")) && err.contains("data_categories") && err.contains("kontact"), "{err}");
 }
 
 #[test]

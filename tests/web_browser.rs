@@ -92,6 +92,15 @@ async fn logout(c: &Client) {
     c.wait().for_element(Locator::Css("#login-name")).await.unwrap();
 }
 
+/// Shows the Breaches or the Compliance tab of the incidents page.
+async fn tab(c: &Client, kind: &str) {
+    c.wait().for_element(Locator::Css(&format!("#tab-{kind}"))).await.unwrap();
+    c.find(Locator::Css(&format!("#tab-{kind}"))).await.unwrap().click().await.unwrap();
+    wait_text(c, &format!("#tab-{kind}"), |_| true).await;
+    let want = if kind == "breach" { "Possible personal-data breaches" } else { "Register gaps" };
+    wait_text(c, "#kind-help", |t| t.starts_with(want)).await;
+}
+
 async fn open_first_incident(c: &Client) -> String {
     c.wait().for_element(Locator::Css("#incident-table tbody tr")).await.unwrap();
     let row = c.find(Locator::Css("#incident-table tbody tr")).await.unwrap();
@@ -116,20 +125,49 @@ async fn dpo_and_security_handle_an_incident_in_the_browser_and_a_viewer_cannot(
     // `localhost`: browsers keep Secure cookies over plain HTTP only for it.
     let base = format!("http://localhost:{web}");
 
-    // Security triages the incident the agent's findings opened.
+    // Security logs in: the login form is gone, and the incidents page opens on the possible
+    // breaches — none yet: the undeclared IBAN the agent found is a register gap, listed apart.
     login(&c, &base, "sam").await;
+    assert!(!c.find(Locator::Css("#login")).await.unwrap().is_displayed().await.unwrap(), "the login form disappears once logged in");
+    wait_text(&c, "#no-incidents", |t| t.contains("No incident")).await;
+    tab(&c, "compliance").await;
     let id = open_first_incident(&c).await;
+    wait_text(&c, "#incident-kind", |t| t.starts_with("Compliance item")).await;
     wait_text(&c, "#incident-status", |t| t == "new").await;
+    assert!(c.find(Locator::Css(".cards .countdown")).await.is_err(), "no Art. 33 clock on a register gap");
     assert!(c.find(Locator::Css("#action-assessed")).await.is_err(), "security is not offered the DPO's assessment");
     c.find(Locator::Css("#action-triaged")).await.unwrap().click().await.unwrap();
     wait_text(&c, "#incident-status", |t| t == "triaged").await;
     wait_text(&c, "#timeline li[data-kind=triaged]", |t| t.contains("by sam")).await;
     logout(&c).await;
 
-    // The DPO sees the live Art. 33 countdown, the masked evidence, and marks it assessed.
+    // The DPO promotes it to a possible breach (the log goes to a third party): the clock starts.
     login(&c, &base, "dana").await;
+    tab(&c, "compliance").await;
     assert_eq!(open_first_incident(&c).await, id);
+    c.find(Locator::Css("#action-note")).await.unwrap().send_keys("the refund log is shipped to a third-party support tool").await.unwrap();
+    c.find(Locator::Css("#action-promote")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#incident-kind", |t| t.starts_with("Possible personal-data breach")).await;
+    // It is now listed with the breaches.
+    c.goto(&format!("{base}/#/incidents")).await.unwrap();
+    tab(&c, "breach").await;
+    assert_eq!(open_first_incident(&c).await, id);
+    // The live Art. 33 countdown fits its card, the figures say how they were counted, and
+    // the DPO records their own estimate beside them.
     let first = wait_text(&c, ".cards .countdown", |t| t.ends_with("s left") && t.starts_with("71h")).await;
+    let fits =
+        c.execute("const v = document.querySelector('.cards .countdown').closest('.card'); return v.scrollWidth <= v.clientWidth", vec![]).await.unwrap();
+    assert_eq!(fits, serde_json::json!(true), "the countdown fits its card");
+    for (field, text) in [("#dpo-subjects", "1"), ("#dpo-records", "1"), ("#dpo-note", "one customer's refund, checked in the ticket")] {
+        c.find(Locator::Css(field)).await.unwrap().send_keys(text).await.unwrap();
+    }
+    c.find(Locator::Css("#action-estimate")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#dpo-estimate", |t| t.starts_with("1 subjects")).await;
+    // The timeline is drawn: one mark per event.
+    let marks = c.find_all(Locator::Css("#timeline-chart circle.event")).await.unwrap().len();
+    assert_eq!(marks, c.find_all(Locator::Css("#timeline li")).await.unwrap().len());
+    let wraps = c.execute("const p = document.querySelector('#explanation'); return p.scrollWidth <= p.clientWidth", vec![]).await.unwrap();
+    assert_eq!(wraps, serde_json::json!(true), "the explanation wraps");
     // It ticks (within the helper's 20 s patience: a loaded machine may delay the timer).
     wait_text(&c, ".cards .countdown", |t| t.ends_with("s left") && t != first).await;
     c.find(Locator::Css("#show-evidence")).await.unwrap().click().await.unwrap();
@@ -149,6 +187,7 @@ async fn dpo_and_security_handle_an_incident_in_the_browser_and_a_viewer_cannot(
     db.execute("UPDATE incidents SET deadline = detected_at - 3600000", []).unwrap();
     c.goto(&format!("{base}/#/incidents")).await.unwrap();
     c.refresh().await.unwrap();
+    tab(&c, "breach").await;
     wait_text(&c, "#incident-table .countdown", |t| t.starts_with("overdue by")).await;
     let color = c.execute("return getComputedStyle(document.querySelector('#incident-table .countdown.overdue')).color", vec![]).await.unwrap();
     assert_eq!(color, "rgb(179, 38, 30)", "overdue is red");
@@ -160,6 +199,7 @@ async fn dpo_and_security_handle_an_incident_in_the_browser_and_a_viewer_cannot(
 
     // A viewer sees the incident but no action, and the server refuses one forced through.
     login(&c, &base, "vic").await;
+    tab(&c, "breach").await;
     assert_eq!(open_first_incident(&c).await, id);
     wait_text(&c, "#no-actions", |t| t.contains("viewer")).await;
     assert!(c.find_all(Locator::Css("button[id^=action-]")).await.unwrap().is_empty(), "no action buttons for a viewer");
@@ -202,7 +242,7 @@ async fn dpo_and_security_handle_an_incident_in_the_browser_and_a_viewer_cannot(
         &mut audit,
     )
     .unwrap();
-    for what in ["view_evidence", "incident_status", "login", "user_password"] {
+    for what in ["view_evidence", "incident_status", "login", "user_password", "incident_promoted", "incident_estimate"] {
         assert!(audit.contains(what), "audit lacks {what}:\n{audit}");
     }
 }

@@ -140,7 +140,11 @@ impl Notifier {
                 };
                 // Breaches are pushed to the DPO and the security team at once; compliance
                 // items wait for the weekly digest's queue, so a clock never hides among them.
-                if let Some(v) = store.incident(e.incident_id)?.map(IncidentView::from).filter(IncidentView::is_breach) {
+                // A compliance item promoted since is announced by its promotion, not by the
+                // events of before, when it was not a breach.
+                if let Some(v) =
+                    store.incident(e.incident_id)?.map(IncidentView::from).filter(|v| v.is_breach() && (event == "promoted" || e.at_ms >= v.awareness_at_ms))
+                {
                     queued +=
                         self.enqueue(store, &format!("timeline:{}", e.id), Some(v.id), &incident_message(event, &v, now_ms, self.console.as_deref()), now_ms)?;
                 }

@@ -28,10 +28,14 @@ fn undeclared_category_fires_and_is_high_for_special_categories() {
     d.ingest(&reg, vec![finding("b", "web-02", "/var/log/app/b.log", pb::Category::Health, 2, &[])], T0);
     d.ingest(&reg, vec![finding("c", "web-03", "/var/log/app/c.log", pb::Category::Contact, 3, &[])], T0);
     let list = d.store.incidents().unwrap();
-    assert_eq!(list.len(), 2, "contact is declared: no incident for web-03");
-    let sev: BTreeMap<String, String> = list.iter().map(|v| (v.categories.join(","), v.severity.clone())).collect();
-    assert_eq!(sev["financial"], "medium");
-    assert_eq!(sev["health"], "high");
+    assert_eq!(list.len(), 1, "one compliance item for the activity and the rule; contact is declared: nothing for web-03");
+    let v = &list[0];
+    assert_eq!((v.kind.as_str(), v.rule.as_str()), ("compliance", "undeclared_category"));
+    assert_eq!(v.categories, ["financial", "health"]);
+    assert_eq!(v.severity, "high", "raised by the special category");
+    assert_eq!(v.systems, ["web-01:/var/log/app/a.log", "web-02:/var/log/app/b.log"], "the item lists the places");
+    assert_eq!(v.system, "activity «Customer accounts» (accounts)");
+    assert_eq!(v.deadline_ms - v.detected_at_ms, 30 * 24 * HOUR, "a due date, not an Art. 33 clock");
 }
 
 #[test]
@@ -63,13 +67,14 @@ fn a_sampled_table_counts_its_subjects_from_the_classification_evidence() {
     let list = d.store.incidents().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     let v = d.store.incident(list[0].id).unwrap().unwrap();
-    assert_eq!(v.distinct_subjects, 4000);
+    assert_eq!(v.figures.subjects.value, 4000);
+    assert_eq!(v.figures.records.value, 10_000, "the table's rows, once, not rows × columns");
     // A table read whole is counted as sampled.
     let Some(mut d) = db(Policy::default()) else { return };
     let mut whole = sampled("email", "email", "40");
     whole.evidence.insert("estimated_rows".into(), "100".into());
     d.ingest(&reg, vec![whole], T0);
-    assert_eq!(d.store.incidents().unwrap()[0].distinct_subjects, 40);
+    assert_eq!(d.store.incidents().unwrap()[0].figures.subjects.value, 40);
 }
 
 #[test]
@@ -124,7 +129,8 @@ fn export_anomaly_on_a_host_holding_personal_data_is_critical_and_elsewhere_is_n
     assert_eq!(list.len(), 1);
     assert_eq!((list[0].rule.as_str(), list[0].severity.as_str()), ("export_anomaly", "critical"));
     assert_eq!(list[0].categories, ["contact"]);
-    assert_eq!(list[0].distinct_subjects, 2, "the subjects whose data was seen on the host");
+    assert_eq!(list[0].figures.subjects.value, 2, "the subjects whose data was seen on the host");
+    assert_eq!(list[0].kind.as_str(), "breach");
     assert!(list[0].explanation.contains("dump_command") && list[0].explanation.contains("actor backup"), "{}", list[0].explanation);
 }
 
@@ -141,7 +147,8 @@ fn a_disabled_rule_and_a_muted_system_open_nothing_and_the_mute_is_audited() {
     d.ingest(&reg, vec![finding("a", "web-01", "/srv/x.csv", pb::Category::Contact, 1, &[]), finding("b", "web-01", "/srv/y.csv", pb::Category::Contact, 1, &[])], T0);
     let list = d.store.incidents().unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].system, "web-01:/srv/y.csv");
+    assert_eq!(list[0].system, "web-01:/srv/", "undeclared places are grouped by their directory");
+    assert_eq!(list[0].systems, ["web-01:/srv/y.csv"], "the muted file is not in it");
     let audit = d.store.audit().unwrap();
     assert_eq!((audit[0].action.as_str(), audit[0].actor.as_str(), audit[0].detail.as_str()), ("mute", "claire", "test fixtures, synthetic data"));
 }
@@ -149,33 +156,56 @@ fn a_disabled_rule_and_a_muted_system_open_nothing_and_the_mute_is_audited() {
 // ---------------------------------------------------------------- incidents
 
 #[test]
-fn findings_of_one_rule_and_system_within_the_window_share_an_incident_with_distinct_subjects() {
+fn a_compliance_item_gathers_its_activity_while_open_and_counts_people_once() {
     let reg = register(&register_toml());
     let Some(mut d) = db(Policy::default()) else { return };
     let loc = "/var/log/app/a.log";
     let opened = d.ingest(&reg, vec![finding("a", "web-01", loc, pb::Category::Financial, 1, &[]), finding("b", "web-01", loc, pb::Category::Financial, 1, &[])], T0);
     assert_eq!(opened.len(), 1);
-    // Later, same system: a new category worsens the same incident (same fingerprint 1 = same person).
+    // Later: a new category worsens the same item (same fingerprint 1 = same person).
     d.ingest(&reg, vec![finding("c", "web-01", loc, pb::Category::Health, 1, &[]), finding("d", "web-01", loc, pb::Category::Financial, 2, &[])], T0 + HOUR);
-    // After the window: a new incident.
-    let opened = d.ingest(&reg, vec![finding("e", "web-01", loc, pb::Category::Financial, 3, &[])], T0 + 30 * HOUR);
-    assert_eq!(opened.len(), 1);
+    // Days later, another file of the same activity: still the same item, no new clock.
+    let opened = d.ingest(&reg, vec![finding("e", "web-01", "/var/log/app/z.log", pb::Category::Financial, 3, &[])], T0 + 30 * HOUR);
+    assert!(opened.is_empty());
     let first = d.store.incident(1).unwrap().unwrap();
-    assert_eq!(first.findings, 4);
-    assert_eq!(first.distinct_subjects, 2, "fingerprints 1 and 2");
+    assert_eq!(first.findings, 5);
+    assert_eq!(first.figures.subjects.value, 3, "fingerprints 1, 2 and 3");
     assert_eq!(first.severity, "high", "worsened by health data");
     assert_eq!(first.categories, ["financial", "health"]);
-    assert_eq!(first.deadline_ms - first.detected_at_ms, 72 * HOUR);
     let kinds: Vec<String> = d.store.timeline(1).unwrap().into_iter().map(|t| t.kind).collect();
     assert_eq!(kinds, ["detected", "worsened"]);
-    // Several categories in the batch that opens an incident: one detection, no `worsened` alert.
-    d.ingest(&reg, vec![finding("f", "web-01", "/var/log/app/z.log", pb::Category::Financial, 4, &[]), finding("g", "web-01", "/var/log/app/z.log", pb::Category::Health, 4, &[])], T0);
-    let z = d.store.incidents().unwrap().into_iter().find(|v| v.system.ends_with("z.log")).unwrap();
-    assert_eq!((z.categories.len(), z.severity.as_str()), (2, "high"));
-    let kinds: Vec<String> = d.store.timeline(z.id).unwrap().into_iter().map(|t| t.kind).collect();
-    assert_eq!(kinds, ["detected"]);
     // Nothing of the value in the explanation that notifications carry.
     assert!(!first.explanation.contains("j***"), "{}", first.explanation);
+}
+
+/// An export anomaly of one event (`event` signature), seen on `host`.
+fn export_event(id: &str, host: &str, event: &str, rows: &str) -> pb::Finding {
+    let mut f = export(id, host);
+    f.evidence.insert("event".into(), event.into());
+    f.evidence.insert("affected_records_estimate".into(), rows.into());
+    f.evidence.insert("affected_records_method".into(), "copy_result_rows".into());
+    f
+}
+
+#[test]
+fn a_real_exfiltration_after_a_false_alarm_on_the_same_system_is_its_own_breach() {
+    let reg = register(&register_toml());
+    let Some(mut d) = db(Policy::default()) else { return };
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Contact, 1, &[])], T0);
+    // 09:00: the nightly ETL copies the orders table — a false alarm the security team closes.
+    let opened = d.ingest(&reg, vec![export_event("x1", "web-01", "copy|table=shop.orders|actor=etl", "2000")], T0);
+    assert_eq!(opened, [1]);
+    d.store.set_status(1, Status::Triaged, "soc", "the nightly ETL, expected", T0 + HOUR).unwrap().unwrap();
+    // 10:00: the same log, another actor copying the customers: a new incident, a new clock.
+    let opened = d.ingest(&reg, vec![export_event("x2", "web-01", "copy|table=shop.customers|to=/tmp/c.csv|actor=mallory", "20000")], T0 + 2 * HOUR);
+    assert_eq!(opened, [2], "not absorbed by the false alarm");
+    let v = d.store.incident(2).unwrap().unwrap();
+    assert_eq!((v.kind.as_str(), v.severity.as_str(), v.awareness_at_ms), ("breach", "critical", T0 + 2 * HOUR));
+    assert_eq!(v.figures.records.value, 20_000, "the rows this export took");
+    assert!(v.figures.records.method.contains("copy result rows"), "{}", v.figures.records.method);
+    // The same event going on joins its incident; after a quiet gap it is a new event.
+    assert!(d.ingest(&reg, vec![export_event("x3", "web-01", "copy|table=shop.customers|to=/tmp/c.csv|actor=mallory", "20000")], T0 + 2 * HOUR + 600_000).is_empty());
+    assert_eq!(d.ingest(&reg, vec![export_event("x4", "web-01", "copy|table=shop.customers|to=/tmp/c.csv|actor=mallory", "20000")], T0 + 5 * HOUR), [3]);
 }
 
 #[test]
@@ -189,52 +219,86 @@ fn a_new_register_is_applied_to_stored_findings() {
     assert_eq!(d.rules(), ["undeclared_category"]);
     // Re-correlating again changes nothing: one verdict per (finding, rule).
     assert!(d.store.recorrelate(&register(&register_toml()), &d.settings, T0 + 2 * HOUR).unwrap().is_empty());
+    // The DPO declares the category: the compliance item resolves itself, said in its timeline.
+    d.store.recorrelate(&register(&everything), &d.settings, T0 + 3 * HOUR).unwrap();
+    let v = d.store.incident(1).unwrap().unwrap();
+    assert_eq!(v.status, "resolved");
+    assert!(d.store.timeline(1).unwrap().iter().any(|t| t.kind == "resolved" && t.note.contains("register updated")));
 }
 
 #[test]
 fn workflow_report_and_breach_register_through_the_command_line() {
     let reg_dir = tempfile::tempdir().unwrap();
-    let reg_path = write(reg_dir.path(), "register.toml", &register_toml());
+    let reg_path = write(reg_dir.path(), "register.toml", &register_toml().replace("name = \"Exemple SAS\"", "name = \"Exemple SAS\"\naddress = \"1 rue de la Paix, 75002 Paris\"\ncountry = \"FR\"\nlead_authority = \"CNIL\""));
     let Some(mut d) = db(Policy::default()) else { return };
     let reg = Register::load(&reg_path).unwrap();
-    d.ingest(&reg, vec![finding("a", "web-01", "/var/log/app/a.log", pb::Category::Health, 1, &[]), finding("b", "web-09", "/srv/dump.sql", pb::Category::Contact, 2, &[])], T0);
+    // A patients export left in a web root (a possible breach, and a register gap), and an
+    // undeclared dump (a register gap).
+    d.ingest(&reg, vec![finding("a", "web-01", "/var/www/html/patients.csv", pb::Category::Health, 1, &[]), finding("b", "web-09", "/srv/dump.sql", pb::Category::Contact, 2, &[])], T0);
+    let kinds: Vec<(i64, String, String)> = d.store.incidents().unwrap().into_iter().rev().map(|v| (v.id, v.kind.as_str().to_string(), v.rule)).collect();
+    assert_eq!(kinds, [(1, "breach".into(), "exposed_place".into()), (2, "compliance".into(), "undeclared_system".into()), (3, "compliance".into(), "undeclared_system".into())]);
+    d.store.add_user("claire", custos_collector::accounts::Role::Dpo, "a long enough password", "test", T0).unwrap().unwrap();
+    d.store.add_user("soc", custos_collector::accounts::Role::Security, "a long enough password", "test", T0).unwrap().unwrap();
     drop(d.store);
     let data_dir = d.t.data_dir.clone();
     let cli = |args: &[&str]| {
         let out = Command::new(bin("e2e-collector")).args(args).arg("--data-dir").arg(&data_dir).output().unwrap();
         (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
     };
+    // --by names a console user whose role allows the change.
+    let (ok, out) = cli(&["incident", "1", "--set-status", "triaged", "--by", "mallory"]);
+    assert!(!ok && out.contains("not a console user"), "{out}");
+    let (ok, out) = cli(&["incident", "1", "--set-status", "triaged", "--by", "claire"]);
+    assert!(!ok && out.contains("may not"), "a DPO does not triage: {out}");
     // The workflow goes step by step; not_notifiable needs a justification.
-    let (ok, out) = cli(&["incident", "1", "--set-status", "assessed", "--by", "soc"]);
+    let (ok, out) = cli(&["incident", "1", "--set-status", "assessed", "--by", "claire"]);
     assert!(!ok && out.contains("next step: triaged"), "{out}");
-    assert!(cli(&["incident", "1", "--set-status", "triaged", "--by", "soc", "--note", "log purged, developer debug flag removed"]).0);
+    assert!(cli(&["incident", "1", "--set-status", "triaged", "--by", "soc", "--note", "file removed from the web root, access logs checked"]).0);
+    assert!(cli(&["incident", "1", "--add-note", "facts", "--by", "soc", "--note", "export left in /var/www/html by a developer on Monday"]).0);
     assert!(cli(&["incident", "1", "--set-status", "assessed", "--by", "claire", "--note", "12 patients"]).0);
+    let (ok, out) = cli(&["incident", "1", "--dpo-subjects", "12", "--dpo-records", "12", "--by", "claire", "--note", "counted in the file"]);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&["incident", "1", "--art34", "not_required", "--by", "claire", "--note", "no access in the web server logs: no high risk"]);
+    assert!(ok, "{out}");
     let (ok, out) = cli(&["incident", "1", "--set-status", "not_notifiable", "--by", "claire"]);
     assert!(!ok && out.contains("justification"), "{out}");
-    assert!(cli(&["incident", "1", "--set-status", "not_notifiable", "--by", "claire", "--note", "log readable by two admins only, purged within the hour"]).0);
+    assert!(cli(&["incident", "1", "--set-status", "not_notifiable", "--by", "claire", "--note", "no access in the access logs, removed within the hour"]).0);
+    // A compliance item has its own workflow: resolved, with a note.
+    let (ok, out) = cli(&["incident", "2", "--set-status", "assessed", "--by", "claire"]);
+    assert!(!ok && out.contains("resolved"), "{out}");
 
     let (ok, out) = cli(&["incident", "1"]);
     assert!(ok, "{out}");
-    assert!(out.contains("j***@e***.fr") && out.contains("not_notifiable") && out.contains("purged within the hour"), "{out}");
+    assert!(out.contains("j***@e***.fr") && out.contains("not_notifiable") && out.contains("removed within the hour") && out.contains("DPO estimate: 12"), "{out}");
 
-    let (ok, md) = cli(&["report", "2", "--format", "md", "--register", reg_path.to_str().unwrap()]);
+    let (ok, md) = cli(&["report", "1", "--format", "md", "--register", reg_path.to_str().unwrap()]);
     assert!(ok, "{md}");
-    assert!(md.contains("Art. 33") && md.contains("Claire Martin") && md.contains("dpo@exemple.fr") && md.contains("TODO(DPO)"), "{md}");
-    assert!(md.contains("Approximate number of data subjects: 1"), "{md}");
+    assert!(md.contains("Art. 33") && md.contains("Claire Martin") && md.contains("dpo@exemple.fr") && md.contains("1 rue de la Paix"), "{md}");
+    assert!(md.contains("Approximate number of data subjects: 1") && md.contains("DPO estimate: 12 subjects"), "{md}");
     let (ok, json) = cli(&["report", "1", "--format", "json", "--register", reg_path.to_str().unwrap()]);
     assert!(ok, "{json}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["data_categories"][0], "health (special category, Art. 9/10)");
-    assert_eq!(v["subject_categories"][0], "customers");
+    assert_eq!(v["subject_categories"], serde_json::json!([]), "no activity covers the web root");
+    assert!(md.contains("TODO(DPO): no activity of the register covers this system"), "{md}");
+    assert_eq!(v["controller"]["address"], "1 rue de la Paix, 75002 Paris");
+    assert_eq!(v["art34"]["decision"], "not_required");
+    assert_eq!(v["cross_border"]["lead_authority"], "CNIL");
+    for field in ["breach", "discovery", "follow_ups", "late_reason", "cross_border"] {
+        assert!(v.get(field).is_some(), "report JSON has `{field}`: {json}");
+    }
+    let (ok, json) = cli(&["report", "2", "--format", "json", "--register", reg_path.to_str().unwrap()]);
+    assert!(ok, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((v["kind"].as_str(), v["deadline"].as_str()), (Some("compliance"), None), "no Art. 33 clock for a register gap");
 
-    let (ok, csv) = cli(&["breach-register", "--format", "csv"]);
+    let (ok, csv) = cli(&["breach-register", "--format", "csv", "--register", reg_path.to_str().unwrap()]);
     assert!(ok, "{csv}");
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("incident_id,awareness,deadline,rule"), "{csv}");
-    assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[1].contains("not_notifiable") && lines[1].contains("purged within the hour"), "{csv}");
-    assert!(lines[2].contains(",new,"), "{csv}");
+    assert!(lines[0].contains("facts,effects,remedial_action"), "{csv}");
+    assert_eq!(lines.len(), 2, "only the breach: {csv}");
+    assert!(lines[1].contains("not_notifiable") && lines[1].contains("removed within the hour") && lines[1].contains("by a developer on Monday"), "{csv}");
     assert_eq!(d.t.count("SELECT COUNT(*) FROM audit WHERE action = 'incident_status'"), 3);
     assert!(Status::parse("not_notifiable").is_some());
 }
-

@@ -25,9 +25,11 @@ fn an_opened_incident_reaches_the_signed_webhook_and_the_mailbox_over_starttls_o
     };
     let notifier = Notifier::new(cfg).unwrap();
 
-    let opened = fx.ingest(vec![finding("a", "/var/log/app/pay.log", pb::Category::Financial)], T0);
-    assert_eq!(opened, [1]);
-    assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, T0).unwrap(), 2, "one per channel");
+    // A payments export dropped in the web root: a possible breach (exposed place), pushed at
+    // once; the register gap it also is (undeclared system) waits for the weekly digest.
+    let opened = fx.ingest(vec![finding("a", "/var/www/html/pay.csv", pb::Category::Financial)], T0);
+    assert_eq!(opened, [1, 2]);
+    assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, T0).unwrap(), 2, "one per channel, for the breach only");
     assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, T0).unwrap(), 0, "send-once: planning again queues nothing");
     let store = Mutex::new(fx.store);
     assert_eq!(notifier.deliver(&store, T0).unwrap(), (2, 0));
@@ -39,7 +41,8 @@ fn an_opened_incident_reaches_the_signed_webhook_and_the_mailbox_over_starttls_o
     assert!(valid, "the receiver recomputed the HMAC-SHA256 signature");
     assert_eq!(body["event"], "opened");
     assert_eq!(body["incident"]["id"], 1);
-    assert_eq!(body["incident"]["rule"], "undeclared_category");
+    assert_eq!(body["incident"]["rule"], "exposed_place");
+    assert_eq!(body["kind"], "breach");
     assert_eq!(body["incident"]["categories"], serde_json::json!(["financial"]));
     assert_eq!(body["hours_left"], 72);
 
@@ -47,7 +50,7 @@ fn an_opened_incident_reaches_the_signed_webhook_and_the_mailbox_over_starttls_o
     assert_eq!(mails.len(), 1);
     assert!(mails[0].tls);
     assert_eq!(mails[0].to, ["dpo@exemple.fr", "soc@exemple.fr"]);
-    assert!(mails[0].data.contains("Subject: [Custos] Possible personal-data breach: #1"), "{}", mails[0].data);
+    assert!(mails[0].data.contains("Subject: [Custos] [breach] Possible personal-data breach: #1"), "{}", mails[0].data);
     for (what, text) in [("webhook", body.to_string()), ("mail", mails[0].data.clone())] {
         assert!(!text.contains("FR76") && !text.contains("****"), "no preview or value fragment in the {what}: {text}");
     }
@@ -70,7 +73,7 @@ fn failed_deliveries_are_recorded_visible_and_retried_with_backoff() {
         ..Default::default()
     };
     let notifier = Notifier::new(cfg).unwrap();
-    fx.ingest(vec![finding("a", "/srv/export.csv", pb::Category::Contact)], T0);
+    fx.ingest(vec![finding("a", "/var/www/html/export.csv", pb::Category::Contact)], T0);
     notifier.plan(&mut fx.store, &fx.register, 24, T0).unwrap();
     let store = Mutex::new(fx.store);
     assert_eq!(notifier.deliver(&store, T0).unwrap(), (0, 2));
@@ -100,7 +103,7 @@ fn failed_deliveries_are_recorded_visible_and_retried_with_backoff() {
 fn reminders_are_queued_once_as_the_deadline_nears_until_the_incident_is_assessed() {
     let Some(mut fx) = fixture() else { return };
     let notifier = Notifier::new(NotificationConfig { webhook: webhook("http://127.0.0.1:9/hook", fx.secret(SECRET)), ..Default::default() }).unwrap();
-    fx.ingest(vec![finding("a", "/srv/export.csv", pb::Category::Contact)], T0);
+    fx.ingest(vec![finding("a", "/var/www/html/export.csv", pb::Category::Contact)], T0);
     let events = |s: &Store| -> Vec<String> {
         let mut e: Vec<String> = s.notifications().unwrap().into_iter().map(|n| n.event).collect();
         e.sort();
@@ -127,13 +130,14 @@ fn the_weekly_digest_lists_incidents_deadlines_undeclared_stores_unseen_systems_
     fx.ingest(vec![finding("a", "/var/log/app/a.log", pb::Category::Contact), finding("b", "/srv/export.csv", pb::Category::Contact)], T0);
     let d = Digest::build(&fx.store, &fx.register, 24, T0 + 30 * HOUR).unwrap();
     assert_eq!(d.new_incidents.len(), 1);
-    assert_eq!(d.open_deadlines[0].hours_left, 42);
+    assert!(d.open_deadlines.is_empty(), "a register gap is not a breach: no Art. 33 clock");
+    assert_eq!(d.compliance_queue[0].hours_left, 30 * 24 - 30, "due in 30 days");
     assert_eq!(d.undeclared_stores, ["web-01:/srv/export.csv [contact]"]);
     assert_eq!(d.unseen_systems, ["«Customer accounts» (accounts): databases postgres://never-scanned"]);
     assert_eq!(d.silent_agents.len(), 1, "agent-1 last seen 30 h ago");
     assert!(Digest::build(&fx.store, &fx.register, 48, T0 + 30 * HOUR).unwrap().silent_agents.is_empty());
     let text = d.text();
-    assert!(text.contains("Undeclared stores") && text.contains("/srv/export.csv"), "{text}");
+    assert!(text.contains("Undeclared stores") && text.contains("/srv/export.csv") && text.contains("Compliance queue"), "{text}");
 }
 
 #[test]
@@ -145,4 +149,21 @@ fn the_weekly_digest_is_queued_once_on_its_day_and_hour() {
     assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, monday_8h).unwrap(), 1);
     assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, monday_8h + 2 * HOUR).unwrap(), 0, "once per week");
     assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, monday_8h + 7 * 24 * HOUR).unwrap(), 1, "next week");
+}
+
+#[test]
+fn compliance_items_are_not_pushed_but_a_promotion_starts_the_clock_and_is() {
+    let Some(mut fx) = fixture() else { return };
+    let notifier = Notifier::new(NotificationConfig { webhook: webhook("http://127.0.0.1:9/hook", fx.secret(SECRET)), ..Default::default() }).unwrap();
+    fx.ingest(vec![finding("a", "/srv/export.csv", pb::Category::Contact)], T0);
+    assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, T0).unwrap(), 0, "a register gap waits for the digest");
+    let v = fx.store.incident(1).unwrap().unwrap();
+    assert_eq!(v.kind.as_str(), "compliance");
+    fx.store.change_kind(1, custos_collector::correlation::IncidentKind::Breach, "claire", "the export was reachable from the internet", 30 * 24 * HOUR, T0 + 5 * HOUR).unwrap().unwrap();
+    let v = fx.store.incident(1).unwrap().unwrap();
+    assert_eq!((v.kind.as_str(), v.awareness_at_ms, v.deadline_ms), ("breach", T0 + 5 * HOUR, T0 + 5 * HOUR + 72 * HOUR), "the clock starts at the promotion");
+    assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, T0 + 5 * HOUR).unwrap(), 1, "the promotion is pushed");
+    let events: Vec<String> = fx.store.notifications().unwrap().into_iter().map(|n| n.event).collect();
+    assert_eq!(events, ["promoted"]);
+    assert_eq!(fx.store.audit().unwrap().last().unwrap().action, "incident_promoted");
 }

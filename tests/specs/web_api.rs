@@ -43,6 +43,31 @@ fn each_role_may_do_exactly_its_part_of_the_workflow() {
             assert_eq!(r.status, 200, "{path}: {}", r.body);
         }
     }
+    // The incident is a register gap (undeclared financial data): a compliance item, no clock.
+    let v = dpo.get(&format!("/api/v1/incidents/{id}")).json();
+    assert_eq!((v["kind"].as_str(), v["deadline"].as_str()), (Some("compliance"), None));
+    assert_eq!(v["actions"], json!(["resolved"]));
+    assert_eq!(v["decisions"], json!(["promote", "estimate", "note"]));
+    assert_eq!(sec.get(&format!("/api/v1/incidents/{id}")).json()["actions"], json!(["triaged"]));
+    // Only the DPO promotes it to a possible breach, and the clock starts then.
+    let promote = json!({ "kind": "breach", "note": "the log is shipped to a third-party support tool" });
+    assert_eq!(sec.post(&format!("/api/v1/incidents/{id}/kind"), promote.clone()).status, 403);
+    assert_eq!(viewer.post(&format!("/api/v1/incidents/{id}/kind"), promote.clone()).status, 403);
+    let r = dpo.post(&format!("/api/v1/incidents/{id}/kind"), promote);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["kind"], "breach");
+    assert_eq!(v["deadline_ms"].as_i64().unwrap() - v["awareness_at_ms"].as_i64().unwrap(), 72 * 3_600_000);
+    // The DPO's own estimate, beside Custos' figures; notes by security or the DPO.
+    let estimate = json!({ "subjects": 3, "records": 5, "note": "support tickets of the week" });
+    assert_eq!(sec.post(&format!("/api/v1/incidents/{id}/estimate"), estimate.clone()).status, 403);
+    let r = dpo.post(&format!("/api/v1/incidents/{id}/estimate"), estimate);
+    assert_eq!((r.status, r.json()["dpo_estimate"]["subjects"].as_i64()), (200, Some(3)), "{}", r.body);
+    assert_eq!(dpo.post(&format!("/api/v1/incidents/{id}/estimate"), json!({ "subjects": 3, "note": "" })).status, 422, "how it was counted");
+    assert_eq!(sec.post(&format!("/api/v1/incidents/{id}/notes"), json!({ "kind": "facts", "text": "refund job logs the IBAN on failure" })).status, 200);
+    assert_eq!(viewer.post(&format!("/api/v1/incidents/{id}/notes"), json!({ "kind": "facts", "text": "x" })).status, 403);
+    assert_eq!(sec.post(&format!("/api/v1/incidents/{id}/notes"), json!({ "kind": "gossip", "text": "x" })).status, 422);
+    assert_eq!(dpo.get(&format!("/api/v1/incidents/{id}/notes")).json()["items"][0]["kind"], "facts");
     // The actions each role is offered on the page match what the server allows.
     assert_eq!(sec.get(&format!("/api/v1/incidents/{id}")).json()["actions"], json!(["triaged"]));
     assert_eq!(dpo.get(&format!("/api/v1/incidents/{id}")).json()["actions"], json!([]));

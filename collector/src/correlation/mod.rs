@@ -216,6 +216,7 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                 "Personal data of category `{category}`{special_txt} was found on {system} by agent `{}` (detector `{}`, finding {}).",
                 f.agent_id, f.detector, f.id
             );
+            covering = register.covering(f.agent_id, f.host, f.locator);
             let at_rest = f.at_rest || f.evidence.contains_key("kind_of_place");
             if let Some(place) = policy.exposed_place(f.locator, at_rest) {
                 let why = format!(
@@ -227,11 +228,10 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                     group: (format!("{}|{system}", Rule::ExposedPlace.id()), system.clone()),
                     categories: vec![category],
                     explanation: why,
-                    activities: &[],
+                    activities: &covering,
                     records: None,
                 });
             }
-            covering = register.covering(f.agent_id, f.host, f.locator);
             if covering.is_empty() {
                 let why = if register.activities.is_empty() {
                     format!(" The register ({}) declares no processing activity at all.", register.source)

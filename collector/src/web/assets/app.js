@@ -148,69 +148,121 @@ function select(id, label, options, value) {
 
 // ---- incidents ----------------------------------------------------------------------------
 
-const RULES = ["undeclared_system", "undeclared_category", "retention_exceeded", "unallowed_location", "export_anomaly"];
+const RULES = ["export_anomaly", "exposed_place", "undeclared_system", "undeclared_category", "retention_exceeded", "unallowed_location"];
+const KINDS = { breach: "Possible breaches", compliance: "Compliance items" };
 
 async function incidentsPage(view) {
-  const f = incidentsPage.filters || (incidentsPage.filters = { status: "open", severity: "", rule: "", category: "", system: "", offset: 0 });
+  const f = incidentsPage.filters || (incidentsPage.filters = { kind: "breach", status: "open", severity: "", rule: "", category: "", system: "", offset: 0 });
   const list = await api("GET", "/incidents" + qs({ ...f, limit: 50 }));
   const apply = () => {
     Object.assign(f, { status: $("#f-status").value, severity: $("#f-severity").value, rule: $("#f-rule").value, category: $("#f-category").value, system: $("#f-system").value, offset: 0 });
     route();
   };
-  const rows = list.items.map((v) => h("tr", { class: "clickable", "data-id": v.id, onclick: () => { location.hash = `#/incident/${v.id}`; } },
+  const breach = f.kind === "breach";
+  const rows = list.items.map((v) => h("tr", { class: "clickable", "data-id": v.id, "data-kind": v.kind, onclick: () => { location.hash = `#/incident/${v.id}`; } },
     h("td", {}, "#" + v.id),
     h("td", { class: "sev-" + v.severity }, v.severity),
     h("td", { class: "status" }, v.status),
     h("td", {}, v.rule),
-    h("td", {}, v.system),
+    h("td", { class: "wrap" }, v.system),
     h("td", {}, v.categories.join(", ")),
-    h("td", {}, String(v.distinct_subjects)),
-    h("td", {}, countdown(v.deadline_ms, v.open))));
+    h("td", {}, String(v.subjects.value)),
+    h("td", {}, String(v.records_estimate.value)),
+    h("td", {}, breach ? countdown(v.deadline_ms, v.open) : h("span", { title: v.due }, dueText(v)))));
+  const tabs = h("div", { class: "tabs", role: "tablist" }, Object.entries(KINDS).map(([k, label]) =>
+    h("button", { type: "button", role: "tab", id: "tab-" + k, class: k === f.kind ? "tab active" : "tab", "aria-selected": k === f.kind ? "true" : "false", onclick: () => { Object.assign(f, { kind: k, offset: 0, rule: "" }); route(); } }, label)));
   view.replaceChildren(
     h("h1", {}, "Incidents"),
+    tabs,
+    h("p", { class: "muted", id: "kind-help" }, breach
+      ? "Possible personal-data breaches: the Art. 33 clock runs from awareness (72 hours to notify the supervisory authority)."
+      : "Register gaps and retention overdue: no Art. 33 clock, a due date to fix them. Promote one to a breach when personal data was exposed or accessed without authority."),
     h("div", { class: "filters" },
-      select("f-status", "Status", ["open", "new", "triaged", "assessed", "notified", "not_notifiable"], f.status),
+      select("f-status", "Status", ["open", "new", "triaged", "assessed", "notified", "not_notifiable", "resolved"], f.status),
       select("f-severity", "Severity", ["low", "medium", "high", "critical"], f.severity),
       select("f-rule", "Rule", RULES, f.rule),
       h("label", {}, "Category", h("input", { id: "f-category", value: f.category, size: 12 })),
       h("label", {}, "System contains", h("input", { id: "f-system", value: f.system, size: 24 })),
       h("button", { type: "button", id: "f-apply", onclick: apply }, "Filter")),
-    list.items.length ? table(["Id", "Severity", "Status", "Rule", "System", "Categories", "Subjects (est.)", "Art. 33 deadline"], rows, { id: "incident-table" })
+    list.items.length ? table(["Id", "Severity", "Status", "Rule", "System", "Categories", "Subjects (est.)", "Records (est.)", breach ? "Art. 33 deadline" : "Due"], rows, { id: "incident-table" })
       : h("p", { class: "muted", id: "no-incidents" }, "No incident matches."),
     pager(list, (o) => { f.offset = o; route(); }));
 }
 
-const ACTION_LABELS = { triaged: "Mark triaged", assessed: "Mark assessed", notified: "Mark notified", not_notifiable: "Not notifiable" };
+function dueText(v) {
+  if (!v.due_ms) return "—";
+  const days = Math.round((v.due_ms - Date.now()) / 86400000);
+  return days >= 0 ? `in ${days} days` : `${-days} days late`;
+}
+
+const ACTION_LABELS = { triaged: "Mark triaged", assessed: "Mark assessed", notified: "Mark notified", not_notifiable: "Not notifiable", resolved: "Mark resolved" };
+const NOTE_KINDS = ["facts", "effects", "remedial", "measures", "consequences", "discovery", "cross_border", "follow_up", "late_reason", "art34_how"];
 
 async function incidentPage(view, id) {
-  const [v, timeline] = await Promise.all([api("GET", `/incidents/${id}`), api("GET", `/incidents/${id}/timeline`)]);
-  const note = h("textarea", { id: "action-note", placeholder: "Note (required for not notifiable: why the breach is unlikely to result in a risk)" });
+  const [v, timeline, notes] = await Promise.all([api("GET", `/incidents/${id}`), api("GET", `/incidents/${id}/timeline`), api("GET", `/incidents/${id}/notes`)]);
+  const breach = v.kind === "breach";
   const message = h("p", { class: "error", id: "action-error", role: "alert" });
-  const act = async (status) => {
+  const run = async (method, path, body) => {
     message.textContent = "";
     try {
-      await api("POST", `/incidents/${id}/status`, { status, note: note.value });
+      await api(method, path, body);
       route();
     } catch (err) {
       message.textContent = err.message;
     }
   };
-  const actions = v.actions.length
-    ? h("div", { class: "panel", id: "actions" }, h("h2", {}, "Decision"), h("div", { class: "actions" }, note, v.actions.map((a) => h("button", { type: "button", id: "action-" + a, class: a === "not_notifiable" ? "secondary" : "", onclick: () => act(a) }, ACTION_LABELS[a] || a))), message)
-    : h("p", { class: "muted", id: "no-actions" }, v.open ? `Your role (${state.role}) has no action at this step (${v.status}).` : "This incident is closed.");
+  const note = h("textarea", { id: "action-note", placeholder: breach ? "Note (required for not notifiable: why the breach is unlikely to result in a risk)" : "Note (required to resolve: what was fixed)" });
+  const reference = h("input", { id: "action-reference", placeholder: "Authority's reference (when notified)", size: 28 });
+  const statusActions = v.actions.length
+    ? h("div", { class: "actions" }, note, breach && v.actions.includes("notified") ? reference : null,
+      v.actions.map((a) => h("button", { type: "button", id: "action-" + a, class: a === "not_notifiable" ? "secondary" : "", onclick: () => run("POST", `/incidents/${id}/status`, { status: a, note: note.value, reference: reference.value }) }, ACTION_LABELS[a] || a)))
+    : h("p", { class: "muted", id: "no-actions" }, v.open ? `Your role (${state.role}) has no status change at this step (${v.status}).` : "This incident is closed.");
+  const d = v.decisions || [];
+  const kindChange = d.includes("promote") || d.includes("demote")
+    ? h("div", { class: "actions" },
+      d.includes("promote")
+        ? h("button", { type: "button", id: "action-promote", onclick: () => run("POST", `/incidents/${id}/kind`, { kind: "breach", note: note.value }) }, "Promote to a possible breach (starts the Art. 33 clock)")
+        : h("button", { type: "button", id: "action-demote", class: "secondary", onclick: () => run("POST", `/incidents/${id}/kind`, { kind: "compliance", note: note.value }) }, "Demote to a compliance item (needs a note)"))
+    : null;
+  const estSubjects = h("input", { id: "dpo-subjects", type: "number", min: 0, placeholder: "subjects", size: 10 });
+  const estRecords = h("input", { id: "dpo-records", type: "number", min: 0, placeholder: "records", size: 10 });
+  const estNote = h("input", { id: "dpo-note", placeholder: "how you counted", size: 30 });
+  const num = (el) => el.value === "" ? null : Number(el.value);
+  const estimate = d.includes("estimate")
+    ? h("div", { class: "actions", id: "estimate-form" }, h("strong", {}, "DPO estimate:"), estSubjects, estRecords, estNote,
+      h("button", { type: "button", id: "action-estimate", onclick: () => run("POST", `/incidents/${id}/estimate`, { subjects: num(estSubjects), records: num(estRecords), note: estNote.value }) }, "Record"))
+    : null;
+  const noteKind = h("select", { id: "note-kind" }, NOTE_KINDS.map((k) => h("option", { value: k }, k.replace("_", " "))));
+  const noteText = h("input", { id: "note-text", placeholder: "facts, effects, remedial action, a follow-up…", size: 40 });
+  const noteRef = h("input", { id: "note-reference", placeholder: "reference (follow-ups)", size: 16 });
+  const addNote = d.includes("note")
+    ? h("div", { class: "actions", id: "note-form" }, h("strong", {}, "Note:"), noteKind, noteText, noteRef,
+      h("button", { type: "button", class: "secondary", id: "action-note-add", onclick: () => run("POST", `/incidents/${id}/notes`, { kind: noteKind.value, text: noteText.value, reference: noteRef.value }) }, "Add"))
+    : null;
+  const a34 = h("select", { id: "art34-decision" }, ["communicate", "not_required", "public_communication"].map((k) => h("option", { value: k }, k.replace("_", " "))));
+  const a34Reason = h("input", { id: "art34-reason", placeholder: "why", size: 40 });
+  const art34 = d.includes("art34")
+    ? h("div", { class: "actions", id: "art34-form" }, h("strong", {}, "Art. 34 (tell the people?):"), a34, a34Reason,
+      h("button", { type: "button", class: "secondary", id: "action-art34", onclick: () => run("POST", `/incidents/${id}/art34`, { decision: a34.value, reason: a34Reason.value }) }, "Record"))
+    : null;
+  const decisionPanel = h("div", { class: "panel", id: "actions" }, h("h2", {}, "Decision"), statusActions, kindChange, estimate, addNote, art34, message);
   const evidenceBox = h("div", { id: "evidence" }, h("button", { type: "button", class: "secondary", id: "show-evidence", onclick: () => showEvidence(id, evidenceBox) }, "Show evidence (recorded in the audit trail)"));
+  const est = v.dpo_estimate;
   view.replaceChildren(
-    h("h1", {}, `Incident #${v.id}: ${v.rule} on ${v.system}`),
+    h("h1", { class: "wrap" }, `Incident #${v.id}: ${v.rule} on ${v.system}`),
+    h("p", { id: "incident-kind", class: breach ? "kind breach" : "kind compliance" }, breach ? "Possible personal-data breach — Art. 33 clock" : "Compliance item — register gap, no Art. 33 clock"),
     h("div", { class: "cards" },
       card("Status", h("span", { id: "incident-status" }, v.status)),
       card("Severity", h("span", { class: "sev-" + v.severity }, v.severity)),
-      card("Art. 33 deadline", countdown(v.deadline_ms, v.open), v.deadline),
-      card("Data subjects (estimate)", String(v.distinct_subjects)),
-      card("Records (estimate)", String(v.records)),
+      breach ? card("Art. 33 deadline", countdown(v.deadline_ms, v.open), v.deadline) : card("Due", dueText(v), v.due),
+      card("Data subjects (estimate)", h("span", { id: "subjects-value" }, String(v.subjects.value)), `${v.subjects.low === v.subjects.high ? "" : `range ${v.subjects.low}–${v.subjects.high}; `}${v.subjects.method}`),
+      card("Records (estimate)", String(v.records_estimate.value), v.records_estimate.method),
+      card("DPO estimate", h("span", { id: "dpo-estimate" }, est ? `${est.subjects ?? "—"} subjects, ${est.records ?? "—"} records` : "—"), est ? est.note : "not set"),
       card("Categories", v.categories.join(", ") || "—")),
-    h("div", { class: "panel" }, h("h2", {}, "Why"), h("pre", { id: "explanation" }, v.explanation), v.justification ? h("p", {}, "Justification: " + v.justification) : null),
-    actions,
-    h("div", { class: "panel" }, h("h2", {}, "Art. 33 notification draft"),
+    h("div", { class: "panel" }, h("h2", {}, "Why"), h("pre", { id: "explanation" }, v.explanation), v.justification ? h("p", {}, "Justification: " + v.justification) : null,
+      v.systems && v.systems.length > 1 ? h("p", { class: "wrap" }, "Places: " + v.systems.join(", ")) : null),
+    decisionPanel,
+    h("div", { class: "panel" }, h("h2", {}, breach ? "Art. 33 notification draft" : "Report"),
       h("a", { href: `/api/v1/incidents/${id}/report?format=md`, id: "report-md" }, "Download (Markdown)"), " · ",
       h("a", { href: `/api/v1/incidents/${id}/report?format=json`, id: "report-json" }, "Download (JSON)")),
     h("div", { class: "panel" }, h("h2", {}, "Register entries involved"),
@@ -219,8 +271,29 @@ async function incidentPage(view, id) {
         h("td", {}, [...(a.data_categories || []), ...(a.special_categories || [])].join(", ")), h("td", {}, a.retention || "—"))))
         : h("p", { class: "muted" }, "No activity of the register covers this system.")),
     h("div", { class: "panel" }, h("h2", {}, "Evidence"), evidenceBox),
-    h("div", { class: "panel" }, h("h2", {}, "Timeline"),
+    notes.items.length ? h("div", { class: "panel" }, h("h2", {}, "Notes"), h("ul", { id: "notes" }, notes.items.map((n) => h("li", { "data-kind": n.kind }, h("strong", {}, n.kind), ` — ${n.at} by ${n.actor}: ${n.text}`, n.reference ? ` (reference ${n.reference})` : "")))) : null,
+    h("div", { class: "panel" }, h("h2", {}, "Timeline"), timelineChart(timeline.items),
       h("ol", { id: "timeline" }, timeline.items.map((t) => h("li", { "data-kind": t.kind }, h("strong", {}, t.kind), ` — ${t.at} by ${t.actor}`, t.note ? `: ${t.note}` : "")))));
+}
+
+// The incident's events over time, drawn as an SVG strip (one mark per event, coloured by who).
+function timelineChart(items) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = (tag, attrs) => { const el = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v); return el; };
+  const width = 800, height = 70, pad = 20;
+  const chart = svg("svg", { id: "timeline-chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Incident events over time" });
+  if (!items.length) return chart;
+  const t0 = items[0].at_ms, t1 = Math.max(items[items.length - 1].at_ms, t0 + 1);
+  const x = (t) => pad + (width - 2 * pad) * (t - t0) / (t1 - t0);
+  chart.append(svg("line", { x1: pad, y1: 40, x2: width - pad, y2: 40, stroke: "#d9dde5", "stroke-width": 2 }));
+  items.forEach((t, i) => {
+    const c = svg("circle", { cx: x(t.at_ms), cy: 40, r: 6, fill: t.actor === "custos" ? "#b3261e" : "#1f5fbf", class: "event", "data-kind": t.kind });
+    const title = svg("title", {}); title.textContent = `${t.kind} — ${t.at} by ${t.actor}`; c.append(title);
+    chart.append(c);
+    const label = svg("text", { x: x(t.at_ms), y: i % 2 ? 62 : 24, "text-anchor": "middle", "font-size": 11, fill: "#5d6677" }); label.textContent = t.kind;
+    chart.append(label);
+  });
+  return chart;
 }
 
 function card(label, value, sub) {
