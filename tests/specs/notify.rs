@@ -23,7 +23,7 @@ fn an_opened_incident_reaches_the_signed_webhook_and_the_mailbox_over_starttls_o
         }),
         ..Default::default()
     };
-    let notifier = Notifier::new(cfg).unwrap();
+    let notifier = Notifier::new(cfg).unwrap().with_console(Some("https://custos.exemple.fr".into()));
 
     // A payments export dropped in the web root: a possible breach (exposed place), pushed at
     // once; the register gap it also is (undeclared system) waits for the weekly digest.
@@ -43,6 +43,7 @@ fn an_opened_incident_reaches_the_signed_webhook_and_the_mailbox_over_starttls_o
     assert_eq!(body["incident"]["id"], 1);
     assert_eq!(body["incident"]["rule"], "exposed_place");
     assert_eq!(body["kind"], "breach");
+    assert_eq!(body["url"], "https://custos.exemple.fr/#/incidents/1", "the message links to the incident in the console");
     assert_eq!(body["incident"]["categories"], serde_json::json!(["financial"]));
     assert_eq!(body["hours_left"], 72);
 
