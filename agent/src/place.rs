@@ -15,9 +15,11 @@ const PLACES: &[(&str, &str, &[&str])] = &[
     ("share", "share", &["/mnt/", "/media/", "/srv/share", "/share/", "/shares/", "/nfs/", "/smb/", "/samba/"]),
 ];
 
+/// The place nearest to the file: the fragment found last in its path (`/tmp/x/var/www/a.csv`
+/// is in a web root; `/var/www/tmp/a.csv` in a temporary directory).
 fn place(path: &Path) -> Option<&'static (&'static str, &'static str, &'static [&'static str])> {
     let p = path.to_string_lossy();
-    PLACES.iter().find(|(_, _, frags)| frags.iter().any(|f| p.contains(f)))
+    PLACES.iter().filter_map(|place| place.2.iter().filter_map(|f| p.rfind(f)).max().map(|at| (at, place))).max_by_key(|(at, _)| *at).map(|(_, place)| place)
 }
 
 /// The kind of exposed place `path` is in, if any, in words (`tmp dir`, `web root` …).
@@ -29,4 +31,18 @@ pub fn exposed_place(path: &Path) -> Option<&'static str> {
 /// `web_root` or `share`.
 pub fn kind_of_place(path: &Path) -> Option<&'static str> {
     place(path).map(|(_, kind, _)| *kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_place_nearest_to_the_file_wins() {
+        assert_eq!(kind_of_place(Path::new("/tmp/x/var/www/html/patients.csv")), Some("web_root"));
+        assert_eq!(kind_of_place(Path::new("/var/www/tmp/a.csv")), Some("tmp"));
+        assert_eq!(kind_of_place(Path::new("/home/ann/exports/a.csv")), Some("home"));
+        assert_eq!(exposed_place(Path::new("/mnt/nas/share/a.csv")), Some("share"));
+        assert_eq!(kind_of_place(Path::new("/srv/app/data/a.csv")), None);
+    }
 }

@@ -51,11 +51,22 @@ const PAGES_BUDGET: usize = 2_000_000;
 /// Item endpoints whose response sizes are remembered at most.
 const MAX_ITEM_TEMPLATES: usize = 1_000;
 
+/// Endpoint counts kept per window at most (over all clients).
+const MAX_ENDPOINTS_PER_WINDOW: usize = 200_000;
+
 /// One client's requests in one window.
 #[derive(Debug, Default)]
 struct ActorCounts {
     requests: u64,
     endpoints: HashMap<String, u64>,
+}
+
+/// The requests of one window, per client.
+#[derive(Debug, Default)]
+struct WindowCounts {
+    actors: HashMap<String, ActorCounts>,
+    /// Endpoint counts kept, over all clients (bounded).
+    endpoints: usize,
 }
 
 /// A client's requests to one endpoint template: a potential scrape.
@@ -79,8 +90,8 @@ pub struct AccessLogWatch {
     known: Vec<glob::Pattern>,
     sizes: Baseline,
     rates: Baseline,
-    windows: Windows<HashMap<String, ActorCounts>>,
-    closed: Vec<(i64, HashMap<String, ActorCounts>)>,
+    windows: Windows<WindowCounts>,
+    closed: Vec<(i64, WindowCounts)>,
     /// Each client's own request counts per window (bounded number of clients).
     own: HashMap<String, Baseline>,
     sessions: HashMap<(String, String), Session>,
@@ -126,11 +137,14 @@ impl AccessLogWatch {
         let actor = if user != "-" { user } else { client };
         let template: String = endpoint::template(&target).chars().take(200).collect();
         let window = self.windows.at(t_ms, &mut self.closed);
-        if window.len() < MAX_ACTORS_PER_WINDOW || window.contains_key(&actor) {
-            let counts = window.entry(actor.clone()).or_default();
+        if window.actors.len() < MAX_ACTORS_PER_WINDOW || window.actors.contains_key(&actor) {
+            let counts = window.actors.entry(actor.clone()).or_default();
             counts.requests += 1;
-            if counts.endpoints.len() < MAX_ENDPOINTS_PER_ACTOR || counts.endpoints.contains_key(&template) {
+            if counts.endpoints.contains_key(&template) {
                 *counts.endpoints.entry(template.clone()).or_default() += 1;
+            } else if counts.endpoints.len() < MAX_ENDPOINTS_PER_ACTOR && window.endpoints < MAX_ENDPOINTS_PER_WINDOW {
+                counts.endpoints.insert(template.clone(), 1);
+                window.endpoints += 1;
             }
         }
         if status.starts_with('2') {
@@ -240,7 +254,7 @@ impl AccessLogWatch {
         let width_s = self.windows.width_ms() / 1000;
         for (start, counts) in std::mem::take(&mut self.closed) {
             let verdict = self.rates.threshold(self.config.sensitivity);
-            let mut counts: Vec<(String, ActorCounts)> = counts.into_iter().collect();
+            let mut counts: Vec<(String, ActorCounts)> = counts.actors.into_iter().collect();
             counts.sort_by(|a, b| a.0.cmp(&b.0));
             for (actor, c) in counts {
                 if self.is_known(&actor) {

@@ -54,6 +54,8 @@ static SESSION: LazyLock<Regex> = LazyLock::new(|| {
 const MAX_SESSIONS: usize = 10_000;
 /// Exports waiting for their result at most.
 const MAX_PENDING: usize = 1_000;
+/// Dump sessions followed at once at most.
+const MAX_DUMPS: usize = 100;
 /// Tables remembered per dump session at most.
 const MAX_DUMP_TABLES: usize = 10_000;
 
@@ -338,7 +340,7 @@ impl DbLogWatch {
     fn dump(&mut self, tool: String, table: Option<String>, t_ms: i64, origin: Origin) {
         let info = self.info();
         let key = (info.actor.clone().unwrap_or_default(), tool.clone());
-        if !self.dumps.contains_key(&key) && self.dumps.len() >= MAX_SESSIONS {
+        if !self.dumps.contains_key(&key) && self.dumps.len() >= MAX_DUMPS {
             return;
         }
         let d = self.dumps.entry(key).or_insert_with(|| DumpSession {

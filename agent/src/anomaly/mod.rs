@@ -212,3 +212,71 @@ impl LogWatches {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_lines_never_panic() {
+        let all = [LogDetect::Postgres, LogDetect::Mysql, LogDetect::AccessLog, LogDetect::FindingRate];
+        let mut w = LogWatch::new(Path::new("/var/log/x.log"), &all, &AnomalyConfig::default(), &SizeHints::default());
+        let fragments: &[&[u8]] = &[
+            b"COPY ",
+            b"(",
+            b")",
+            b" TO ",
+            b"'",
+            b"\"",
+            b"STDOUT",
+            b"2026-11-20 10:00:01 UTC ",
+            b"[902] ",
+            b"user=",
+            b"@",
+            b"SELECT ",
+            b" FROM ",
+            b"count(*)",
+            "\u{e9}t\u{e9}".as_bytes(),
+            b"\xff\xfe",
+            b"\x00",
+            b"\t",
+            b" (actual time=1..2 rows=",
+            b"plan:",
+            b"# Time: ",
+            b"# User@Host: a[a] @ h",
+            b"Rows_sent: 99",
+            b"pg_dump",
+            b"10.0.0.1 - - [20/Nov/2026:10:00:00 +0100] \"GET /a/1?page=2 HTTP/1.1\" 200 12",
+            b"{\"time\":\"2026-11-20T10:00:00Z\"}",
+            b"COPY 12",
+            b" INTO OUTFILE ",
+            b"SET timestamp=1795168801;",
+            b"Nov 31 99:99:99 ",
+            b"99999999999999999999",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for i in 0..20_000u64 {
+            let mut line = Vec::new();
+            for _ in 0..1 + next() % 12 {
+                line.extend_from_slice(fragments[(next() % fragments.len() as u64) as usize]);
+            }
+            w.line(&line, i + 1, offset, (next() % 3) as usize, 1_795_168_801_000 + (next() % 100_000) as i64, &mut out);
+            offset += line.len() as u64 + 1;
+            if i % 1000 == 0 {
+                w.tick(1_795_168_801_000 + i as i64 * 1000, &mut out);
+            }
+        }
+        w.flush(&mut out);
+        for a in &out {
+            let _ = a.evidence();
+        }
+    }
+}

@@ -165,7 +165,7 @@ fn top_level_keyword(lower: &str, keyword: &str) -> Option<usize> {
                 b'\'' | b'"' | b'`' => quote = Some(c),
                 b'(' => depth += 1,
                 b')' => depth -= 1,
-                _ if depth == 0 && lower[i..].starts_with(keyword) => {
+                _ if depth == 0 && b[i..].starts_with(keyword.as_bytes()) => {
                     let before = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
                     let after = b.get(i + keyword.len()).is_none_or(|&a| !(a.is_ascii_alphanumeric() || a == b'_'));
                     if before && after {
@@ -328,7 +328,15 @@ mod tests {
         assert_eq!(copy_tag(b"2026-11-20 23:41:08 UTC [902] user=jdoe@shop LOG:  COPY 20000"), Some(20000));
         assert_eq!(copy_tag(b"COPY 42;"), Some(42));
         assert_eq!(copy_tag(b"COPY 42 rows were not copied"), None);
-        for junk in [&b"COPY ("[..], b"copy \"unterminated", b"COPY x TO '", b"\xff\xfeCOPY (SELECT (((( TO STDOUT", b"INTO OUTFILE 'x"] {
+        for junk in [
+            &b"COPY ("[..],
+            b"copy \"unterminated",
+            b"COPY x TO '",
+            b"\xff\xfeCOPY (SELECT (((( TO STDOUT",
+            b"INTO OUTFILE 'x",
+            "COPY (SELECT \u{e9}t\u{e9} FROM cli\u{eb}nts WHERE x = '\u{fc}') TO STDOUT".as_bytes(),
+            "SELECT \u{1f600} FROM t INTO OUTFILE '/tmp/\u{e9}'".as_bytes(),
+        ] {
             let _ = (copy_to(junk), into_outfile(junk));
         }
     }

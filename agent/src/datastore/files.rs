@@ -519,4 +519,46 @@ mod tests {
         assert!(r.verdicts.is_empty());
         assert_ne!(r.content_hash, [0; 32]);
     }
+
+    #[test]
+    fn the_delimiter_is_sniffed_and_a_data_first_row_is_no_header() {
+        assert_eq!(sniff_delimiter(b"a;b;c\n1;2;3\n4;5;6\n"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\n1\t2\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"a|b|c\n1|2,5|3\n"), b'|');
+        assert_eq!(sniff_delimiter(b"name,note\n\"Dupont; Jean\",x\n"), b',', "inside quotes does not count");
+        assert_eq!(sniff_delimiter(b""), b',');
+        let csv = "1;Jean;jean.dupont@example.fr;2019-03-01 10:00:00\n2;Ann;ann@example.fr;2020-03-01 10:00:00\n";
+        let (engine, r) = classify("export.csv", csv.as_bytes());
+        assert_eq!(r.rows, 2, "the first row is data");
+        assert_eq!(columns(&engine, &r), vec![("col3".into(), "email".into(), 2)]);
+        assert_eq!(r.dates.iter().map(|d| (d.column.as_str(), d.seen)).collect::<Vec<_>>(), vec![("col4", 2)]);
+        assert_eq!(r.distinct_subjects, 2);
+        // Names that are values make the row data too.
+        let (engine, r) = classify("x.csv", b"ann@example.fr,bob@example.fr\ncy@example.fr,dan@example.fr\n");
+        assert_eq!(columns(&engine, &r), vec![("col1".into(), "email".into(), 2), ("col2".into(), "email".into(), 2)]);
+        let (_, r) = classify("y.csv", b"id,email,created_at\n1,ann@example.fr,2020-01-01\n");
+        assert_eq!((r.rows, r.verdicts[0].column.as_str()), (1, "email"), "a real header stays one");
+    }
+
+    #[test]
+    fn hostile_files_stay_bounded_and_never_panic() {
+        // A JSON document whose keys are data: columns are capped.
+        let mut nd = String::new();
+        for i in 0..6000 {
+            nd.push_str(&format!("{{\"k{i}\":\"user{i}@example.fr\"}}\n"));
+        }
+        let (_, r) = classify("keys.ndjson", nd.as_bytes());
+        assert!(r.verdicts.len() <= super::super::classify::MAX_COLUMNS + 1, "{}", r.verdicts.len());
+        assert!(r.verdicts.iter().any(|v| v.column == super::super::classify::OTHER_COLUMNS));
+        // A header of 300,000 fields, invalid UTF-8, NULs after the first 8 KiB, no newline.
+        let mut csv: Vec<u8> = (0..300_000).map(|i| format!("h{i}")).collect::<Vec<_>>().join(",").into_bytes();
+        csv.extend_from_slice(b"\n\xff\xfe,ann@example.fr\n");
+        csv.extend(std::iter::repeat_n(b'x', 9000));
+        csv.extend_from_slice(b"\x00,bob@example.fr");
+        let (_, r) = classify("wide.csv", &csv);
+        assert!(r.verdicts.len() <= super::super::classify::MAX_COLUMNS + 1);
+        let long_key = format!("{{\"{}\":\"ann@example.fr\"}}\n", "k".repeat(100_000));
+        let (_, r) = classify("long.ndjson", long_key.as_bytes());
+        assert!(r.verdicts.iter().all(|v| v.column.len() <= 1024));
+    }
 }
