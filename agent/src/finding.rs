@@ -31,6 +31,8 @@ const FIGURES: &[&str] = &[
     "match_share",
     "distinct_fingerprints",
     "distinct_subjects",
+    "sampled_records",
+    "personal_sampled_records",
     "estimated_rows",
     "oldest_record_age_s",
     "observed",

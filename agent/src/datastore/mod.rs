@@ -113,6 +113,8 @@ pub struct ColumnFinding {
     pub oldest_record_source: Option<String>,
     /// Records of the table or file (its estimated rows; the same for all its columns).
     pub records: u64,
+    /// Records sampled (read, for a file), personal or not, and how many held personal data.
+    pub sampled_records: (u64, u64),
     /// Distinct people in the sampled records (one subject key per record).
     pub distinct_subjects: Option<u64>,
     /// Age distribution of the records holding personal data.
@@ -141,6 +143,8 @@ impl ColumnFinding {
         e.insert("records".into(), self.records.to_string());
         if let Some(n) = self.distinct_subjects {
             e.insert("distinct_subjects".into(), n.to_string());
+            e.insert("sampled_records".into(), self.sampled_records.0.to_string());
+            e.insert("personal_sampled_records".into(), self.sampled_records.1.to_string());
         }
         if let Some(a) = &self.age {
             e.insert("age_column".into(), a.column.clone());
@@ -188,6 +192,7 @@ pub fn table_findings(location: &Location, report: &TableReport) -> Vec<ColumnFi
             oldest_record_age_s: report.oldest_personal.as_ref().map(|(t, _)| age(*t)),
             oldest_record_source: report.oldest_personal.as_ref().map(|(_, c)| format!("column:{c}")),
             records,
+            sampled_records: (report.sampled_rows, report.personal_rows),
             distinct_subjects: Some(report.distinct_subjects),
             age: report.age.clone(),
             kind_of_place: None,
@@ -218,6 +223,7 @@ pub fn file_findings(path: &Path, report: &files::FileReport, mtime_s: Option<i6
             oldest_record_age_s: oldest.map(age),
             oldest_record_source: source.clone(),
             records: report.rows,
+            sampled_records: (report.rows, report.personal_rows),
             distinct_subjects: Some(report.distinct_subjects),
             age: age_of_records.clone(),
             kind_of_place,
