@@ -8,9 +8,9 @@
 //!   aggregate (`COPY (SELECT count(*) FROM customers) TO STDOUT`): that one is not reported.
 //! - A `pg_dump` or `mysqldump` session — the application name in PostgreSQL's
 //!   `log_line_prefix` (`%a`), the tool's name in MySQL's general log, or mysqldump's tell-tale
-//!   `SELECT /*!40001 SQL_NO_CACHE */`: `dump_command`, once per session (a dump is thousands of
-//!   statements, one event; it ends after `event_gap_s` without a statement), with the tables
-//!   it copied.
+//!   `SELECT /*!40001 SQL_NO_CACHE */`: `dump_command`, at the session's first statement and at
+//!   its end (`event_gap_s` without a statement) with the tables it copied — a dump is thousands
+//!   of statements, one event.
 //! - Row counts: MySQL's slow log `Rows_sent: N`, PostgreSQL `auto_explain` plans (the actual
 //!   `rows=N` of the top node): `bulk_read` when N is far above the actor's baseline of returned
 //!   rows and at least `bulk_rows_min`, or at least `bulk_rows_absolute` regardless.
@@ -81,7 +81,6 @@ struct DumpSession {
     database: Option<String>,
     start_ms: i64,
     end_ms: i64,
-    origin: Origin,
     tables: BTreeSet<String>,
 }
 
@@ -198,7 +197,7 @@ impl DbLogWatch {
                 None if tool == "mysqldump" => statement::from_table(&String::from_utf8_lossy(&line[m.start()..line.len().min(m.start() + 4096)])),
                 None => None,
             };
-            self.dump(tool, table, t_ms, origin);
+            self.dump(tool, table, t_ms, origin, out);
             self.slow = None;
             return; // the statements of a dump session are the dump, not separate exports
         }
@@ -336,21 +335,21 @@ impl DbLogWatch {
         out.push(a);
     }
 
-    /// A statement of a dump tool's session.
-    fn dump(&mut self, tool: String, table: Option<String>, t_ms: i64, origin: Origin) {
+    /// A statement of a dump tool's session: the first one is reported at once (a dump of a
+    /// large database takes long; the DPO should not wait for its end), the end with what it
+    /// copied.
+    fn dump(&mut self, tool: String, table: Option<String>, t_ms: i64, origin: Origin, out: &mut Vec<Anomaly>) {
         let info = self.info();
         let key = (info.actor.clone().unwrap_or_default(), tool.clone());
-        if !self.dumps.contains_key(&key) && self.dumps.len() >= MAX_DUMPS {
-            return;
+        if !self.dumps.contains_key(&key) {
+            if self.dumps.len() >= MAX_DUMPS {
+                return;
+            }
+            let d = DumpSession { tool, database: info.database.clone(), start_ms: t_ms, end_ms: t_ms, tables: BTreeSet::new() };
+            out.push(self.dump_anomaly(&d, info.actor.clone(), origin));
+            self.dumps.insert(key.clone(), d);
         }
-        let d = self.dumps.entry(key).or_insert_with(|| DumpSession {
-            tool,
-            database: info.database.clone(),
-            start_ms: t_ms,
-            end_ms: t_ms,
-            origin,
-            tables: BTreeSet::new(),
-        });
+        let Some(d) = self.dumps.get_mut(&key) else { return };
         d.end_ms = d.end_ms.max(t_ms);
         if d.database.is_none() {
             d.database = info.database;
@@ -362,36 +361,45 @@ impl DbLogWatch {
         }
     }
 
-    /// Reports the dump sessions `done` selects.
+    /// The anomaly of a dump session as far as it went.
+    fn dump_anomaly(&self, d: &DumpSession, actor: Option<String>, origin: Origin) -> Anomaly {
+        let mut event = ExportEvent::new("dump", d.start_ms);
+        event.end_ms = d.end_ms;
+        event.statement = Some(d.tool.clone());
+        event.database = d.database.clone();
+        let known: Vec<u64> = d.tables.iter().filter_map(|t| self.sizes.table_rows(d.database.as_deref(), t)).collect();
+        if !known.is_empty() {
+            event.size(known.iter().sum(), SizeMethod::TableEstimatedRows);
+        } else if d.tables.is_empty()
+            && let Some(n) = d.database.as_deref().and_then(|db| self.sizes.database_rows(db))
+        {
+            event.size(n, SizeMethod::TableEstimatedRows);
+        }
+        let mut detail = match &d.database {
+            Some(db) => format!("{} {db}", d.tool),
+            None => format!("{} session", d.tool),
+        };
+        if !d.tables.is_empty() {
+            detail.push_str(&format!(": {} tables", d.tables.len()));
+        }
+        if let Some((n, _)) = event.records {
+            detail.push_str(&format!(", about {n} rows"));
+        }
+        Anomaly::new("dump_command", 1, None, 1.0, actor, detail, 0.9).with_event(event).at(origin)
+    }
+
+    /// Ends the dump sessions `done` selects, reporting the end of those that went on after
+    /// their first statement.
     fn end_dumps(&mut self, done: impl Fn(&DumpSession) -> bool, out: &mut Vec<Anomaly>) {
         let mut ended: Vec<(String, String)> = self.dumps.iter().filter(|(_, d)| done(d)).map(|(k, _)| k.clone()).collect();
         ended.sort();
         for key in ended {
             let Some(d) = self.dumps.remove(&key) else { continue };
+            if d.tables.is_empty() && d.end_ms == d.start_ms {
+                continue; // nothing more than its first report said
+            }
             let actor = (!key.0.is_empty()).then_some(key.0);
-            let mut event = ExportEvent::new("dump", d.start_ms);
-            event.end_ms = d.end_ms;
-            event.statement = Some(d.tool.clone());
-            event.database = d.database.clone();
-            let known: Vec<u64> = d.tables.iter().filter_map(|t| self.sizes.table_rows(d.database.as_deref(), t)).collect();
-            if !known.is_empty() {
-                event.size(known.iter().sum(), SizeMethod::TableEstimatedRows);
-            } else if d.tables.is_empty()
-                && let Some(n) = d.database.as_deref().and_then(|db| self.sizes.database_rows(db))
-            {
-                event.size(n, SizeMethod::TableEstimatedRows);
-            }
-            let mut detail = match &d.database {
-                Some(db) => format!("{} {db}", d.tool),
-                None => format!("{} session", d.tool),
-            };
-            if !d.tables.is_empty() {
-                detail.push_str(&format!(": {} tables", d.tables.len()));
-            }
-            if let Some((n, _)) = event.records {
-                detail.push_str(&format!(", about {n} rows"));
-            }
-            out.push(Anomaly::new("dump_command", 1, None, 1.0, actor, detail, 0.9).with_event(event).at(d.origin));
+            out.push(self.dump_anomaly(&d, actor, Origin::EventEnd { start_ms: d.start_ms }));
         }
     }
 
@@ -579,10 +587,11 @@ mod tests {
     }
 
     #[test]
-    fn a_dump_session_is_reported_once_with_its_tables_not_per_statement() {
+    fn a_dump_session_is_reported_at_its_start_and_at_its_end_with_its_tables_not_per_statement() {
         let sizes = SizeHints::default();
         sizes.record_table("shop", "public.customers", 20_000);
         sizes.record_table("shop", "public.orders", 50_000);
+        sizes.record_table("shop", "public.audit", 1);
         let out = run_with(
             &[
                 "2026-11-20 02:00:00 UTC [77] user=backup@shop app=pg_dump LOG:  statement: SET search_path = ''",
@@ -591,16 +600,17 @@ mod tests {
             ],
             sizes,
         );
-        assert_eq!(out.len(), 1, "{out:?}");
-        assert_eq!(
-            (out[0].heuristic, out[0].actor.as_deref(), out[0].detail.as_str()),
-            ("dump_command", Some("backup"), "pg_dump shop: 2 tables, about 70000 rows")
-        );
-        let e = out[0].event.as_ref().unwrap();
-        assert_eq!(e.signature(out[0].actor.as_deref()), "dump|db=shop|actor=backup");
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out.iter().all(|a| a.heuristic == "dump_command" && a.actor.as_deref() == Some("backup")));
+        assert_eq!(out[0].detail, "pg_dump shop, about 70001 rows", "at once: the database as scanned");
+        assert_eq!(out[0].origin, Origin::Line { number: 1, offset: 0 });
+        assert_eq!(out[1].detail, "pg_dump shop: 2 tables, about 70000 rows", "at its end: what it copied");
+        let e = out[1].event.as_ref().unwrap();
+        assert_eq!(e.signature(out[1].actor.as_deref()), out[0].event.as_ref().unwrap().signature(out[0].actor.as_deref()), "one event");
+        assert_eq!(e.signature(out[1].actor.as_deref()), "dump|db=shop|actor=backup");
         assert_eq!((e.records, e.end_ms - e.start_ms), (Some((70_000, SizeMethod::TableEstimatedRows)), 1000));
         let my = run(&["2026-11-20T02:00:00Z   9 Query\tSELECT /*!40001 SQL_NO_CACHE */ * FROM `customers`"]);
-        assert_eq!(my[0].detail, "mysqldump session: 1 tables");
+        assert_eq!(my.iter().map(|a| a.detail.as_str()).collect::<Vec<_>>(), vec!["mysqldump session", "mysqldump session: 1 tables"]);
     }
 
     #[test]
