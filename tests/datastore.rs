@@ -185,6 +185,11 @@ fn postgres_tables_are_sampled_and_classified_with_the_default_sample_size() {
     assert_eq!(email["oldest_record_source"], "column:signed_up");
     assert_age_days(email, 1999);
     assert_eq!(records.len(), 1, "nothing in bio, login or settings: {records:#?}");
+    // Retention by records: the age distribution of the sampled rows, by their date column.
+    assert_eq!((email["age_column"].as_str(), email["age_sampled"].as_u64(), email["records"].as_u64()), (Some("signed_up"), Some(1000), Some(3000)));
+    let q: Vec<u64> = email["age_quantiles_days"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(q.len(), 101);
+    assert!(q.windows(2).all(|w| w[0] <= w[1]) && q[100] <= 2000, "{q:?}");
 }
 
 #[test]
@@ -199,4 +204,97 @@ fn unreachable_database_is_an_error_naming_the_location_without_password() {
     assert_eq!(code, 2);
     assert!(stderr.contains(&format!("postgres://127.0.0.1:{port}/crm")) && stderr.contains("cannot connect"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn a_headerless_semicolon_export_is_read_as_data_and_printed_without_a_raw_value() {
+    let dir = tempfile::tempdir().unwrap();
+    // `COPY customers TO … (FORMAT csv, DELIMITER ';')`: no header, `;`, in a directory named
+    // after a person.
+    let named = dir.path().join("jean.dupont@example.fr");
+    std::fs::create_dir_all(&named).unwrap();
+    let now = now_s() as i64;
+    let date = |days_ago: i64| {
+        let t = time::OffsetDateTime::from_unix_timestamp(now - days_ago * DAY as i64).unwrap();
+        format!("{} {:02}:{:02}:00", t.date(), t.hour(), t.minute())
+    };
+    let mut csv = format!("1;Jean;jean.dupont@example.fr;+33 6 12 34 56 78;1985-04-12;{}\n", date(10));
+    for i in 2..=400i64 {
+        // A quarter of the customers were last active three years ago.
+        let last = if i % 4 == 0 { 3 * 365 + i % 30 } else { i % 300 };
+        csv.push_str(&format!("{i};Client;client{i}@example.fr;+33 6 12 34 {:02} {:02};1990-01-01;{}\n", i / 100, i % 100, date(last)));
+    }
+    let file = named.join("customers.csv");
+    std::fs::write(&file, &csv).unwrap();
+
+    let (code, records, stderr) = scan(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let email = records.iter().find(|r| r["column"] == "col3" && r["detector"] == "email").unwrap_or_else(|| panic!("{records:#?}"));
+    assert_eq!((email["matched_rows"].as_u64(), email["records"].as_u64()), (Some(400), Some(400)), "the first row is data");
+    assert!(records.iter().any(|r| r["column"] == "col4" && r["detector"] == "phone"), "`;` sniffed: {records:#?}");
+    assert_eq!(email["age_column"], "col6", "the activity dates, not the birth dates");
+    let q: Vec<u64> = email["age_quantiles_days"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let older_than_two_years = q.iter().filter(|&&d| d > 730).count();
+    assert!((23..=27).contains(&older_than_two_years), "about a quarter: {older_than_two_years} of 101 percentiles; {q:?}");
+
+    for json in [true, false] {
+        let mut cmd = Command::new(bin("e2e-agent"));
+        cmd.arg("scan").arg(dir.path());
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for raw in ["jean.dupont@example.fr", "+33 6 12 34 56 78", "client77@example.fr", "Jean;"] {
+            assert!(!stdout.contains(raw), "{raw} printed (json: {json}):\n{stdout}");
+        }
+        assert!(stdout.contains("customers.csv"), "{stdout}");
+    }
+    // With --show-values, what is masked otherwise is there (the test above can fail).
+    let out = Command::new(bin("e2e-agent")).arg("scan").arg(dir.path()).arg("--show-values").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("jean.dupont@example.fr"));
+}
+
+#[test]
+fn retention_counts_records_by_their_last_activity_and_records_are_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT, phone TEXT, created_at TEXT, last_login TEXT, birth_date TEXT)").unwrap();
+    let day = |ago: u64| time::OffsetDateTime::from_unix_timestamp((now_s() - ago * DAY) as i64).unwrap().date().to_string();
+    let tx = db.unchecked_transaction().unwrap();
+    let mut inactive = 0;
+    for i in 0..20_000u64 {
+        // Every account is old; 6,055 of them have not logged in for more than three years.
+        let gone = (i * 7919) % 20_000 < 6_055;
+        inactive += u64::from(gone);
+        let last = if gone { 3 * 365 + 30 + i % 700 } else { i % 365 };
+        tx.execute(
+            "INSERT INTO accounts (email, phone, created_at, last_login, birth_date) VALUES (?1, ?2, ?3, ?4, '1980-01-01')",
+            rusqlite::params![
+                format!("u{i}@example.fr"),
+                format!("06 12 {:02} {:02} {:02}", i / 10000, (i / 100) % 100, i % 100),
+                day(1500 + i % 500),
+                day(last)
+            ],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    drop(db);
+    assert_eq!(inactive, 6_055);
+    let (code, records, stderr) = scan(&[&format!("sqlite://{}", path.display())]);
+    assert_eq!(code, 1, "{stderr}");
+    let columns: Vec<&Value> = records.iter().filter(|r| r["location"].as_str().is_some_and(|l| l.ends_with("/accounts"))).collect();
+    assert!(columns.len() >= 2, "{records:#?}");
+    for c in &columns {
+        assert_eq!(c["records"], 20_000, "records are rows, the same for every column: {c}");
+        assert_eq!(c["age_column"], "last_login", "activity before creation: {c}");
+        assert_eq!(c["oldest_record_source"], "column:created_at", "the oldest record, as before: {c}");
+    }
+    let q: Vec<u64> = columns[0]["age_quantiles_days"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    // Past a three-year retention: the share of percentiles above 1,095 days, × the records.
+    let share = q.iter().filter(|&&d| d > 1095).count() as f64 / 101.0;
+    let estimate = share * 20_000.0;
+    assert!((estimate - 6_055.0).abs() <= 605.5, "{estimate:.0} records past retention, truly 6,055 (within 10 %)");
 }

@@ -83,6 +83,15 @@ enum Command {
         /// Minimum confidence to report.
         #[arg(long)]
         min_confidence: Option<f32>,
+        /// Also look for export anomalies in the logs, as a running agent would have, by each
+        /// line's own time: `postgres,mysql,access_log,finding_rate` (any of them), or `auto`
+        /// to recognise each log's format.
+        #[arg(long, value_name = "LIST")]
+        detect: Option<String>,
+        /// Agent configuration whose `[anomaly]` thresholds `--detect` uses (default: the
+        /// defaults), so a forensic scan judges as the running agent does.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -126,7 +135,21 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence } => {
+        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, detect, config } => {
+            let anomaly = match config.as_deref().map(AgentConfig::load_anomaly).transpose() {
+                Ok(a) => a.unwrap_or_default(),
+                Err(e) => {
+                    eprintln!("custos-agent: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let detect = match detect.as_deref().map(custos_agent::scan::forensic::Detect::parse).transpose() {
+                Ok(d) => d.unwrap_or_default(),
+                Err(e) => {
+                    eprintln!("custos-agent: --detect: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let engine = match custos_agent::load_engine(rules.as_deref(), min_confidence) {
                 Ok(e) => e,
                 Err(e) => {
@@ -136,7 +159,7 @@ pub fn main() -> ExitCode {
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            let opts = custos_agent::scan::ScanOptions { json, show_values, matches };
+            let opts = custos_agent::scan::ScanOptions { json, show_values, matches, detect, anomaly };
             match custos_agent::scan::scan_locations(&engine, &locations, sample_rows, &opts, &mut out) {
                 Ok(s) => {
                     if std::io::Write::flush(&mut out).is_err() {

@@ -90,6 +90,18 @@ pub struct AnomalyConfig {
     pub file_min_distinct: u64,
     /// Weight of places where exports hide (tmp, home, web roots, shares).
     pub exposed_place_weight: f64,
+    /// Lines may arrive this many seconds out of event-time order: a window closes only once a
+    /// line this much later than its end was seen.
+    pub reorder_tolerance_s: u64,
+    /// Windows a client's own request rate needs before it is judged against itself (a steady
+    /// integration is learned after that many windows).
+    pub actor_warmup: usize,
+    /// Service accounts and integrations (user names or client addresses, `*` globs allowed)
+    /// that never fire `request_rate`.
+    pub known_actors: Vec<String>,
+    /// An export event (a scrape, a dump session) ends after this many seconds of event time
+    /// without a request or statement of it.
+    pub event_gap_s: u64,
 }
 
 impl Default for AnomalyConfig {
@@ -108,6 +120,10 @@ impl Default for AnomalyConfig {
             finding_rate_min: 50,
             file_min_distinct: 1000,
             exposed_place_weight: 4.0,
+            reorder_tolerance_s: 10,
+            actor_warmup: 3,
+            known_actors: Vec::new(),
+            event_gap_s: 300,
         }
     }
 }
@@ -127,6 +143,15 @@ impl AnomalyConfig {
         if !(self.exposed_place_weight.is_finite() && self.exposed_place_weight >= 1.0) {
             return Err(("anomaly.exposed_place_weight", "must be at least 1"));
         }
+        if self.actor_warmup == 0 || self.actor_warmup > 50 {
+            return Err(("anomaly.actor_warmup", "must be between 1 and 50"));
+        }
+        if self.event_gap_s == 0 {
+            return Err(("anomaly.event_gap_s", "must be at least 1"));
+        }
+        if self.known_actors.iter().any(|a| glob::Pattern::new(a).is_err()) {
+            return Err(("anomaly.known_actors", "each entry must be a name or a valid glob"));
+        }
         Ok(())
     }
 }
@@ -143,6 +168,23 @@ pub enum LogDetect {
     AccessLog,
     /// Rate of personal-data findings in this log against its baseline.
     FindingRate,
+}
+
+impl LogDetect {
+    /// The name in `detect = [...]` and `scan --detect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogDetect::Postgres => "postgres",
+            LogDetect::Mysql => "mysql",
+            LogDetect::AccessLog => "access_log",
+            LogDetect::FindingRate => "finding_rate",
+        }
+    }
+
+    /// Parses a name of [`LogDetect::as_str`].
+    pub fn parse(name: &str) -> Option<LogDetect> {
+        [LogDetect::Postgres, LogDetect::Mysql, LogDetect::AccessLog, LogDetect::FindingRate].into_iter().find(|d| d.as_str() == name)
+    }
 }
 
 /// Where to start reading a log file seen for the first time.
@@ -353,6 +395,17 @@ impl AgentConfig {
         cfg.resolve(&base);
         cfg.check(path, &text)?;
         Ok(cfg)
+    }
+
+    /// The `[anomaly]` section of the config file at `path`, checked (what `scan --config`
+    /// uses, so that a forensic scan judges with the thresholds of the running agent; the rest
+    /// of the file is parsed strictly but not checked).
+    pub fn load_anomaly(path: &Path) -> Result<AnomalyConfig, ConfigError> {
+        let (cfg, text): (AgentConfig, String) = parse_toml_file(path)?;
+        if let Err((field, reason)) = cfg.anomaly.check() {
+            return Err(ConfigError::field(path, &text, field, reason));
+        }
+        Ok(cfg.anomaly)
     }
 
     /// Makes relative paths relative to `base`.

@@ -36,10 +36,12 @@ pub mod enrollment;
 pub mod finding;
 pub mod metrics;
 pub mod mode;
+pub mod place;
 pub mod reader;
 pub mod run;
 pub mod scan;
 pub mod spool;
+pub mod subject;
 pub mod tail;
 pub mod transport;
 

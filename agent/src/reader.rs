@@ -30,19 +30,14 @@ pub struct ReaderContext {
     pub(crate) mode: RunMode,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) anomaly: anomaly::AnomalyConfig,
+    /// What scans learn of table and file sizes (to size the exports seen in logs).
+    pub(crate) sizes: anomaly::SizeHints,
 }
 
 /// The finding of an anomaly seen in a log.
-fn anomaly_finding(engine: &Engine, factory: &FindingFactory, source: pb::Source, a: &anomaly::LogAnomaly) -> pb::Finding {
-    match (a.line, a.window) {
-        (Some((line, offset)), _) => {
-            let position = pb::Position { at: Some(pb::position::At::Text(pb::TextPosition { line, start: 0, end: 0, line_offset: offset })) };
-            factory.anomaly_finding(engine, &source, Some(position), &format!("line:{offset}"), &a.anomaly)
-        }
-        (None, w) => {
-            factory.anomaly_finding(engine, &source, None, &format!("window:{}:{}", w.unwrap_or(0), a.anomaly.actor.as_deref().unwrap_or("")), &a.anomaly)
-        }
-    }
+fn anomaly_finding(engine: &Engine, factory: &FindingFactory, a: &anomaly::LogAnomaly) -> pb::Finding {
+    let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator: a.path.to_string_lossy().into_owned(), identity: a.identity.clone() };
+    factory.anomaly_finding(engine, &source, &a.anomaly)
 }
 
 /// Tails, detects, spools findings and persists checkpoints. Runs on its own thread.
@@ -89,8 +84,9 @@ pub fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
     let mut detections = Vec::new();
     let mut spool_error: Option<std::io::Error> = None;
     let mut watches = anomaly::LogWatches::new(&ctx.sources, &ctx.anomaly);
+    watches.share_sizes(ctx.sizes.clone());
     let mut anomalies: Vec<anomaly::LogAnomaly> = Vec::new();
-    let unix_now = || custos_proto::time::now_ms() / 1000;
+    let now_ms = custos_proto::time::now_ms;
     let mut last_rescan = Instant::now();
     let mut last_checkpoint = Instant::now();
     let mut rescan = true;
@@ -102,14 +98,9 @@ pub fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
                 ctx.engine.scan(l.bytes, &mut detections);
                 if !watches.is_empty() {
                     let before = anomalies.len();
-                    watches.line(l.path, l.line, l.offset, l.bytes, detections.len(), unix_now(), &mut anomalies);
+                    watches.line(l.path, l.identity, l.line, l.offset, l.bytes, detections.len(), now_ms(), &mut anomalies);
                     for a in anomalies.drain(before..) {
-                        let source = pb::Source {
-                            kind: pb::SourceKind::LogFile as i32,
-                            locator: l.path.to_string_lossy().into_owned(),
-                            identity: l.identity.to_string(),
-                        };
-                        pending.push(anomaly_finding(&ctx.engine, &ctx.factory, source, &a));
+                        pending.push(anomaly_finding(&ctx.engine, &ctx.factory, &a));
                     }
                 }
                 if detections.is_empty() {
@@ -117,9 +108,7 @@ pub fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
                 }
                 let source =
                     pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
-                for d in &detections {
-                    pending.push(ctx.factory.text_finding(&ctx.engine, &source, l.line, l.offset, d, &l.bytes[d.start..d.end]));
-                }
+                ctx.factory.line_findings(&ctx.engine, &source, l.line, l.offset, &detections, l.bytes, &mut pending);
                 if pending.len() >= 1024 && spool_error.is_none() {
                     // Blocks while the spool is full (backpressure on reading).
                     match ctx.spool.append(&pending, &stop) {
@@ -139,10 +128,12 @@ pub fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
             stats
         };
         if !watches.is_empty() {
-            watches.tick(unix_now(), &mut anomalies);
+            watches.tick(now_ms(), &mut anomalies);
+            if ctx.mode == RunMode::Once {
+                watches.flush(&mut anomalies); // the end of what there is to read
+            }
             for a in anomalies.drain(..) {
-                let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator: a.path.to_string_lossy().into_owned(), identity: String::new() };
-                pending.push(anomaly_finding(&ctx.engine, &ctx.factory, source, &a));
+                pending.push(anomaly_finding(&ctx.engine, &ctx.factory, &a));
             }
         }
         if spool_error.is_none() && !pending.is_empty() {

@@ -76,8 +76,11 @@ impl Agent {
         let saved = Checkpoints::load(&checkpoints_path)?;
         let transport = transport::Transport::new(self.config.collector.clone(), self.config.batch.clone(), self.config.agent_id.clone(), self.host.clone())?;
         let (done_tx, done_rx) = watch::channel(false);
-        let scheduler = Scheduler::new(self.config.scans.clone(), data_dir.join("scan-state.json"), self.config.anomaly.clone())
+        let mut scheduler = Scheduler::new(self.config.scans.clone(), data_dir.join("scan-state.json"), self.config.anomaly.clone())
             .map_err(|e| anyhow::anyhow!("cannot load the scan state: {e}"))?;
+        // What scans learn of table and file sizes sizes the exports the reader sees in logs.
+        let sizes = crate::anomaly::SizeHints::default();
+        scheduler.share_sizes(sizes.clone());
         let scans = ScanContext {
             engine: self.engine.clone(),
             factory: self.factory.clone(),
@@ -106,6 +109,7 @@ impl Agent {
                 mode,
                 shutdown: shutdown.clone(),
                 anomaly: self.config.anomaly.clone(),
+                sizes,
             };
             std::thread::Builder::new().name("custos-reader".into()).spawn(move || {
                 let r = match once_scheduler {

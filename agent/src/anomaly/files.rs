@@ -7,26 +7,15 @@
 //! roots and shares, 1 elsewhere. A weighted count of at least `file_min_distinct` is reported.
 //! Whether the place is covered by the register is the collector's call, not the agent's.
 
-use super::signal::Anomaly;
+use super::signal::{Anomaly, ExportEvent, SizeMethod};
 use crate::config::AnomalyConfig;
 use std::path::Path;
 
-/// Where exports hide, by path fragment.
-const PLACES: &[(&str, &[&str])] = &[
-    ("tmp dir", &["/tmp/", "/var/tmp/", "/dev/shm/"]),
-    ("home dir", &["/home/", "/root/", "/Users/"]),
-    ("web root", &["/var/www/", "/srv/www/", "/usr/share/nginx/", "/public_html/", "/htdocs/", "/wwwroot/", "/public/"]),
-    ("share", &["/mnt/", "/media/", "/srv/share", "/share/", "/shares/", "/nfs/", "/smb/", "/samba/"]),
-];
+pub use crate::place::{exposed_place, kind_of_place};
 
-/// The kind of exposed place `path` is in, if any.
-pub fn exposed_place(path: &Path) -> Option<&'static str> {
-    let p = path.to_string_lossy();
-    PLACES.iter().find(|(_, frags)| frags.iter().any(|f| p.contains(f))).map(|(name, _)| *name)
-}
-
-/// Weighs a new (`grown` false) or grown file holding `distinct` personal values.
-pub fn assess(path: &Path, distinct: u64, grown: bool, config: &AnomalyConfig) -> Option<Anomaly> {
+/// Weighs a new (`grown` false) or grown file holding `distinct` people in `rows` records,
+/// last written at `mtime_ms` (its event time).
+pub fn assess(path: &Path, distinct: u64, rows: u64, mtime_ms: i64, grown: bool, config: &AnomalyConfig) -> Option<Anomaly> {
     let place = exposed_place(path);
     let weight = if place.is_some() { config.exposed_place_weight } else { 1.0 };
     let threshold = config.file_min_distinct as f64 / weight;
@@ -35,18 +24,14 @@ pub fn assess(path: &Path, distinct: u64, grown: bool, config: &AnomalyConfig) -
     }
     let what = if grown { "grown file" } else { "new file" };
     let detail = match place {
-        Some(p) => format!("{what} in {p}"),
-        None => what.to_string(),
+        Some(p) => format!("{what} in {p}: {rows} records, {distinct} people"),
+        None => format!("{what}: {rows} records, {distinct} people"),
     };
-    Some(Anomaly {
-        heuristic: "personal_data_file",
-        observed: distinct,
-        baseline: None,
-        threshold,
-        actor: None,
-        detail,
-        confidence: if place.is_some() { 0.8 } else { 0.6 },
-    })
+    let mut event = ExportEvent::new("file", mtime_ms);
+    event.path = Some(path.display().to_string());
+    event.place = kind_of_place(path);
+    event.size(rows, SizeMethod::FileRows);
+    Some(Anomaly::new("personal_data_file", distinct, None, threshold, None, detail, if place.is_some() { 0.8 } else { 0.6 }).with_event(event))
 }
 
 #[cfg(test)]
@@ -56,17 +41,22 @@ mod tests {
     #[test]
     fn many_people_in_tmp_fire_sooner_than_in_an_application_directory() {
         let c = AnomalyConfig::default();
-        let tmp = assess(Path::new("/tmp/customers.csv"), 400, false, &c).unwrap();
-        assert_eq!(tmp.detail, "new file in tmp dir");
+        let tmp = assess(Path::new("/tmp/customers.csv"), 400, 410, 7, false, &c).unwrap();
+        assert_eq!(tmp.detail, "new file in tmp dir: 410 records, 400 people");
         assert_eq!(tmp.threshold, 250.0);
-        assert_eq!(assess(Path::new("/opt/crm/data/customers.csv"), 400, false, &c), None);
-        assert!(assess(Path::new("/opt/crm/data/customers.csv"), 5000, true, &c).is_some_and(|a| a.detail == "grown file"));
+        let e = tmp.event.as_ref().unwrap();
+        assert_eq!((e.place, e.records, e.start_ms), (Some("tmp"), Some((410, SizeMethod::FileRows)), 7));
+        assert_eq!(e.signature(None), "file|path=/tmp/customers.csv");
+        assert_eq!(assess(Path::new("/opt/crm/data/customers.csv"), 400, 400, 0, false, &c), None);
+        assert!(assess(Path::new("/opt/crm/data/customers.csv"), 5000, 5000, 0, true, &c).is_some_and(|a| a.detail.starts_with("grown file:")));
+        assert_eq!(kind_of_place(Path::new("/var/www/html/patients.csv")), Some("web_root"));
+        assert_eq!(kind_of_place(Path::new("/srv/app/patients.csv")), None);
     }
 
     #[test]
     fn a_file_with_a_few_people_is_quiet_anywhere() {
         let c = AnomalyConfig::default();
-        assert_eq!(assess(Path::new("/var/www/html/contact.html"), 3, false, &c), None);
-        assert_eq!(assess(Path::new("/home/ann/notes.txt"), 12, true, &c), None);
+        assert_eq!(assess(Path::new("/var/www/html/contact.html"), 3, 3, 0, false, &c), None);
+        assert_eq!(assess(Path::new("/home/ann/notes.txt"), 12, 40, 0, true, &c), None);
     }
 }

@@ -9,7 +9,13 @@
 //! context (a `phone` header makes a bare number more credible) and context never crosses into
 //! another value — and the [`Engine`] makes one pass per batch. Each detection is mapped back to
 //! its value by binary search. Memory is bounded: the batch buffer is flushed at a fixed size,
-//! and distinct fingerprints are counted exactly up to [`DISTINCT_CAP`] per (column, detector).
+//! distinct fingerprints are counted exactly up to [`DISTINCT_CAP`] per (column, detector), and
+//! at most [`MAX_COLUMNS`] columns are told apart (JSON keys and CSV fields come from the data).
+//!
+//! Records, not values, are what a DPO counts: the classifier also knows which rows held
+//! personal data, each such row's subject key (its strongest identifier, [`crate::subject`]),
+//! and the dates of those rows per date column ([`Classifier::row_date`]), from which the
+//! retention evidence (the age distribution of the records) is made.
 
 use custos_rules::{Detection, Engine, FingerprintKey, mask};
 use std::collections::{HashMap, HashSet};
@@ -20,6 +26,60 @@ pub const DISTINCT_CAP: usize = 100_000;
 
 /// Batch buffer size before a scan pass.
 const BATCH_BYTES: usize = 1 << 20;
+
+/// Columns told apart at most; the values of further columns are classified together under
+/// [`OTHER_COLUMNS`].
+pub const MAX_COLUMNS: usize = 4096;
+
+/// Column names are cut to this many characters.
+const MAX_NAME_CHARS: usize = 256;
+
+/// The name of the column that gathers the values of columns beyond [`MAX_COLUMNS`].
+pub const OTHER_COLUMNS: &str = "(other columns)";
+
+/// Date columns followed at most per classifier.
+const MAX_DATE_COLUMNS: usize = 32;
+
+/// Dates kept per date column (a uniform sample of them beyond).
+const DATE_SAMPLE_CAP: usize = 100_000;
+
+/// The dates of one date column in the rows that held personal data.
+#[derive(Debug, Clone, Default)]
+pub struct DateSample {
+    /// Column name (or field path).
+    pub column: String,
+    /// Unix seconds: all of them, or a uniform sample of [`DATE_SAMPLE_CAP`] when there were
+    /// more.
+    pub times: Vec<i64>,
+    /// Rows holding personal data that had this date.
+    pub seen: u64,
+}
+
+/// Everything a classification found: per-column verdicts and the per-record figures.
+#[derive(Debug, Clone, Default)]
+pub struct Classified {
+    /// One verdict per (column, detector), columns in first-seen order.
+    pub verdicts: Vec<ColumnVerdict>,
+    /// Oldest timestamp among rows that held personal data.
+    pub oldest_personal: Option<i64>,
+    /// Rows that held personal data.
+    pub personal_rows: u64,
+    /// Distinct subject keys of those rows (a lower bound when `subjects_capped`).
+    pub distinct_subjects: u64,
+    /// True when the subject count reached [`DISTINCT_CAP`].
+    pub subjects_capped: bool,
+    /// The dates of the rows holding personal data, per date column.
+    pub dates: Vec<DateSample>,
+}
+
+/// What is known of a row of the current batch: whether it held personal data, its strongest
+/// identifier, its dates.
+#[derive(Debug, Clone, Default)]
+struct RowState {
+    personal: bool,
+    strongest: crate::subject::Strongest,
+    dates: Vec<(usize, i64)>,
+}
 
 /// What one (column, detector) pair came to.
 #[derive(Debug, Clone)]
@@ -95,6 +155,18 @@ pub struct Classifier<'a> {
     oldest_personal: Option<i64>,
     /// Total rows.
     rows: u64,
+    /// Date columns and their samples.
+    dates: Vec<DateSample>,
+    date_index: HashMap<String, usize>,
+    /// Rows of the current batch from `batch_first_row` on (the current row may go on in the
+    /// next batch, so it is carried over).
+    batch_rows: Vec<RowState>,
+    batch_first_row: u64,
+    personal_rows: u64,
+    subjects: HashSet<[u8; 32]>,
+    subjects_capped: bool,
+    /// State of the generator choosing which dates a full sample keeps.
+    sample_state: u64,
 }
 
 impl<'a> Classifier<'a> {
@@ -112,13 +184,29 @@ impl<'a> Classifier<'a> {
             row_times: HashMap::new(),
             oldest_personal: None,
             rows: 0,
+            dates: Vec::new(),
+            date_index: HashMap::new(),
+            batch_rows: Vec::new(),
+            batch_first_row: 1,
+            personal_rows: 0,
+            subjects: HashSet::new(),
+            subjects_capped: false,
+            sample_state: 0x9e37_79b9_7f4a_7c15,
         }
     }
 
     /// The index of column `name`, created on first use.
     pub fn column(&mut self, name: &str) -> usize {
+        // Names come from the data (CSV headers, JSON keys): a long one is cut.
+        let name = match name.char_indices().nth(MAX_NAME_CHARS) {
+            Some((at, _)) => &name[..at],
+            None => name,
+        };
         if let Some(&i) = self.index.get(name) {
             return i;
+        }
+        if self.columns.len() >= MAX_COLUMNS && name != OTHER_COLUMNS {
+            return self.column(OTHER_COLUMNS);
         }
         let i = self.columns.len();
         self.columns.push(ColumnTally { name: name.to_string(), sampled_rows: 0, last_row: 0, detectors: HashMap::new() });
@@ -136,6 +224,83 @@ impl<'a> Classifier<'a> {
     pub fn row_time(&mut self, unix_s: i64) {
         let e = self.row_times.entry(self.row).or_insert(unix_s);
         *e = (*e).min(unix_s);
+    }
+
+    /// The index of date column `name`, created on first use; `None` beyond the number of
+    /// date columns followed.
+    pub fn date_column(&mut self, name: &str) -> Option<usize> {
+        if let Some(&i) = self.date_index.get(name) {
+            return Some(i);
+        }
+        if self.dates.len() >= MAX_DATE_COLUMNS {
+            return None;
+        }
+        self.dates.push(DateSample { column: name.to_string(), ..DateSample::default() });
+        self.date_index.insert(name.to_string(), self.dates.len() - 1);
+        Some(self.dates.len() - 1)
+    }
+
+    /// Notes the current row's date in date column `column` (Unix seconds): the row's age
+    /// counts in that column's distribution if the row holds personal data. It also dates the
+    /// row for [`Classifier::row_time`].
+    pub fn row_date(&mut self, column: usize, unix_s: i64) {
+        self.row_time(unix_s);
+        self.row_state().dates.push((column, unix_s));
+        if self.batch_rows.len() >= 1 << 16 {
+            self.flush(); // rows with dates and few values: bounded all the same
+        }
+    }
+
+    /// The state of the current row in the batch.
+    fn row_state(&mut self) -> &mut RowState {
+        let i = self.row.saturating_sub(self.batch_first_row) as usize;
+        if self.batch_rows.len() <= i {
+            self.batch_rows.resize_with(i + 1, RowState::default);
+        }
+        &mut self.batch_rows[i]
+    }
+
+    /// Folds the finished rows of the batch (all but the current one, unless `all`) into the
+    /// per-record figures.
+    fn settle_rows(&mut self, all: bool) {
+        let current = (self.row.saturating_sub(self.batch_first_row) as usize).min(self.batch_rows.len());
+        let done = if all { self.batch_rows.len() } else { current };
+        let rows: Vec<RowState> = self.batch_rows.drain(..done).collect();
+        for r in rows {
+            if !r.personal {
+                continue;
+            }
+            self.personal_rows += 1;
+            if let Some(key) = r.strongest.key() {
+                if self.subjects.len() < DISTINCT_CAP {
+                    self.subjects.insert(key);
+                } else if !self.subjects.contains(&key) {
+                    self.subjects_capped = true;
+                }
+            }
+            for (column, t) in r.dates {
+                self.sample_date(column, t);
+            }
+        }
+        self.batch_first_row = if all { self.row + 1 } else { self.row.max(self.batch_first_row) };
+    }
+
+    /// Keeps `t` in the sample of date column `column` (a uniform reservoir beyond the cap).
+    fn sample_date(&mut self, column: usize, t: i64) {
+        let Some(d) = self.dates.get_mut(column) else { return };
+        d.seen += 1;
+        if d.times.len() < DATE_SAMPLE_CAP {
+            d.times.push(t);
+            return;
+        }
+        // xorshift64*: deterministic, so a rescan of the same data gives the same evidence.
+        self.sample_state ^= self.sample_state >> 12;
+        self.sample_state ^= self.sample_state << 25;
+        self.sample_state ^= self.sample_state >> 27;
+        let r = self.sample_state.wrapping_mul(0x2545_f491_4f6c_dd1d) % d.seen;
+        if (r as usize) < DATE_SAMPLE_CAP {
+            d.times[r as usize] = t;
+        }
     }
 
     /// Adds a value of `column` to the current row. Empty values count as absent.
@@ -166,7 +331,8 @@ impl<'a> Classifier<'a> {
     fn flush(&mut self) {
         if self.spans.is_empty() {
             self.buf.clear();
-            self.row_times.clear();
+            self.row_times.retain(|&row, _| row == self.row);
+            self.settle_rows(false);
             return;
         }
         self.detections.clear();
@@ -204,7 +370,17 @@ impl<'a> Classifier<'a> {
             if let Some(&ts) = self.row_times.get(&span.row) {
                 self.oldest_personal = Some(self.oldest_personal.map_or(ts, |o| o.min(ts)));
             }
+            let strength = crate::subject::strength(&spec.id, spec.category);
+            if let Some(r) = span.row.checked_sub(self.batch_first_row) {
+                let r = r as usize;
+                if self.batch_rows.len() <= r {
+                    self.batch_rows.resize_with(r + 1, RowState::default);
+                }
+                self.batch_rows[r].personal = true;
+                self.batch_rows[r].strongest.offer(strength, fp);
+            }
         }
+        self.settle_rows(false);
         self.buf.clear();
         self.spans.clear();
         // Keep the current row's time: its values may continue in the next batch.
@@ -222,8 +398,17 @@ impl<'a> Classifier<'a> {
 
     /// Flushes and returns the verdicts (columns in first-seen order, detectors by index) and
     /// the oldest timestamp among rows that held personal data.
-    pub fn finish(mut self) -> (Vec<ColumnVerdict>, Option<i64>) {
+    pub fn finish(self) -> (Vec<ColumnVerdict>, Option<i64>) {
+        let c = self.finish_all();
+        (c.verdicts, c.oldest_personal)
+    }
+
+    /// Flushes and returns everything found: the verdicts and the per-record figures.
+    pub fn finish_all(mut self) -> Classified {
         self.flush();
+        self.settle_rows(true);
+        let (personal_rows, distinct_subjects, subjects_capped) = (self.personal_rows, self.subjects.len() as u64, self.subjects_capped);
+        let dates = std::mem::take(&mut self.dates);
         let mut out = Vec::new();
         for c in self.columns {
             let mut dets: Vec<_> = c.detectors.into_iter().collect();
@@ -242,7 +427,7 @@ impl<'a> Classifier<'a> {
                 });
             }
         }
-        (out, self.oldest_personal)
+        Classified { verdicts: out, oldest_personal: self.oldest_personal, personal_rows, distinct_subjects, subjects_capped, dates }
     }
 }
 
@@ -280,7 +465,7 @@ pub fn parse_timestamp(text: &[u8]) -> Option<i64> {
 }
 
 /// True for column names that usually hold a record's date (`created_at`, `signup_date`,
-/// `timestamp`, `last_login` …).
+/// `timestamp`, `last_login`, `last_seen`, `last_activity` …).
 pub fn is_date_column_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.ends_with("_at")
@@ -290,6 +475,8 @@ pub fn is_date_column_name(name: &str) -> bool {
         || n == "created"
         || n == "updated"
         || n.contains("login")
+        || n.ends_with("_seen")
+        || n.starts_with("last_activ")
         || n == "ts"
 }
 

@@ -3,6 +3,11 @@
 //! The format is chosen from the name (`.csv`, `.tsv`, `.json`, `.ndjson`/`.jsonl`, each with an
 //! optional `.gz`; anything else is text). Structured files are reported per column: a CSV
 //! column by its header, a JSON value by its field path (`customer.email`, `items[].iban`).
+//!
+//! A CSV's delimiter is sniffed from its first lines (`,` `;` tab `|`: the one that splits
+//! them into the same number of fields). Its first row is a header only if it looks like one:
+//! a first row holding personal data, numbers, dates or `@`, or cells too long for names, is
+//! data (`COPY … TO` and many exports write no header), and the columns are `col1…colN`.
 //! A text file is one column named `""` whose rows are its lines. Files whose first 8 KiB (after
 //! decompression) contain a NUL byte are binaries and skipped.
 //!
@@ -11,7 +16,8 @@
 //! the file. The raw bytes on disk are hashed on the way (SHA-256) so scheduled scans can tell an
 //! unchanged file without reading it twice.
 
-use super::classify::{Classifier, ColumnVerdict, is_date_column_name, parse_timestamp};
+use super::classify::{Classifier, ColumnVerdict, DateSample, parse_timestamp};
+use super::retention::is_record_date_column;
 use custos_rules::{Engine, FingerprintKey};
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
@@ -23,9 +29,9 @@ use std::path::Path;
 pub enum Format {
     /// Lines of text.
     Text,
-    /// Comma-separated values with a header row.
+    /// Delimiter-separated values (`,` `;` tab `|`, sniffed), with or without a header row.
     Csv,
-    /// Tab-separated values with a header row.
+    /// Tab-separated values, with or without a header row.
     Tsv,
     /// One JSON document (a top-level array is streamed element by element).
     Json,
@@ -81,6 +87,12 @@ pub struct FileReport {
     pub content_hash: [u8; 32],
     /// True when the file looked binary and was skipped.
     pub binary: bool,
+    /// Records holding personal data.
+    pub personal_rows: u64,
+    /// Distinct subject keys (one per person: each record's strongest identifier).
+    pub distinct_subjects: u64,
+    /// Dates of the records holding personal data, per date column (retention evidence).
+    pub dates: Vec<DateSample>,
 }
 
 /// Hashes and counts the bytes read through it.
@@ -104,7 +116,18 @@ pub fn classify_file(engine: &Engine, key: &FingerprintKey, path: &Path) -> io::
     let (format, gz) = Format::of(path);
     let file = std::fs::File::open(path)?;
     let mut hashing = Hashing { inner: file, hash: Sha256::new(), bytes: 0 };
-    let mut report = FileReport { format, rows: 0, bytes: 0, verdicts: Vec::new(), oldest_personal: None, content_hash: [0; 32], binary: false };
+    let mut report = FileReport {
+        format,
+        rows: 0,
+        bytes: 0,
+        verdicts: Vec::new(),
+        oldest_personal: None,
+        content_hash: [0; 32],
+        binary: false,
+        personal_rows: 0,
+        distinct_subjects: 0,
+        dates: Vec::new(),
+    };
     let result = {
         let raw: Box<dyn Read + '_> = if gz { Box::new(flate2::read::MultiGzDecoder::new(&mut hashing)) } else { Box::new(&mut hashing) };
         let mut reader = BufReader::with_capacity(256 << 10, raw);
@@ -116,23 +139,26 @@ pub fn classify_file(engine: &Engine, key: &FingerprintKey, path: &Path) -> io::
             let mut c = Classifier::new(engine, key);
             match format {
                 Format::Text => text(&mut reader, &mut c)?,
-                Format::Csv => delimited(&mut reader, b',', &mut c)?,
-                Format::Tsv => delimited(&mut reader, b'\t', &mut c)?,
+                Format::Csv => delimited(&mut reader, None, engine, &mut c)?,
+                Format::Tsv => delimited(&mut reader, Some(b'\t'), engine, &mut c)?,
                 Format::Ndjson => ndjson(&mut reader, &mut c, path)?,
                 Format::Json => json(&mut reader, &mut c, path)?,
             }
             // Drain what a parser left unread so the hash covers the whole file.
             io::copy(&mut reader, &mut io::sink())?;
             report.rows = c.rows();
-            Some(c.finish())
+            Some(c.finish_all())
         }
     };
     if report.binary {
         io::copy(&mut hashing, &mut io::sink())?;
     }
-    if let Some((verdicts, oldest)) = result {
-        report.verdicts = verdicts;
-        report.oldest_personal = oldest;
+    if let Some(found) = result {
+        report.verdicts = found.verdicts;
+        report.oldest_personal = found.oldest_personal;
+        report.personal_rows = found.personal_rows;
+        report.distinct_subjects = found.distinct_subjects;
+        report.dates = found.dates;
     }
     report.bytes = hashing.bytes;
     report.content_hash = hashing.hash.finalize().into();
@@ -154,43 +180,132 @@ fn text(reader: &mut dyn BufRead, c: &mut Classifier<'_>) -> io::Result<()> {
     }
 }
 
-fn delimited(reader: &mut dyn BufRead, delimiter: u8, c: &mut Classifier<'_>) -> io::Result<()> {
-    let mut r = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(reader);
-    let headers = r.byte_headers().map_err(io::Error::other)?.clone();
-    let mut columns = Vec::with_capacity(headers.len());
-    let mut dates = Vec::new();
-    for (i, h) in headers.iter().enumerate() {
-        let name = String::from_utf8_lossy(h).trim().to_string();
-        let name = if name.is_empty() { format!("column_{}", i + 1) } else { name };
-        if is_date_column_name(&name) {
-            dates.push(i);
+/// The delimiter of a CSV file from its first bytes: of `,` `;` tab `|`, the one that splits
+/// the most complete lines into the same number (at least two) of fields, counted outside
+/// quotes; `,` when none does.
+pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    let mut lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+    if lines.len() > 1 {
+        lines.pop(); // the last piece may be cut short
+    }
+    lines.retain(|l| !l.trim_ascii().is_empty());
+    lines.truncate(50);
+    let mut best = (0usize, 0usize, b',');
+    for d in CANDIDATES {
+        let counts: Vec<usize> = lines
+            .iter()
+            .map(|l| {
+                let mut quoted = false;
+                l.iter()
+                    .filter(|&&b| {
+                        if b == b'"' {
+                            quoted = !quoted;
+                        }
+                        b == d && !quoted
+                    })
+                    .count()
+            })
+            .collect();
+        // The commonest non-zero count, and how many lines have it.
+        let mut tally: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+        for &n in counts.iter().filter(|&&n| n > 0) {
+            *tally.entry(n).or_default() += 1;
+        }
+        let Some((&fields, &agree)) = tally.iter().max_by_key(|&(&n, &k)| (k, n)) else { continue };
+        if (agree, fields) > (best.0, best.1) {
+            best = (agree, fields, d);
+        }
+    }
+    best.2
+}
+
+/// True when the first row of a CSV file is data, not column names: a cell holds a personal
+/// value, a number, a date, an `@`, or is too long for a name.
+pub fn is_data_row(engine: &Engine, first: &csv::ByteRecord) -> bool {
+    let mut detections = Vec::new();
+    first.iter().any(|cell| {
+        let cell = cell.trim_ascii();
+        if cell.is_empty() {
+            return false;
+        }
+        detections.clear();
+        engine.scan(cell, &mut detections);
+        !detections.is_empty() || looks_like_a_value(cell)
+    })
+}
+
+/// A cell that is a number, a date or an e-mail-like token, or longer than a name.
+fn looks_like_a_value(cell: &[u8]) -> bool {
+    let numeric = cell.iter().any(u8::is_ascii_digit) && cell.iter().all(|&b| b.is_ascii_digit() || b" +-.,:/()".contains(&b));
+    numeric || parse_timestamp(cell).is_some() || cell.contains(&b'@') || cell.len() > 100
+}
+
+/// Reads the next well-formed record; a malformed one (bad quoting) is skipped.
+fn next_record<R: Read>(r: &mut csv::Reader<R>, record: &mut csv::ByteRecord) -> io::Result<bool> {
+    loop {
+        match r.read_byte_record(record) {
+            Ok(more) => return Ok(more),
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(io::Error::other(e)),
+            Err(_) => continue,
+        }
+    }
+}
+
+/// A date column of a headerless file, from the first row: a timestamp with a time of day, or
+/// a date within the last 18 years (older bare dates are birth dates more often than not).
+fn is_date_value(cell: &[u8]) -> bool {
+    let cell = cell.trim_ascii();
+    let Some(t) = parse_timestamp(cell) else { return false };
+    let now = custos_proto::time::now_ms() / 1000;
+    cell.len() >= 16 || now - t < 18 * 365 * 86_400
+}
+
+fn delimited(reader: &mut dyn BufRead, delimiter: Option<u8>, engine: &Engine, c: &mut Classifier<'_>) -> io::Result<()> {
+    let delimiter = match delimiter {
+        Some(d) => d,
+        None => sniff_delimiter(reader.fill_buf()?),
+    };
+    let mut r = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(false).from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    if !next_record(&mut r, &mut record)? {
+        return Ok(());
+    }
+    let headerless = is_data_row(engine, &record);
+    let name_of = |i: usize, header: Option<&[u8]>| -> String {
+        match header.map(|h| String::from_utf8_lossy(h).trim().to_string()) {
+            Some(name) if !name.is_empty() => name,
+            Some(_) => format!("column_{}", i + 1),
+            None => format!("col{}", i + 1),
+        }
+    };
+    let mut columns = Vec::with_capacity(record.len());
+    let mut dates: Vec<(usize, usize)> = Vec::new();
+    for (i, cell) in record.iter().enumerate() {
+        let name = name_of(i, (!headerless).then_some(cell));
+        let dated = if headerless { is_date_value(cell) } else { is_record_date_column(&name) };
+        if dated && let Some(d) = c.date_column(&name) {
+            dates.push((i, d));
         }
         columns.push(c.column(&name));
     }
-    let mut record = csv::ByteRecord::new();
+    let mut is_first = headerless;
     loop {
-        match r.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(e) => {
-                // A malformed record (bad quoting) is skipped; the rest of the file still counts.
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(io::Error::other(e));
-                }
-                continue;
-            }
+        if !is_first && !next_record(&mut r, &mut record)? {
+            return Ok(());
         }
+        is_first = false;
         c.begin_row();
-        for &d in &dates {
-            if let Some(ts) = record.get(d).and_then(parse_timestamp) {
-                c.row_time(ts);
+        for &(i, d) in &dates {
+            if let Some(ts) = record.get(i).and_then(parse_timestamp) {
+                c.row_date(d, ts);
             }
         }
         for (i, field) in record.iter().enumerate() {
             let col = match columns.get(i) {
                 Some(&col) => col,
                 None => {
-                    let col = c.column(&format!("column_{}", i + 1));
+                    let col = c.column(&name_of(i, if headerless { None } else { Some(&b""[..]) }));
                     columns.push(col);
                     col
                 }
@@ -225,10 +340,11 @@ fn walk_json(v: &serde_json::Value, path: &mut String, c: &mut Classifier<'_>) {
         }
         Value::String(s) => {
             let name = if path.is_empty() { "$" } else { path.as_str() };
-            if is_date_column_name(name)
+            if is_record_date_column(name)
                 && let Some(ts) = parse_timestamp(s.as_bytes())
+                && let Some(d) = c.date_column(name)
             {
-                c.row_time(ts);
+                c.row_date(d, ts);
             }
             let col = c.column(name);
             c.value(col, s.as_bytes());
@@ -236,10 +352,11 @@ fn walk_json(v: &serde_json::Value, path: &mut String, c: &mut Classifier<'_>) {
         Value::Number(n) => {
             let name = if path.is_empty() { "$" } else { path.as_str() };
             let text = n.to_string();
-            if is_date_column_name(name)
+            if is_record_date_column(name)
                 && let Some(ts) = parse_timestamp(text.as_bytes())
+                && let Some(d) = c.date_column(name)
             {
-                c.row_time(ts);
+                c.row_date(d, ts);
             }
             let col = c.column(name);
             c.value(col, text.as_bytes());
@@ -401,5 +518,47 @@ mod tests {
         assert!(r.binary);
         assert!(r.verdicts.is_empty());
         assert_ne!(r.content_hash, [0; 32]);
+    }
+
+    #[test]
+    fn the_delimiter_is_sniffed_and_a_data_first_row_is_no_header() {
+        assert_eq!(sniff_delimiter(b"a;b;c\n1;2;3\n4;5;6\n"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\n1\t2\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"a|b|c\n1|2,5|3\n"), b'|');
+        assert_eq!(sniff_delimiter(b"name,note\n\"Dupont; Jean\",x\n"), b',', "inside quotes does not count");
+        assert_eq!(sniff_delimiter(b""), b',');
+        let csv = "1;Jean;jean.dupont@example.fr;2019-03-01 10:00:00\n2;Ann;ann@example.fr;2020-03-01 10:00:00\n";
+        let (engine, r) = classify("export.csv", csv.as_bytes());
+        assert_eq!(r.rows, 2, "the first row is data");
+        assert_eq!(columns(&engine, &r), vec![("col3".into(), "email".into(), 2)]);
+        assert_eq!(r.dates.iter().map(|d| (d.column.as_str(), d.seen)).collect::<Vec<_>>(), vec![("col4", 2)]);
+        assert_eq!(r.distinct_subjects, 2);
+        // Names that are values make the row data too.
+        let (engine, r) = classify("x.csv", b"ann@example.fr,bob@example.fr\ncy@example.fr,dan@example.fr\n");
+        assert_eq!(columns(&engine, &r), vec![("col1".into(), "email".into(), 2), ("col2".into(), "email".into(), 2)]);
+        let (_, r) = classify("y.csv", b"id,email,created_at\n1,ann@example.fr,2020-01-01\n");
+        assert_eq!((r.rows, r.verdicts[0].column.as_str()), (1, "email"), "a real header stays one");
+    }
+
+    #[test]
+    fn hostile_files_stay_bounded_and_never_panic() {
+        // A JSON document whose keys are data: columns are capped.
+        let mut nd = String::new();
+        for i in 0..6000 {
+            nd.push_str(&format!("{{\"k{i}\":\"user{i}@example.fr\"}}\n"));
+        }
+        let (_, r) = classify("keys.ndjson", nd.as_bytes());
+        assert!(r.verdicts.len() <= super::super::classify::MAX_COLUMNS + 1, "{}", r.verdicts.len());
+        assert!(r.verdicts.iter().any(|v| v.column == super::super::classify::OTHER_COLUMNS));
+        // A header of 300,000 fields, invalid UTF-8, NULs after the first 8 KiB, no newline.
+        let mut csv: Vec<u8> = (0..300_000).map(|i| format!("h{i}")).collect::<Vec<_>>().join(",").into_bytes();
+        csv.extend_from_slice(b"\n\xff\xfe,ann@example.fr\n");
+        csv.extend(std::iter::repeat_n(b'x', 9000));
+        csv.extend_from_slice(b"\x00,bob@example.fr");
+        let (_, r) = classify("wide.csv", &csv);
+        assert!(r.verdicts.len() <= super::super::classify::MAX_COLUMNS + 1);
+        let long_key = format!("{{\"{}\":\"ann@example.fr\"}}\n", "k".repeat(100_000));
+        let (_, r) = classify("long.ndjson", long_key.as_bytes());
+        assert!(r.verdicts.iter().all(|v| v.column.len() <= 1024));
     }
 }

@@ -13,8 +13,11 @@
 //!   implements;
 //! - [`schedule`] runs the `[[scan]]` jobs of the agent config, skipping unchanged files.
 //!
-//! Retention evidence rides along: the age of the oldest record holding personal data, from a
-//! date-like column when there is one, else the file's modification time.
+//! Retention evidence rides along: the age distribution of the records holding personal data,
+//! from their best date column ([`retention`]), and the age of the oldest such record (else
+//! the file's modification time). Records are rows: every column finding of a table or file
+//! carries the same `records`, and the number of distinct people in it (`distinct_subjects`,
+//! one subject key per record, [`crate::subject`]).
 //!
 //! Locations are written like on the command line: a path (file or directory),
 //! `sqlite://PATH`, or `postgres://user:password@host:port/db[?schema=NAME]`.
@@ -22,6 +25,7 @@
 pub mod classify;
 pub mod files;
 pub mod postgres;
+pub mod retention;
 pub mod schedule;
 pub mod sqlite;
 pub mod table;
@@ -55,6 +59,16 @@ impl Location {
             Location::Postgres(postgres::PostgresLocation::parse(text))
         } else {
             Location::Path(PathBuf::from(text))
+        }
+    }
+
+    /// The database's name as server logs write it: the last part of a `postgres://` URL, a
+    /// SQLite file's stem, a path as is.
+    pub fn database_name(&self) -> String {
+        match self {
+            Location::Postgres(l) => l.display.rsplit('/').next().unwrap_or_default().to_string(),
+            Location::Sqlite(p) => p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            Location::Path(p) => p.display().to_string(),
         }
     }
 
@@ -97,6 +111,16 @@ pub struct ColumnFinding {
     pub oldest_record_age_s: Option<u64>,
     /// Where that age comes from: `column:NAME` or `mtime`.
     pub oldest_record_source: Option<String>,
+    /// Records of the table or file (its estimated rows; the same for all its columns).
+    pub records: u64,
+    /// Records sampled (read, for a file), personal or not, and how many held personal data.
+    pub sampled_records: (u64, u64),
+    /// Distinct people in the sampled records (one subject key per record).
+    pub distinct_subjects: Option<u64>,
+    /// Age distribution of the records holding personal data.
+    pub age: Option<retention::AgeDistribution>,
+    /// The kind of exposed place a file is in (`web_root`, `share`, `tmp`, `home`).
+    pub kind_of_place: Option<&'static str>,
 }
 
 impl ColumnFinding {
@@ -115,6 +139,20 @@ impl ColumnFinding {
         }
         if let Some(s) = &self.oldest_record_source {
             e.insert("oldest_record_source".into(), s.clone());
+        }
+        e.insert("records".into(), self.records.to_string());
+        if let Some(n) = self.distinct_subjects {
+            e.insert("distinct_subjects".into(), n.to_string());
+            e.insert("sampled_records".into(), self.sampled_records.0.to_string());
+            e.insert("personal_sampled_records".into(), self.sampled_records.1.to_string());
+        }
+        if let Some(a) = &self.age {
+            e.insert("age_column".into(), a.column.clone());
+            e.insert("age_quantiles_days".into(), a.quantiles_text());
+            e.insert("age_sampled".into(), a.sampled.to_string());
+        }
+        if let Some(p) = self.kind_of_place {
+            e.insert("kind_of_place".into(), p.into());
         }
         e
     }
@@ -140,6 +178,7 @@ fn age(oldest: i64) -> u64 {
 /// Column findings of one table of the database at `location`.
 pub fn table_findings(location: &Location, report: &TableReport) -> Vec<ColumnFinding> {
     let locator = format!("{}/{}", location.display(), report.table);
+    let records = report.estimated_rows.max(report.sampled_rows);
     report
         .verdicts
         .iter()
@@ -149,9 +188,14 @@ pub fn table_findings(location: &Location, report: &TableReport) -> Vec<ColumnFi
             identity: String::new(),
             table: report.table.clone(),
             verdict: v.clone(),
-            estimated_rows: report.estimated_rows.max(report.sampled_rows),
+            estimated_rows: records,
             oldest_record_age_s: report.oldest_personal.as_ref().map(|(t, _)| age(*t)),
             oldest_record_source: report.oldest_personal.as_ref().map(|(_, c)| format!("column:{c}")),
+            records,
+            sampled_records: (report.sampled_rows, report.personal_rows),
+            distinct_subjects: Some(report.distinct_subjects),
+            age: report.age.clone(),
+            kind_of_place: None,
         })
         .collect()
 }
@@ -164,6 +208,8 @@ pub fn file_findings(path: &Path, report: &files::FileReport, mtime_s: Option<i6
         (None, None) => (None, None),
     };
     let locator = path.display().to_string();
+    let age_of_records = retention::age_of_records(&report.dates, now_s());
+    let kind_of_place = crate::place::kind_of_place(path);
     report
         .verdicts
         .iter()
@@ -176,6 +222,11 @@ pub fn file_findings(path: &Path, report: &files::FileReport, mtime_s: Option<i6
             estimated_rows: report.rows,
             oldest_record_age_s: oldest.map(age),
             oldest_record_source: source.clone(),
+            records: report.rows,
+            sampled_records: (report.rows, report.personal_rows),
+            distinct_subjects: Some(report.distinct_subjects),
+            age: age_of_records.clone(),
+            kind_of_place,
         })
         .collect()
 }

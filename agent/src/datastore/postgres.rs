@@ -146,7 +146,7 @@ impl TableSource for PostgresSource {
     }
 
     fn sample(&mut self, t: &TableSchema, estimated_rows: u64, limit: u64, sample: &mut Sample<'_, '_>) -> Result<(), postgres::Error> {
-        let list: Vec<String> = t.text_columns.iter().map(|n| format!("{}::text", quote_identifier(n))).collect();
+        let list: Vec<String> = t.text_columns.iter().chain(&t.date_columns).map(|n| format!("{}::text", quote_identifier(n))).collect();
         // A large table is sampled across its pages (TABLESAMPLE SYSTEM, three times the share
         // needed, so that block sampling still yields enough rows), not just its first rows.
         let sampling = if estimated_rows > limit.saturating_mul(10) {
@@ -164,6 +164,11 @@ impl TableSource for PostgresSource {
             for i in 0..t.text_columns.len() {
                 if let Some(v) = row.get::<_, Option<&str>>(i) {
                     sample.value(i, v.as_bytes());
+                }
+            }
+            for j in 0..t.date_columns.len() {
+                if let Some(v) = row.get::<_, Option<&str>>(t.text_columns.len() + j) {
+                    sample.date(j, v.as_bytes());
                 }
             }
         }

@@ -88,6 +88,7 @@ pub struct Scheduler {
     state: ScanState,
     state_path: PathBuf,
     anomaly: AnomalyConfig,
+    sizes: anomaly::sizes::SizeHints,
 }
 
 impl Scheduler {
@@ -98,7 +99,12 @@ impl Scheduler {
             let l = Location::parse(&j.location);
             (j, l, None)
         });
-        Ok(Scheduler { jobs: jobs.collect(), state, state_path, anomaly })
+        Ok(Scheduler { jobs: jobs.collect(), state, state_path, anomaly, sizes: Default::default() })
+    }
+
+    /// Shares what scans learn of table and file sizes with the log watches (to size exports).
+    pub fn share_sizes(&mut self, sizes: anomaly::sizes::SizeHints) {
+        self.sizes = sizes;
     }
 
     /// True when there is nothing to schedule.
@@ -136,7 +142,12 @@ impl Scheduler {
                 db => {
                     let mut progress = |_: &str| {};
                     match classify_database(engine, factory.key(), db, job.sample_rows, &mut progress) {
-                        Ok(tables) => tables.iter().flat_map(|t| table_findings(db, t)).map(|cf| factory.column_finding(engine, &cf)).collect(),
+                        Ok(tables) => {
+                            for t in &tables {
+                                self.sizes.record_table(&db.database_name(), &t.table, t.estimated_rows.max(t.sampled_rows));
+                            }
+                            tables.iter().flat_map(|t| table_findings(db, t)).map(|cf| factory.column_finding(engine, &cf)).collect()
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "scheduled database scan failed; retrying at the next interval");
                             continue;
@@ -176,19 +187,23 @@ impl Scheduler {
             let hash = hex::encode(report.content_hash);
             let same_content = previous.as_ref().is_some_and(|s| s.hash == hash);
             self.state.files.insert(f.clone(), FileState { size: meta.len(), mtime_ns: mtime_ns(&meta), hash });
+            if !report.binary {
+                self.sizes.record_file(&f, report.rows);
+            }
             if same_content || report.binary {
                 continue; // touched but not changed
             }
-            let column_findings = file_findings(&f, &report, mtime_s(&meta));
-            let distinct: u64 = report.verdicts.iter().map(|v| v.distinct_fingerprints).sum();
+            let mtime = mtime_s(&meta);
+            let column_findings = file_findings(&f, &report, mtime);
             out.extend(column_findings.iter().map(|cf| factory.column_finding(engine, cf)));
             let grown = previous.as_ref().is_some_and(|s| meta.len() > s.size);
+            let written_ms = mtime.map_or_else(custos_proto::time::now_ms, |s| s * 1000);
             if (previous.is_none() || grown)
-                && let Some(a) = anomaly::files::assess(&f, distinct, grown, &self.anomaly)
+                && let Some(a) = anomaly::files::assess(&f, report.distinct_subjects, report.rows, written_ms, grown, &self.anomaly)
             {
                 let source =
                     pb::Source { kind: pb::SourceKind::File as i32, locator: f.display().to_string(), identity: hex::encode(&report.content_hash[..16]) };
-                out.push(factory.anomaly_finding(engine, &source, None, &format!("file:{}", meta.len()), &a));
+                out.push(factory.anomaly_finding(engine, &source, &a.at(anomaly::signal::Origin::File { size: meta.len() })));
             }
         }
         out

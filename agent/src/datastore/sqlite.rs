@@ -5,7 +5,8 @@
 //! date-like columns (declared `DATE`/`TIME`, or named like `created_at`) give retention
 //! evidence. The row count is `max(rowid)` (instant, an upper bound after deletions), or
 //! `count(*)` for tables without row ids. A table larger than the sample is sampled across its
-//! rowid range (every step-th row id), so rows added late are seen too.
+//! rowid range (every step-th row id), so rows added late are seen too; the sampled rows' dates
+//! come along for the age distribution of the records.
 
 use super::classify::{is_date_column_name, parse_timestamp};
 use super::table::{Sample, TableReport, TableSchema, TableSource, classify_tables, quote_identifier};
@@ -73,7 +74,7 @@ impl TableSource for SqliteSource {
 
     fn sample(&mut self, t: &TableSchema, estimated_rows: u64, limit: u64, sample: &mut Sample<'_, '_>) -> rusqlite::Result<()> {
         let q = quote_identifier(&t.name);
-        let list: Vec<String> = t.text_columns.iter().map(|n| quote_identifier(n)).collect();
+        let list: Vec<String> = t.text_columns.iter().chain(&t.date_columns).map(|n| quote_identifier(n)).collect();
         // A large table is sampled across its whole rowid range (every step-th row id), not only
         // in its first rows, which hold the oldest accounts and would miss columns filled in later.
         let has_rowid = !self.without_rowid.contains(&t.name);
@@ -87,6 +88,14 @@ impl TableSource for SqliteSource {
                 match r.get_ref(i)? {
                     ValueRef::Text(v) => sample.value(i, v),
                     ValueRef::Integer(n) => sample.value(i, n.to_string().as_bytes()),
+                    _ => {}
+                }
+            }
+            for j in 0..t.date_columns.len() {
+                match r.get_ref(t.text_columns.len() + j)? {
+                    ValueRef::Text(v) => sample.date(j, v),
+                    ValueRef::Integer(n) => sample.date(j, n.to_string().as_bytes()),
+                    ValueRef::Real(f) => sample.date(j, (f as i64).to_string().as_bytes()),
                     _ => {}
                 }
             }

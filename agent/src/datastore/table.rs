@@ -2,11 +2,13 @@
 //!
 //! Classifying a table is always the same four steps: estimate its rows, sample some of them
 //! (spread across the table, not only its first rows), classify the sampled values per column
-//! ([`Classifier`]), and date the oldest row that holds personal data (retention evidence).
+//! ([`Classifier`]), and date the records that hold personal data (retention evidence: the age
+//! distribution of the sampled ones, [`super::retention`], and the oldest over the whole table).
 //! Only the SQL differs between engines, so an engine implements [`TableSource`] — list,
 //! count, sample, date — and [`classify_tables`] does the rest once for all of them.
 
-use super::classify::{Classifier, ColumnVerdict};
+use super::classify::{Classifier, ColumnVerdict, parse_timestamp};
+use super::retention::{AgeDistribution, age_of_records, is_unrelated_date};
 use custos_rules::{Engine, FingerprintKey};
 
 /// One table's classification.
@@ -22,6 +24,12 @@ pub struct TableReport {
     pub verdicts: Vec<ColumnVerdict>,
     /// Oldest timestamp (Unix seconds) of a row holding personal data, and its column.
     pub oldest_personal: Option<(i64, String)>,
+    /// Sampled rows that held personal data.
+    pub personal_rows: u64,
+    /// Distinct subject keys of those rows (one per person).
+    pub distinct_subjects: u64,
+    /// Age distribution of the sampled rows holding personal data, by the best date column.
+    pub age: Option<AgeDistribution>,
 }
 
 impl TableReport {
@@ -60,6 +68,8 @@ pub struct TableSchema {
 pub struct Sample<'c, 'e> {
     classifier: &'c mut Classifier<'e>,
     columns: Vec<usize>,
+    /// Classifier date columns of the table's date columns (`None`: not a record date).
+    dates: Vec<Option<usize>>,
 }
 
 impl Sample<'_, '_> {
@@ -71,6 +81,14 @@ impl Sample<'_, '_> {
     /// The value of text column `i` in the current row.
     pub fn value(&mut self, i: usize, value: &[u8]) {
         self.classifier.value(self.columns[i], value);
+    }
+
+    /// The value of date column `j` (by index in [`TableSchema::date_columns`]) in the current
+    /// row, as text (`2019-03-01`, `2019-03-01 10:00:00+00`, epoch seconds or milliseconds).
+    pub fn date(&mut self, j: usize, value: &[u8]) {
+        if let (Some(Some(d)), Some(ts)) = (self.dates.get(j), parse_timestamp(value)) {
+            self.classifier.row_date(*d, ts);
+        }
     }
 }
 
@@ -85,8 +103,9 @@ pub trait TableSource {
     /// The table's row count, estimated cheaply.
     fn estimated_rows(&mut self, table: &TableSchema) -> Result<u64, Self::Error>;
 
-    /// Streams at most `limit` rows of the text columns into `sample`, spread across the table
-    /// when it is larger than that (`estimated_rows` says how large it is).
+    /// Streams at most `limit` rows of the text columns and the date columns into `sample`
+    /// ([`Sample::value`], [`Sample::date`]), spread across the table when it is larger than
+    /// that (`estimated_rows` says how large it is).
     fn sample(&mut self, table: &TableSchema, estimated_rows: u64, limit: u64, sample: &mut Sample<'_, '_>) -> Result<(), Self::Error>;
 
     /// The oldest value of the date column `column` (Unix seconds) among the rows where the SQL
@@ -133,21 +152,34 @@ impl<E: std::fmt::Display> std::fmt::Display for TableError<E> {
 /// Classifies one table: count, sample, classify, date.
 fn classify_table<S: TableSource>(source: &mut S, engine: &Engine, key: &FingerprintKey, t: &TableSchema, sample_rows: u64) -> Result<TableReport, S::Error> {
     let estimated_rows = source.estimated_rows(t)?;
-    let mut report = TableReport { table: t.name.clone(), estimated_rows, sampled_rows: 0, verdicts: Vec::new(), oldest_personal: None };
+    let mut report = TableReport {
+        table: t.name.clone(),
+        estimated_rows,
+        sampled_rows: 0,
+        verdicts: Vec::new(),
+        oldest_personal: None,
+        personal_rows: 0,
+        distinct_subjects: 0,
+        age: None,
+    };
     if t.text_columns.is_empty() {
         return Ok(report);
     }
     let mut classifier = Classifier::new(engine, key);
     let columns = t.text_columns.iter().map(|n| classifier.column(n)).collect();
-    let mut sample = Sample { classifier: &mut classifier, columns };
+    let dates = t.date_columns.iter().map(|n| if is_unrelated_date(n) { None } else { classifier.date_column(n) }).collect();
+    let mut sample = Sample { classifier: &mut classifier, columns, dates };
     source.sample(t, estimated_rows, sample_rows, &mut sample)?;
     report.sampled_rows = classifier.rows();
-    let (verdicts, _) = classifier.finish();
-    report.verdicts = verdicts;
+    let found = classifier.finish_all();
+    report.verdicts = found.verdicts;
+    report.personal_rows = found.personal_rows;
+    report.distinct_subjects = found.distinct_subjects;
+    report.age = age_of_records(&found.dates, custos_proto::time::now_ms() / 1000);
     // Retention: the oldest row holding personal data, over the whole table.
     if !report.verdicts.is_empty() {
         let personal = report.personal_rows_condition();
-        for d in &t.date_columns {
+        for d in t.date_columns.iter().filter(|d| !is_unrelated_date(d)) {
             if let Some(ts) = source.oldest(t, d, &personal)?
                 && report.oldest_personal.as_ref().is_none_or(|(o, _)| ts < *o)
             {

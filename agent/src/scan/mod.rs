@@ -5,8 +5,10 @@
 //! (symbolic links to directories are not followed, so a loop cannot trap the walk); files that
 //! look binary (a NUL byte in their first 8 KiB) are skipped.
 
-//! [`output`] is the one writer of what a scan prints.
+//! [`output`] is the one writer of what a scan prints; [`forensic`] runs the export-anomaly
+//! heuristics over logs read after the fact (`--detect`).
 
+pub mod forensic;
 pub mod output;
 
 use crate::datastore::{self, Location};
@@ -30,6 +32,10 @@ pub struct ScanOptions {
     /// Treat uncompressed structured files (CSV, TSV, JSON, NDJSON) as text and list every match
     /// with its line and span, instead of classifying them per column or field path.
     pub matches: bool,
+    /// Export-anomaly heuristics to run over the logs (text files, `.gz` included).
+    pub detect: forensic::Detect,
+    /// Their thresholds (the `[anomaly]` section's defaults unless said).
+    pub anomaly: crate::config::AnomalyConfig,
 }
 
 /// Totals of a scan run.
@@ -80,6 +86,8 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
         summary.errors += s.errors;
     }
     let terminal = io::stderr().is_terminal();
+    // What the scan learns of file and table sizes sizes the exports its logs show.
+    let sizes = crate::anomaly::SizeHints::default();
     for (i, f) in structured.iter().enumerate() {
         if terminal {
             eprint!("\rscanning file {}/{}: {}   ", i + 1, structured.len(), f.display());
@@ -90,6 +98,7 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
             Ok((r, mtime)) => {
                 summary.files += 1;
                 summary.bytes += r.bytes;
+                sizes.record_file(f, r.rows);
                 for cf in datastore::file_findings(f, &r, mtime) {
                     summary.findings += 1;
                     out.column(engine, &cf)?;
@@ -116,6 +125,7 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
                     eprintln!();
                 }
                 for t in &tables {
+                    sizes.record_table(&db.database_name(), &t.table, t.estimated_rows.max(t.sampled_rows));
                     for cf in datastore::table_findings(db, t) {
                         summary.findings += 1;
                         out.column(engine, &cf)?;
@@ -125,6 +135,23 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
             Err(e) => {
                 summary.errors += 1;
                 eprintln!("custos-agent: {e}");
+            }
+        }
+    }
+    if opts.detect != forensic::Detect::Off {
+        // Logs: text files, compressed or not (rotated logs are `.gz`).
+        let logs: Vec<PathBuf> = crate::discovery::walk(&paths, &mut |_, _| {})
+            .into_iter()
+            .filter(|f| matches!(datastore::files::Format::of(f), (datastore::files::Format::Text, _)))
+            .collect();
+        for f in &logs {
+            match forensic::scan_log(engine, f, &opts.detect, &opts.anomaly, &sizes, &mut out) {
+                Ok(n) => summary.findings += n,
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Err(e),
+                Err(e) => {
+                    summary.errors += 1;
+                    eprintln!("custos-agent: {}: {e}", f.display());
+                }
             }
         }
     }
@@ -172,9 +199,8 @@ fn scan_file(
     summary: &mut ScanSummary,
 ) -> io::Result<()> {
     let mut file = File::open(path)?;
-    let path_str = path.to_string_lossy();
-    // Escaped once per file, not once per finding.
-    let path_json = serde_json::to_vec(&*path_str).map_err(io::Error::other)?;
+    // Masked (unless --show-values) and escaped once per file, not once per finding.
+    let (path_str, path_json) = out.path_names(engine, path)?;
     // `buf` holds the unscanned tail of the last chunk (a partial line), then what is read
     // after it. Reading through `take(..).read_to_end` fills its spare capacity without zeroing
     // it first (a zeroed 8 MiB buffer cost every run 2 ms and 2,048 page faults, even for a
@@ -281,7 +307,7 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let engine = Engine::with_default_packs().unwrap();
         let mut out = Vec::new();
-        let opts = ScanOptions { json: true, show_values: false, matches: true };
+        let opts = ScanOptions { json: true, show_values: false, matches: true, ..ScanOptions::default() };
         let summary = scan_paths(&engine, std::slice::from_ref(&path), &mut ScanOutput::new(&engine, &mut out, opts.json, opts.show_values)).unwrap();
         let got: Vec<(u64, u64, u64)> = out
             .split(|&b| b == b'\n')

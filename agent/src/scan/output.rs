@@ -4,11 +4,20 @@
 //!
 //! Matches are the hot path (hundreds of thousands per run): their JSON is written by hand into
 //! one reused buffer, byte for byte what serde would write (a test checks it).
+//!
+//! Without `--show-values` nothing raw is printed, names included: paths, locations, columns
+//! (a headerless CSV's first row, a JSON key), actors and anomaly details go through the
+//! detector and are masked like values ([`crate::finding::redact`]), and control characters
+//! are replaced.
 
+use crate::anomaly::Anomaly;
 use crate::datastore::{ColumnFinding, StoreKind};
+use crate::finding::{clean, redact, redact_evidence, redact_locator};
 use custos_rules::{Detection, Engine, mask};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::path::Path;
 
 /// What `scan` prints for one finding (`--json`: one object per line).
 #[derive(Debug, Serialize)]
@@ -71,6 +80,47 @@ pub struct ColumnRecord<'a> {
     pub oldest_record_source: Option<&'a str>,
     /// Masked example.
     pub preview: &'a str,
+    /// Records of the table or file.
+    pub records: u64,
+    /// Distinct people (one subject key per record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinct_subjects: Option<u64>,
+    /// The date column the age distribution comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_column: Option<String>,
+    /// 0th … 100th percentile of the age in days of the records holding personal data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_quantiles_days: Option<&'a [u64]>,
+    /// Records that had a date in that column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_sampled: Option<u64>,
+    /// `web_root`, `share`, `tmp` or `home`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind_of_place: Option<&'a str>,
+}
+
+/// What `custos-agent scan --detect` prints for one export anomaly (`--json`: one object per
+/// line).
+#[derive(Debug, Serialize)]
+pub struct AnomalyRecord<'a> {
+    /// Always `export_anomaly`.
+    pub kind: &'a str,
+    /// The log file.
+    pub location: String,
+    /// 1-based line number of the line that caused it, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The heuristic.
+    pub detector: &'a str,
+    /// Confidence in [0, 1].
+    pub confidence: f32,
+    /// Event time, ms since the epoch (the end of the event so far).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_at_ms: Option<i64>,
+    /// What happened, in words.
+    pub detail: String,
+    /// The evidence a running agent would send (the same keys).
+    pub evidence: BTreeMap<String, String>,
 }
 
 /// Output is written in batches of about this size (one `write` per batch, not per field).
@@ -203,12 +253,32 @@ pub struct ScanOutput<'a> {
     column_header: bool,
     /// Text files were listed before: the column table follows after a blank line.
     after_matches: bool,
+    /// The anomaly table's header was printed.
+    anomaly_header: bool,
 }
 
 impl<'a> ScanOutput<'a> {
     /// An output to `out` (JSON Lines with `json`; raw values only with `show_values`).
     pub fn new(engine: &Engine, out: &'a mut dyn Write, json: bool, show_values: bool) -> ScanOutput<'a> {
-        ScanOutput { out, json, show_values, lines: JsonLines::new(engine), column_header: false, after_matches: false }
+        ScanOutput { out, json, show_values, lines: JsonLines::new(engine), column_header: false, after_matches: false, anomaly_header: false }
+    }
+
+    /// A name from the data as printed: as is with `--show-values`, else masked.
+    fn name(&self, engine: &Engine, text: &str) -> String {
+        if self.show_values { clean(text) } else { redact(engine, text) }
+    }
+
+    /// A path or location as printed (see [`ScanOutput::name`]).
+    fn location(&self, engine: &Engine, text: &str) -> String {
+        if self.show_values { clean(text) } else { redact_locator(engine, text) }
+    }
+
+    /// A file's path as printed, as text and as a JSON string (for [`ScanOutput::matched`]):
+    /// masked unless `--show-values`.
+    pub fn path_names(&self, engine: &Engine, path: &Path) -> io::Result<(String, Vec<u8>)> {
+        let shown = self.location(engine, &path.to_string_lossy());
+        let json = serde_json::to_vec(&shown).map_err(io::Error::other)?;
+        Ok((shown, json))
     }
 
     /// The header of the match table (nothing in JSON).
@@ -272,10 +342,13 @@ impl<'a> ScanOutput<'a> {
     pub fn column(&mut self, engine: &Engine, f: &ColumnFinding) -> io::Result<()> {
         let spec = engine.detector(f.verdict.detector);
         let v = &f.verdict;
+        let (location, column) = (self.location(engine, &f.locator), self.name(engine, &v.column));
+        let age_column = f.age.as_ref().map(|a| self.name(engine, &a.column));
+        let preview = clean(&v.preview);
         let rec = ColumnRecord {
             kind: f.kind,
-            location: &f.locator,
-            column: &v.column,
+            location: &location,
+            column: &column,
             detector: &spec.id,
             category: spec.category.as_str(),
             special: spec.special,
@@ -287,7 +360,13 @@ impl<'a> ScanOutput<'a> {
             estimated_rows: f.estimated_rows,
             oldest_record_age_s: f.oldest_record_age_s,
             oldest_record_source: f.oldest_record_source.as_deref(),
-            preview: &v.preview,
+            preview: &preview,
+            records: f.records,
+            distinct_subjects: f.distinct_subjects,
+            age_column,
+            age_quantiles_days: f.age.as_ref().map(|a| a.quantiles_days.as_slice()),
+            age_sampled: f.age.as_ref().map(|a| a.sampled),
+            kind_of_place: f.kind_of_place,
         };
         if self.json {
             serde_json::to_writer(&mut *self.out, &rec).map_err(io::Error::other)?;
@@ -317,6 +396,54 @@ impl<'a> ScanOutput<'a> {
             rec.estimated_rows,
             oldest,
             rec.preview
+        )
+    }
+}
+
+impl ScanOutput<'_> {
+    /// One export anomaly of a forensic scan of the log at `path`, with the evidence a running
+    /// agent would send for it (masked unless `--show-values`).
+    pub fn anomaly(&mut self, engine: &Engine, path: &Path, a: &Anomaly) -> io::Result<()> {
+        let evidence =
+            if self.show_values { a.evidence().into_iter().map(|(k, v)| (k, clean(&v))).collect() } else { redact_evidence(engine, a.evidence(), None) };
+        let line = match a.origin {
+            crate::anomaly::signal::Origin::Line { number, .. } => Some(number),
+            _ => None,
+        };
+        let rec = AnomalyRecord {
+            kind: "export_anomaly",
+            location: self.location(engine, &path.to_string_lossy()),
+            line,
+            detector: a.heuristic,
+            confidence: round_confidence(a.confidence),
+            observed_at_ms: a.event_time_ms(),
+            detail: self.name(engine, &a.detail),
+            evidence,
+        };
+        if self.json {
+            serde_json::to_writer(&mut *self.out, &rec).map_err(io::Error::other)?;
+            return self.out.write_all(b"\n");
+        }
+        if !self.anomaly_header {
+            self.anomaly_header = true;
+            if self.after_matches || self.column_header {
+                writeln!(self.out)?;
+            }
+            writeln!(self.out, "{:<40} {:>6}  {:<20} {:<24} {:<26}  DETAIL", "LOG", "LINE", "ANOMALY", "ACTOR", "RECORDS")?;
+        }
+        let records = match (rec.evidence.get("affected_records_estimate"), rec.evidence.get("affected_records_method")) {
+            (Some(n), Some(m)) => format!("{n} ({m})"),
+            _ => "-".to_string(),
+        };
+        writeln!(
+            self.out,
+            "{:<40} {:>6}  {:<20} {:<24} {:<26}  {}",
+            rec.location,
+            rec.line.map_or("-".to_string(), |l| l.to_string()),
+            rec.detector,
+            rec.evidence.get("actor").map_or("-", String::as_str),
+            records,
+            rec.detail
         )
     }
 }
