@@ -80,7 +80,14 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
             let c = printer_collector.clone();
             if let Ok(Ok(Some(v))) = tokio::task::spawn_blocking(move || c.with_store(|s| s.incident(id))).await {
                 let v = IncidentView::from(v);
-                println!("{}", if v.is_breach() { "\n⚑ possible personal-data breach flagged for the DPO (Art. 33 clock running):" } else { "\n• compliance item for the DPO (register gap, no clock):" });
+                println!(
+                    "{}",
+                    if v.is_breach() {
+                        "\n⚑ possible personal-data breach flagged for the DPO (Art. 33 clock running):"
+                    } else {
+                        "\n• compliance item for the DPO (register gap, no clock):"
+                    }
+                );
                 print_incident(&v);
             }
         }
@@ -175,7 +182,10 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         println!("\nNext, as the DPO would (changes are made as a console user):");
         println!("  custos-collector user add dpo --role dpo --data-dir {dir}");
         println!("  custos-collector incident {} --data-dir {dir}              # evidence (masked), figures and their method, timeline", first.id);
-        println!("  custos-collector incident {} --data-dir {dir} --promote --by dpo --note \"...\"   # if data was exposed: a breach, the clock starts", first.id);
+        println!(
+            "  custos-collector incident {} --data-dir {dir} --promote --by dpo --note \"...\"   # if data was exposed: a breach, the clock starts",
+            first.id
+        );
         println!("  custos-collector incident {} --data-dir {dir} --set-status resolved --by dpo --note \"register updated\"", first.id);
         println!("  custos-collector report {} --format md --data-dir {dir}    # the draft (Art. 33 form for a breach)", first.id);
         println!("  custos-collector register suggest --data-dir {dir}          # TOML for the undeclared stores");
