@@ -45,6 +45,22 @@ pub struct ExportFigures {
     pub records: Option<u64>,
     /// How (`copy_result_rows`, `table_estimated_rows`, `pages_x_records_per_page` …).
     pub method: String,
+    /// The exported table's people and rows, when an agent scanned it: (distinct subjects
+    /// extrapolated to the table, the table's rows).
+    pub table: Option<(u64, u64)>,
+}
+
+impl ExportFigures {
+    /// The people this export takes: the exported share of the table's people when the table
+    /// was scanned, else at most one person per exported record.
+    fn people(&self) -> Option<(u64, &'static str)> {
+        match (self.table, self.records) {
+            (Some((subjects, rows)), Some(n)) if rows > 0 => Some(((subjects as f64 * (n.min(rows) as f64 / rows as f64)).round() as u64, "table")),
+            (Some((subjects, _)), None) => Some((subjects, "table")),
+            (None, Some(n)) => Some((n, "records")),
+            _ => None,
+        }
+    }
 }
 
 /// What the store knows of an incident's evidence, summarised for counting.
@@ -140,8 +156,11 @@ pub fn figures(e: &Evidence) -> Figures {
     let table_subjects: Vec<u64> = e.tables.iter().filter_map(|t| t.subjects.map(|s| s.min(t.concerned.unwrap_or(t.records)))).collect();
     let largest = table_subjects.iter().copied().max().unwrap_or(0);
     let sum: u64 = table_subjects.iter().sum();
-    let mut subjects =
-        Estimate { value: e.distinct_subjects.max(largest), low: e.distinct_subjects.max(largest), high: e.distinct_subjects + sum, method: String::new() };
+    let exported: Vec<(u64, &'static str, &str)> = e.exports.iter().filter_map(|x| x.people().map(|(n, basis)| (n, basis, x.event.as_str()))).collect();
+    let most_exported = exported.iter().map(|(n, _, _)| *n).max().unwrap_or(0);
+    let all_exported: u64 = exported.iter().map(|(n, _, _)| *n).sum();
+    let floor = e.distinct_subjects.max(largest).max(most_exported);
+    let mut subjects = Estimate { value: floor, low: floor, high: e.distinct_subjects + sum + all_exported, method: String::new() };
     let mut how = Vec::new();
     if e.distinct_subjects > 0 {
         how.push(if e.subjects_from_host {
@@ -159,6 +178,13 @@ pub fn figures(e: &Evidence) -> Figures {
             thousands(largest),
             if table_subjects.len() > 1 { format!(", {} if the tables hold different people", thousands(sum)) } else { String::new() }
         ));
+    }
+    for (n, basis, event) in &exported {
+        how.push(if *basis == "table" {
+            format!("{} people in the export {event}: the distinct values of the exported table, extrapolated from the agent's sample", thousands(*n))
+        } else {
+            format!("at most {} people in the export {event}: one per exported record (the table was not scanned)", thousands(*n))
+        });
     }
     if subjects.high < subjects.low {
         subjects.high = subjects.low;
@@ -205,10 +231,23 @@ mod tests {
     #[test]
     fn exports_count_once_per_event_and_people_in_different_tables_give_a_range() {
         let t = |l: &str, s| TableFigures { locator: l.into(), records: 1000, subjects: Some(s), concerned: None, concerned_method: None };
-        let x = ExportFigures { event: "copy|table=shop.customers".into(), records: Some(1000), method: "copy_result_rows".into() };
+        let x = ExportFigures { event: "copy|table=shop.customers".into(), records: Some(1000), method: "copy_result_rows".into(), table: None };
         let f = figures(&Evidence { tables: vec![t("a", 800), t("b", 600)], exports: vec![x], ..Default::default() });
         assert_eq!(f.records.value, 3000);
-        assert_eq!((f.subjects.value, f.subjects.low, f.subjects.high), (800, 800, 1400));
+        assert_eq!((f.subjects.value, f.subjects.low, f.subjects.high), (1000, 1000, 2400), "at most one person per exported record");
         assert!(f.records.method.contains("copy result rows"), "{}", f.records.method);
+    }
+
+    #[test]
+    fn an_export_of_a_scanned_table_takes_its_share_of_the_tables_people() {
+        let x = ExportFigures {
+            event: "copy|table=shop.customers".into(),
+            records: Some(10_000),
+            method: "copy_result_rows".into(),
+            table: Some((18_000, 20_000)),
+        };
+        let f = figures(&Evidence { distinct_subjects: 3, subjects_from_host: true, exports: vec![x], ..Default::default() });
+        assert_eq!((f.records.value, f.subjects.value), (10_000, 9_000));
+        assert!(f.subjects.method.contains("exported table"), "{}", f.subjects.method);
     }
 }

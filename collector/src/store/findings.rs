@@ -143,10 +143,14 @@ const FINDING_COLUMN_COUNT: usize = 25;
 /// sample was read.
 fn evidence_figures(evidence: &BTreeMap<String, String>) -> (i64, Option<i64>) {
     let num = |k: &str| evidence.get(k).and_then(|v| v.trim().parse::<i64>().ok());
-    let (distinct, sampled, estimated, matched) = (num("distinct_fingerprints"), num("sampled_rows"), num("estimated_rows"), num("matched_rows"));
-    let records = estimated.or(matched).unwrap_or(1);
-    let subjects = distinct.map(|d| match (sampled, estimated) {
-        (Some(s), Some(r)) if s > 0 && r > s => (d as f64 / s as f64 * r as f64) as i64,
+    let records = num("records").or(num("estimated_rows")).or(num("matched_rows")).unwrap_or(1);
+    // People per table (every column of one table says the same), else per column.
+    let (distinct, sampled) = match (num("distinct_subjects"), num("sampled_records")) {
+        (Some(d), s) => (Some(d), s),
+        (None, _) => (num("distinct_fingerprints"), num("sampled_rows")),
+    };
+    let subjects = distinct.map(|d| match sampled {
+        Some(s) if s > 0 && records > s => (d as f64 / s as f64 * records as f64) as i64,
         _ => d,
     });
     (records, subjects)
@@ -340,6 +344,14 @@ mod tests {
         let r = store.row("SELECT records, subjects FROM findings WHERE id = 't'", &[]).unwrap().unwrap();
         assert_eq!((r.int(0).unwrap(), r.opt_int(1).unwrap()), (1000, Some(400)));
         assert_eq!(store.int("PRAGMA user_version", &[]).unwrap(), super::super::schema::SQLITE.len() as i64);
+    }
+
+    #[test]
+    fn evidence_figures_take_the_tables_people_when_the_agent_counts_them_per_record() {
+        let ev = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>();
+        let per_record =
+            ev(&[("records", "20000"), ("distinct_subjects", "950"), ("sampled_records", "1000"), ("distinct_fingerprints", "400"), ("sampled_rows", "1000")]);
+        assert_eq!(evidence_figures(&per_record), (20000, Some(19000)), "people of the table, not of one column");
     }
 
     #[test]

@@ -245,7 +245,11 @@ impl Store {
                 let event = ev.get("event").or_else(|| ev.get("detail")).cloned().unwrap_or_default();
                 let records = ev.get("affected_records_estimate").and_then(|n| n.trim().parse::<u64>().ok());
                 let method = ev.get("affected_records_method").cloned().unwrap_or_else(|| "unknown".into());
-                let e = exports.entry(event.clone()).or_insert(ExportFigures { event, records: None, method: method.clone() });
+                let table = match ev.get("table").filter(|t| !t.is_empty()) {
+                    Some(t) => self.scanned_table(&r.text(1)?, t)?,
+                    None => None,
+                };
+                let e = exports.entry(event.clone()).or_insert(ExportFigures { event, records: None, method: method.clone(), table });
                 if records > e.records {
                     e.records = records;
                     e.method = method;
@@ -258,6 +262,22 @@ impl Store {
             text_records: text_records.max(0) as u64,
             tables,
             exports: exports.into_values().collect(),
+        })
+    }
+
+    /// The people and rows of a table an agent scanned on `host`, by the name an export gives it
+    /// (`shop.customers`, or `customers` alone).
+    fn scanned_table(&self, host: &str, table: &str) -> Result<Option<(u64, u64)>, StoreError> {
+        let r = self.row(
+            "SELECT CAST(MAX(subjects) AS BIGINT), CAST(MAX(records) AS BIGINT) FROM findings WHERE host = $1 AND kind = 1 AND tbl IS NOT NULL AND (tbl = $2 OR tbl LIKE $3)",
+            args![host, table, format!("%.{}", table.replace('%', "_"))],
+        )?;
+        Ok(match r {
+            Some(r) => match (r.opt_int(0)?, r.opt_int(1)?) {
+                (Some(s), Some(n)) if s > 0 => Some((s.max(0) as u64, n.max(0) as u64)),
+                _ => None,
+            },
+            None => None,
         })
     }
 
