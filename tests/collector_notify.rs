@@ -12,7 +12,6 @@ use custos_collector::register::Register;
 use custos_collector::store::Store;
 use custos_proto::v1 as pb;
 use custos_tests::*;
-use hmac::{Hmac, Mac};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -31,42 +30,6 @@ fn register_toml() -> String {
         .system(r#"paths = ["/var/log/app/*.log"]"#)
         .system(r#"databases = ["postgres://never-scanned"]"#)
         .toml()
-}
-
-// ---------------------------------------------------------------- a real webhook receiver
-
-#[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(bool, serde_json::Value)>>>);
-
-/// An HTTP server that verifies `X-Custos-Signature` with `secret` and answers 401 when it does
-/// not match.
-fn webhook_server(secret: &'static str) -> (String, Received) {
-    let std_listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    std_listener.set_nonblocking(true).unwrap();
-    let url = format!("http://127.0.0.1:{}/hook", std_listener.local_addr().unwrap().port());
-    let received = Received::default();
-    let state = received.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            async fn hook(
-                axum::extract::State((secret, got)): axum::extract::State<(&'static str, Received)>,
-                headers: axum::http::HeaderMap,
-                body: axum::body::Bytes,
-            ) -> axum::http::StatusCode {
-                let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
-                mac.update(&body);
-                let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-                let valid = headers.get("x-custos-signature").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
-                got.0.lock().unwrap().push((valid, serde_json::from_slice(&body).unwrap_or_default()));
-                if valid { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNAUTHORIZED }
-            }
-            let app = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state((secret, state));
-            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (url, received)
 }
 
 // ---------------------------------------------------------------- a real SMTP server with STARTTLS

@@ -4,11 +4,7 @@
 //! real HTTP receiver checking the signature.
 
 use custos_tests::*;
-use hmac::{Hmac, Mac};
-use std::io::Read;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
@@ -23,55 +19,6 @@ fn register(categories: &[&str]) -> String {
         .toml()
 }
 
-/// Webhook deliveries received: (signature valid, body).
-type Received = Arc<Mutex<Vec<(bool, String)>>>;
-
-/// A minimal HTTP/1.1 receiver (one request per connection) recording each delivery.
-fn receiver() -> (String, Received) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    std::thread::spawn(move || {
-        for mut s in listener.incoming().flatten() {
-            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            // Read headers, then Content-Length bytes of body.
-            let (head, body) = loop {
-                let n = s.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break (String::new(), Vec::new());
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&buf[..i]).to_string();
-                    let len: usize =
-                        head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))).unwrap_or(0);
-                    let mut body = buf[i + 4..].to_vec();
-                    while body.len() < len {
-                        let n = s.read(&mut chunk).unwrap_or(0);
-                        if n == 0 {
-                            break;
-                        }
-                        body.extend_from_slice(&chunk[..n]);
-                    }
-                    break (head, body);
-                }
-            };
-            let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
-            mac.update(&body);
-            let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-            let valid = head
-                .lines()
-                .any(|l| l.to_ascii_lowercase().starts_with("x-custos-signature:") && l.split_once(':').map(|x| x.1.trim()) == Some(expected.as_str()));
-            sink.lock().unwrap().push((valid, String::from_utf8_lossy(&body).to_string()));
-            let _ = std::io::Write::write_all(&mut s, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    (url, got)
-}
-
 struct Collector(Child);
 
 impl Drop for Collector {
@@ -83,9 +30,9 @@ impl Drop for Collector {
 
 /// A deployment whose register declares contact and financial data, with one financial finding
 /// stored (no incident), a webhook receiver, and the register polled every `poll` seconds.
-fn deployment_with_a_stored_iban(poll: u32) -> (Deployment, Collector, Received) {
+fn deployment_with_a_stored_iban(poll: u32) -> (Deployment, Collector, WebhookInbox) {
     let d = Deployment::new(&register(&["contact", "financial"]));
-    let (url, got) = receiver();
+    let (url, got) = webhook_server(SECRET);
     std::fs::write(d.root().join("webhook.secret"), SECRET).unwrap();
     let cfg = d.root().join("collector.toml");
     let text = std::fs::read_to_string(&cfg)
@@ -135,7 +82,7 @@ fn an_edited_register_file_is_reloaded_and_stored_findings_are_re_correlated() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let pushed = wait_for(Duration::from_secs(20), || got.lock().unwrap().first().cloned());
+    let pushed = wait_for(Duration::from_secs(20), || got.0.lock().unwrap().first().cloned());
     let (valid, body) = pushed.expect("no webhook call");
     assert!(valid, "signature");
     assert!(body.contains("\"event\":\"promoted\"") && body.contains("undeclared_category") && body.contains("\"kind\":\"breach\""), "{body}");

@@ -90,6 +90,9 @@ pub struct AnomalyConfig {
     pub file_min_distinct: u64,
     /// Weight of places where exports hide (tmp, home, web roots, shares).
     pub exposed_place_weight: f64,
+    /// The site's exposed places as `kind=glob` (kinds `tmp`, `home`, `web_root`, `share`),
+    /// replacing the built-in path fragments (see [`crate::place`]).
+    pub exposed_places: Option<Vec<String>>,
     /// Lines may arrive this many seconds out of event-time order: a window closes only once a
     /// line this much later than its end was seen.
     pub reorder_tolerance_s: u64,
@@ -120,6 +123,7 @@ impl Default for AnomalyConfig {
             finding_rate_min: 50,
             file_min_distinct: 1000,
             exposed_place_weight: 4.0,
+            exposed_places: None,
             reorder_tolerance_s: 10,
             actor_warmup: 3,
             known_actors: Vec::new(),
@@ -129,6 +133,12 @@ impl Default for AnomalyConfig {
 }
 
 impl AnomalyConfig {
+    /// The exposed places (already checked by [`AnomalyConfig::check`]; the built-in fragments
+    /// otherwise).
+    pub fn places(&self) -> crate::place::Places {
+        crate::place::Places::new(self.exposed_places.as_deref()).unwrap_or_default()
+    }
+
     /// Checks ranges; returns the offending field and why.
     pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
         if self.window_s == 0 {
@@ -148,6 +158,9 @@ impl AnomalyConfig {
         }
         if self.event_gap_s == 0 {
             return Err(("anomaly.event_gap_s", "must be at least 1"));
+        }
+        if crate::place::Places::new(self.exposed_places.as_deref()).is_err() {
+            return Err(("anomaly.exposed_places", "each entry must be KIND=GLOB, KIND one of tmp, home, web_root, share"));
         }
         if self.known_actors.iter().any(|a| glob::Pattern::new(a).is_err()) {
             return Err(("anomaly.known_actors", "each entry must be a name or a valid glob"));

@@ -45,9 +45,27 @@ pub struct ExportFigures {
     pub records: Option<u64>,
     /// How (`copy_result_rows`, `table_estimated_rows`, `pages_x_records_per_page` …).
     pub method: String,
-    /// The exported table's people and rows, when an agent scanned it: (distinct subjects
-    /// extrapolated to the table, the table's rows).
-    pub table: Option<(u64, u64)>,
+    /// The people of what was exported, when an agent scanned it (see [`Scanned`]).
+    pub table: Option<Scanned>,
+}
+
+/// What an agent's scan says of the people of an export's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scanned {
+    /// One table: its distinct subjects, extrapolated to the table, and its rows. An export of
+    /// part of it takes its share.
+    Table {
+        /// People.
+        subjects: u64,
+        /// Rows.
+        rows: u64,
+    },
+    /// A whole database (a dump): the people of its largest personal table — the other tables
+    /// mostly hold the same people (their orders, their addresses).
+    Database {
+        /// People.
+        subjects: u64,
+    },
 }
 
 impl ExportFigures {
@@ -55,10 +73,13 @@ impl ExportFigures {
     /// was scanned, else at most one person per exported record.
     fn people(&self) -> Option<(u64, &'static str)> {
         match (self.table, self.records) {
-            (Some((subjects, rows)), Some(n)) if rows > 0 => Some(((subjects as f64 * (n.min(rows) as f64 / rows as f64)).round() as u64, "table")),
-            (Some((subjects, _)), None) => Some((subjects, "table")),
+            (Some(Scanned::Table { subjects, rows }), Some(n)) if rows > 0 => {
+                Some(((subjects as f64 * (n.min(rows) as f64 / rows as f64)).round() as u64, "table"))
+            }
+            (Some(Scanned::Table { subjects, .. }), _) => Some((subjects, "table")),
+            (Some(Scanned::Database { subjects }), _) => Some((subjects, "database")),
             (None, Some(n)) => Some((n, "records")),
-            _ => None,
+            (None, None) => None,
         }
     }
 }
@@ -180,10 +201,15 @@ pub fn figures(e: &Evidence) -> Figures {
         ));
     }
     for (n, basis, event) in &exported {
-        how.push(if *basis == "table" {
-            format!("{} people in the export {event}: the distinct values of the exported table, extrapolated from the agent's sample", thousands(*n))
-        } else {
-            format!("at most {} people in the export {event}: one per exported record (the table was not scanned)", thousands(*n))
+        how.push(match *basis {
+            "table" => {
+                format!("{} people in the export {event}: the distinct values of the exported table, extrapolated from the agent's sample", thousands(*n))
+            }
+            "database" => format!(
+                "{} people in the export {event}: the people of the dumped database's largest personal table, extrapolated from the agent's sample",
+                thousands(*n)
+            ),
+            _ => format!("at most {} people in the export {event}: one per exported record (the table was not scanned)", thousands(*n)),
         });
     }
     if subjects.high < subjects.low {
@@ -244,10 +270,23 @@ mod tests {
             event: "copy|table=shop.customers".into(),
             records: Some(10_000),
             method: "copy_result_rows".into(),
-            table: Some((18_000, 20_000)),
+            table: Some(Scanned::Table { subjects: 18_000, rows: 20_000 }),
         };
         let f = figures(&Evidence { distinct_subjects: 3, subjects_from_host: true, exports: vec![x], ..Default::default() });
         assert_eq!((f.records.value, f.subjects.value), (10_000, 9_000));
         assert!(f.subjects.method.contains("exported table"), "{}", f.subjects.method);
+    }
+
+    #[test]
+    fn a_dump_takes_the_people_of_the_databases_largest_table() {
+        let x = ExportFigures {
+            event: "dump|db=shop|actor=mallory".into(),
+            records: Some(25_000),
+            method: "table_estimated_rows".into(),
+            table: Some(Scanned::Database { subjects: 20_000 }),
+        };
+        let f = figures(&Evidence { exports: vec![x], ..Default::default() });
+        assert_eq!((f.records.value, f.subjects.value), (25_000, 20_000), "orders belong to the same customers");
+        assert!(f.subjects.method.contains("dumped database"), "{}", f.subjects.method);
     }
 }

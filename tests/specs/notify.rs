@@ -35,7 +35,7 @@ fn an_opened_incident_reaches_the_signed_webhook_and_the_mailbox_over_starttls_o
     assert_eq!(notifier.deliver(&store, T0).unwrap(), (2, 0));
     assert_eq!(notifier.deliver(&store, T0 + HOUR).unwrap(), (0, 0), "nothing left to send");
 
-    let hooks = hooks.0.lock().unwrap().clone();
+    let hooks = hooks.json();
     assert_eq!(hooks.len(), 1);
     let (valid, body) = &hooks[0];
     assert!(valid, "the receiver recomputed the HMAC-SHA256 signature");

@@ -11,12 +11,12 @@ use super::signal::{Anomaly, ExportEvent, SizeMethod};
 use crate::config::AnomalyConfig;
 use std::path::Path;
 
-pub use crate::place::{exposed_place, kind_of_place};
-
 /// Weighs a new (`grown` false) or grown file holding `distinct` people in `rows` records,
-/// last written at `mtime_ms` (its event time).
-pub fn assess(path: &Path, distinct: u64, rows: u64, mtime_ms: i64, grown: bool, config: &AnomalyConfig) -> Option<Anomaly> {
-    let place = exposed_place(path);
+/// last written at `mtime_ms` (its event time), in the exposed place of kind `place` if any
+/// (see [`crate::place::Places`]).
+pub fn assess(path: &Path, place: Option<&'static str>, distinct: u64, rows: u64, mtime_ms: i64, grown: bool, config: &AnomalyConfig) -> Option<Anomaly> {
+    let kind = place;
+    let place = place.map(crate::place::place_name);
     let weight = if place.is_some() { config.exposed_place_weight } else { 1.0 };
     let threshold = config.file_min_distinct as f64 / weight;
     if (distinct as f64) < threshold {
@@ -29,7 +29,7 @@ pub fn assess(path: &Path, distinct: u64, rows: u64, mtime_ms: i64, grown: bool,
     };
     let mut event = ExportEvent::new("file", mtime_ms);
     event.path = Some(path.display().to_string());
-    event.place = kind_of_place(path);
+    event.place = kind;
     event.size(rows, SizeMethod::FileRows);
     Some(Anomaly::new("personal_data_file", distinct, None, threshold, None, detail, if place.is_some() { 0.8 } else { 0.6 }).with_event(event))
 }
@@ -41,22 +41,22 @@ mod tests {
     #[test]
     fn many_people_in_tmp_fire_sooner_than_in_an_application_directory() {
         let c = AnomalyConfig::default();
-        let tmp = assess(Path::new("/tmp/customers.csv"), 400, 410, 7, false, &c).unwrap();
+        let tmp = assess(Path::new("/tmp/customers.csv"), Some("tmp"), 400, 410, 7, false, &c).unwrap();
         assert_eq!(tmp.detail, "new file in tmp dir: 410 records, 400 people");
         assert_eq!(tmp.threshold, 250.0);
         let e = tmp.event.as_ref().unwrap();
         assert_eq!((e.place, e.records, e.start_ms), (Some("tmp"), Some((410, SizeMethod::FileRows)), 7));
         assert_eq!(e.signature(None), "file|path=/tmp/customers.csv");
-        assert_eq!(assess(Path::new("/opt/crm/data/customers.csv"), 400, 400, 0, false, &c), None);
-        assert!(assess(Path::new("/opt/crm/data/customers.csv"), 5000, 5000, 0, true, &c).is_some_and(|a| a.detail.starts_with("grown file:")));
-        assert_eq!(kind_of_place(Path::new("/var/www/html/patients.csv")), Some("web_root"));
-        assert_eq!(kind_of_place(Path::new("/srv/app/patients.csv")), None);
+        assert_eq!(assess(Path::new("/opt/crm/data/customers.csv"), None, 400, 400, 0, false, &c), None);
+        assert!(assess(Path::new("/opt/crm/data/customers.csv"), None, 5000, 5000, 0, true, &c).is_some_and(|a| a.detail.starts_with("grown file:")));
+        assert_eq!(crate::place::kind_of_place(Path::new("/var/www/html/patients.csv")), Some("web_root"));
+        assert_eq!(crate::place::kind_of_place(Path::new("/srv/app/patients.csv")), None);
     }
 
     #[test]
     fn a_file_with_a_few_people_is_quiet_anywhere() {
         let c = AnomalyConfig::default();
-        assert_eq!(assess(Path::new("/var/www/html/contact.html"), 3, 3, 0, false, &c), None);
-        assert_eq!(assess(Path::new("/home/ann/notes.txt"), 12, 40, 0, true, &c), None);
+        assert_eq!(assess(Path::new("/var/www/html/contact.html"), Some("web_root"), 3, 3, 0, false, &c), None);
+        assert_eq!(assess(Path::new("/home/ann/notes.txt"), Some("home"), 12, 40, 0, true, &c), None);
     }
 }

@@ -200,8 +200,9 @@ pub fn table_findings(location: &Location, report: &TableReport) -> Vec<ColumnFi
         .collect()
 }
 
-/// Column findings of one classified file; retention falls back to the file's mtime.
-pub fn file_findings(path: &Path, report: &files::FileReport, mtime_s: Option<i64>) -> Vec<ColumnFinding> {
+/// Column findings of one classified file in the exposed place of kind `place` if any;
+/// retention falls back to the file's mtime.
+pub fn file_findings(path: &Path, place: Option<&'static str>, report: &files::FileReport, mtime_s: Option<i64>) -> Vec<ColumnFinding> {
     let (oldest, source) = match (report.oldest_personal, mtime_s) {
         (Some(t), _) => (Some(t), Some("column".to_string())),
         (None, Some(m)) => (Some(m), Some("mtime".to_string())),
@@ -209,7 +210,7 @@ pub fn file_findings(path: &Path, report: &files::FileReport, mtime_s: Option<i6
     };
     let locator = path.display().to_string();
     let age_of_records = retention::age_of_records(&report.dates, now_s());
-    let kind_of_place = crate::place::kind_of_place(path);
+    let kind_of_place = place;
     report
         .verdicts
         .iter()

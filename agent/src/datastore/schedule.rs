@@ -51,6 +51,10 @@ pub struct FileState {
 pub struct ScanState {
     /// By path.
     pub files: BTreeMap<PathBuf, FileState>,
+    /// Directories scanned at least once: the files found by a directory's first scan are its
+    /// baseline, not new files (unless they sit in an exposed place).
+    #[serde(default)]
+    pub roots: std::collections::BTreeSet<PathBuf>,
 }
 
 impl ScanState {
@@ -88,6 +92,7 @@ pub struct Scheduler {
     state: ScanState,
     state_path: PathBuf,
     anomaly: AnomalyConfig,
+    places: crate::place::Places,
     sizes: anomaly::sizes::SizeHints,
 }
 
@@ -99,7 +104,8 @@ impl Scheduler {
             let l = Location::parse(&j.location);
             (j, l, None)
         });
-        Ok(Scheduler { jobs: jobs.collect(), state, state_path, anomaly, sizes: Default::default() })
+        let places = anomaly.places();
+        Ok(Scheduler { jobs: jobs.collect(), state, state_path, anomaly, places, sizes: Default::default() })
     }
 
     /// Shares what scans learn of table and file sizes with the log watches (to size exports).
@@ -171,6 +177,9 @@ impl Scheduler {
         let present: std::collections::HashSet<&PathBuf> = files.iter().collect();
         self.state.files.retain(|p, _| !p.starts_with(root) || present.contains(p));
         let mut out = Vec::new();
+        // What a directory holds when it is first scanned was not written now: it is reported
+        // (column findings, retention), but only an exposed place makes it an export anomaly.
+        let baseline = !self.state.roots.contains(root);
         for f in files {
             let Ok(meta) = std::fs::metadata(&f) else { continue };
             let previous = self.state.files.get(&f).cloned();
@@ -194,18 +203,21 @@ impl Scheduler {
                 continue; // touched but not changed
             }
             let mtime = mtime_s(&meta);
-            let column_findings = file_findings(&f, &report, mtime);
+            let place = self.places.kind(&f);
+            let column_findings = file_findings(&f, place, &report, mtime);
             out.extend(column_findings.iter().map(|cf| factory.column_finding(engine, cf)));
             let grown = previous.as_ref().is_some_and(|s| meta.len() > s.size);
             let written_ms = mtime.map_or_else(custos_proto::time::now_ms, |s| s * 1000);
-            if (previous.is_none() || grown)
-                && let Some(a) = anomaly::files::assess(&f, report.distinct_subjects, report.rows, written_ms, grown, &self.anomaly)
+            let new = previous.is_none() && (!baseline || place.is_some());
+            if (new || grown)
+                && let Some(a) = anomaly::files::assess(&f, place, report.distinct_subjects, report.rows, written_ms, grown, &self.anomaly)
             {
                 let source =
                     pb::Source { kind: pb::SourceKind::File as i32, locator: f.display().to_string(), identity: hex::encode(&report.content_hash[..16]) };
                 out.push(factory.anomaly_finding(engine, &source, &a.at(anomaly::signal::Origin::File { size: meta.len() })));
             }
         }
+        self.state.roots.insert(root.to_path_buf());
         out
     }
 }

@@ -88,6 +88,7 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
     let terminal = io::stderr().is_terminal();
     // What the scan learns of file and table sizes sizes the exports its logs show.
     let sizes = crate::anomaly::SizeHints::default();
+    let places = opts.anomaly.places();
     for (i, f) in structured.iter().enumerate() {
         if terminal {
             eprint!("\rscanning file {}/{}: {}   ", i + 1, structured.len(), f.display());
@@ -99,7 +100,7 @@ pub fn scan_locations(engine: &Engine, locations: &[String], sample_rows: u64, o
                 summary.files += 1;
                 summary.bytes += r.bytes;
                 sizes.record_file(f, r.rows);
-                for cf in datastore::file_findings(f, &r, mtime) {
+                for cf in datastore::file_findings(f, places.kind(f), &r, mtime) {
                     summary.findings += 1;
                     out.column(engine, &cf)?;
                 }

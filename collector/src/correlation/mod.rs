@@ -204,7 +204,13 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                     format!(" (register: {})", names(&declared_host))
                 }
             );
-            let group = (format!("{}|{}|{}", Rule::ExportAnomaly.id(), f.host, f.event()), system.clone());
+            // A new file of many people in an exposed place is the exposure itself: one
+            // incident with the place's personal-data findings, not two alarms for one file.
+            let group = if f.detector == "personal_data_file" && policy.exposed_place(f.locator, true).is_some() {
+                (format!("{}|{system}", Rule::ExposedPlace.id()), system.clone())
+            } else {
+                (format!("{}|{}|{}", Rule::ExportAnomaly.id(), f.host, f.event()), system.clone())
+            };
             drafts.push(Draft { rule: Rule::ExportAnomaly, floor: None, group, categories: cats, explanation: why, activities: &declared_host, records: None });
         }
         Kind::PersonalData => {

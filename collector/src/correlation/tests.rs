@@ -151,3 +151,29 @@ fn export_events_are_grouped_by_their_signature_not_by_their_log() {
     assert_ne!(a.group, b.group, "another actor or table is another event");
     assert_eq!(a.label, b.label, "both seen on the same log");
 }
+
+#[test]
+fn a_new_file_of_many_people_in_a_web_root_is_the_same_incident_as_the_data_found_there() {
+    let ev: BTreeMap<String, String> =
+        [("anomaly".to_string(), "personal_data_file".to_string()), ("event".to_string(), "file|path=/var/www/html/patients.csv".to_string())]
+            .into_iter()
+            .collect();
+    let f = FindingFacts {
+        id: "x",
+        agent_id: "a",
+        host: "web-01",
+        locator: "/var/www/html/patients.csv",
+        at_rest: true,
+        detector: "personal_data_file",
+        kind: Kind::ExportAnomaly,
+        category: None,
+        evidence: &ev,
+        host_categories: &[Category::Health],
+    };
+    let anomaly = correlate(&f, &register(), &Policy::default()).remove(0);
+    let data = verdicts("/var/www/html/patients.csv", Category::Health, &[], &Policy::default());
+    let exposed = data.iter().find(|v| v.rule == Rule::ExposedPlace).unwrap();
+    assert_eq!(anomaly.group, exposed.group, "one exposure, one incident");
+    let elsewhere = FindingFacts { locator: "/srv/app/patients.csv", ..f };
+    assert!(correlate(&elsewhere, &register(), &Policy::default())[0].group.starts_with("export_anomaly|"), "a new file elsewhere is its own event");
+}

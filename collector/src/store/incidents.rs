@@ -7,7 +7,7 @@ use super::db::{Row, args};
 use super::error::StoreError;
 use super::findings::{FINDING_SELECT, StoredFinding, finding_row};
 use crate::correlation::{CorrelationSettings, IncidentKind, Severity, Verdict};
-use crate::estimate::{self, Evidence, ExportFigures, Figures, TableFigures};
+use crate::estimate::{self, Evidence, ExportFigures, Figures, Scanned, TableFigures};
 use crate::incident::{self, Grouping, NOTIFICATION_DELAY_MS, OpenIncident, Status, group};
 use custos_rules::Category;
 use std::collections::{BTreeMap, HashSet};
@@ -238,16 +238,19 @@ impl Store {
         }
         let mut exports: BTreeMap<String, ExportFigures> = BTreeMap::new();
         if rule == "export_anomaly" {
-            for r in self
-                .rows("SELECT f.evidence FROM incident_findings i JOIN findings f ON f.id = i.finding_id WHERE i.incident_id = $1 AND f.kind = 2", args![id])?
-            {
+            for r in self.rows(
+                "SELECT f.evidence, f.host FROM incident_findings i JOIN findings f ON f.id = i.finding_id WHERE i.incident_id = $1 AND f.kind = 2",
+                args![id],
+            )? {
                 let ev: BTreeMap<String, String> = serde_json::from_str(&r.text(0)?).unwrap_or_default();
                 let event = ev.get("event").or_else(|| ev.get("detail")).cloned().unwrap_or_default();
                 let records = ev.get("affected_records_estimate").and_then(|n| n.trim().parse::<u64>().ok());
                 let method = ev.get("affected_records_method").cloned().unwrap_or_else(|| "unknown".into());
-                let table = match ev.get("table").filter(|t| !t.is_empty()) {
-                    Some(t) => self.scanned_table(&r.text(1)?, t)?,
-                    None => None,
+                let host = r.text(1)?;
+                let table = match (ev.get("table").filter(|t| !t.is_empty()), ev.get("database").filter(|d| !d.is_empty())) {
+                    (Some(t), _) => self.scanned_table(&host, t)?,
+                    (None, Some(db)) if event.starts_with("dump|") => self.scanned_database(&host, db)?,
+                    _ => None,
                 };
                 let e = exports.entry(event.clone()).or_insert(ExportFigures { event, records: None, method: method.clone(), table });
                 if records > e.records {
@@ -267,16 +270,29 @@ impl Store {
 
     /// The people and rows of a table an agent scanned on `host`, by the name an export gives it
     /// (`shop.customers`, or `customers` alone).
-    fn scanned_table(&self, host: &str, table: &str) -> Result<Option<(u64, u64)>, StoreError> {
+    fn scanned_table(&self, host: &str, table: &str) -> Result<Option<Scanned>, StoreError> {
         let r = self.row(
             "SELECT CAST(MAX(subjects) AS BIGINT), CAST(MAX(records) AS BIGINT) FROM findings WHERE host = $1 AND kind = 1 AND tbl IS NOT NULL AND (tbl = $2 OR tbl LIKE $3)",
             args![host, table, format!("%.{}", table.replace('%', "_"))],
         )?;
         Ok(match r {
             Some(r) => match (r.opt_int(0)?, r.opt_int(1)?) {
-                (Some(s), Some(n)) if s > 0 => Some((s.max(0) as u64, n.max(0) as u64)),
+                (Some(s), Some(n)) if s > 0 => Some(Scanned::Table { subjects: s as u64, rows: n.max(0) as u64 }),
                 _ => None,
             },
+            None => None,
+        })
+    }
+
+    /// The people of a database an agent scanned on `host` (by the name a dump gives it): those
+    /// of its largest personal table.
+    fn scanned_database(&self, host: &str, database: &str) -> Result<Option<Scanned>, StoreError> {
+        let r = self.row(
+            "SELECT CAST(MAX(subjects) AS BIGINT) FROM findings WHERE host = $1 AND kind = 1 AND tbl IS NOT NULL AND locator LIKE $2",
+            args![host, format!("%/{}/%", database.replace('%', "_"))],
+        )?;
+        Ok(match r {
+            Some(r) => r.opt_int(0)?.filter(|s| *s > 0).map(|s| Scanned::Database { subjects: s as u64 }),
             None => None,
         })
     }
