@@ -191,4 +191,8 @@ pub trait Backend: Send {
     fn commit(&mut self) -> Result<(), StoreError>;
     /// Rolls the transaction back (best effort: a broken connection has nothing to roll back).
     fn rollback(&mut self);
+    /// Whether the database closed the connection (it must be replaced to be used again).
+    fn is_broken(&self) -> bool {
+        false
+    }
 }

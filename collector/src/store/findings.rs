@@ -166,7 +166,7 @@ impl Store {
 
     fn ingest_once(&mut self, batch: &CheckedBatch, register: &Register, settings: &CorrelationSettings, now_ms: i64) -> Result<IngestOutcome, StoreError> {
         let mut out = IngestOutcome { rejected: batch.refused.len() as u32, ..IngestOutcome::default() };
-        self.touch_agent(&batch.agent_id, &batch.host, &batch.agent_version, batch.spool_depth, now_ms)?;
+        self.touch_agent(&batch.agent_id, &batch.host, &batch.agent_version, batch.spool_depth, out.rejected, now_ms)?;
         // Inserted in id order: two collectors inserting overlapping batches take the rows'
         // locks in the same order, so they wait for each other instead of deadlocking.
         let mut sorted: Vec<&CheckedFinding> = batch.findings.iter().collect();

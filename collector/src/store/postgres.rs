@@ -9,14 +9,15 @@
 //! (the `spawn_blocking` threads the collector uses for the store).
 //!
 //! Prepared statements are cached by their text, so a batch's multi-row insert is parsed and
-//! planned once per connection. No TLS to the database yet: run it on the same host or a
-//! trusted network (the agent's database scans make the same choice).
+//! planned once per connection. TLS is used when the URL asks for it (`sslmode=require`,
+//! `verify-ca` or `verify-full` with `sslrootcert=CA.pem`; see [`custos_pg`]), as for the
+//! agent's database scans.
 
 use super::db::{Backend, Dialect, Row, Value};
 use super::error::StoreError;
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 use std::collections::HashMap;
 use std::error::Error;
 
@@ -40,12 +41,12 @@ pub struct PostgresDb {
 }
 
 impl PostgresDb {
-    /// Connects to `url` (`postgres://user:password@host:port/db?options=…`, or libpq key=value
-    /// form). Errors never repeat the URL, which may hold a password.
+    /// Connects to `url` (`postgres://user:password@host:port/db?options=…&sslmode=…`, or libpq
+    /// key=value form). Errors never repeat the URL, which may hold a password.
     pub fn connect(url: &str) -> Result<PostgresDb, StoreError> {
-        let config: postgres::Config = url.parse().map_err(|e| StoreError::Config(format!("the `store` PostgreSQL URL is not valid: {e}")))?;
-        let client = off_runtime(move || config.connect(NoTls)).map_err(|e| {
-            StoreError::Config(format!("cannot connect to the PostgreSQL store: {e}; check host, port, user, password and database in `store`"))
+        let target = custos_pg::Target::parse(url).map_err(|e| StoreError::Config(format!("the `store` PostgreSQL URL: {e}")))?;
+        let client = off_runtime(move || target.connect()).map_err(|e| {
+            StoreError::Config(format!("cannot connect to the PostgreSQL store: {e}; check host, port, user, password, database and sslmode in `store`"))
         })?;
         Ok(PostgresDb { client: Some(client), statements: HashMap::new() })
     }
@@ -140,6 +141,10 @@ impl Backend for PostgresDb {
 
     fn rollback(&mut self) {
         let _ = self.batch("ROLLBACK");
+    }
+
+    fn is_broken(&self) -> bool {
+        self.client.as_ref().is_none_or(Client::is_closed)
     }
 }
 

@@ -198,6 +198,11 @@ pub const SQLITE: &[&str] = &[
      );
      CREATE INDEX login_attempts_at ON login_attempts(at);
      ALTER TABLE agents ADD COLUMN spool_depth INTEGER NOT NULL DEFAULT 0;",
+    // v7: findings refused at the edge, counted per agent for the inventory (a refused finding
+    // is acknowledged and never stored: the count is what tells the operator); login attempts
+    // looked up by client address and by (user, client) pair.
+    "ALTER TABLE agents ADD COLUMN refused_findings INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX login_attempts_client ON login_attempts(client, at);",
 ];
 
 /// PostgreSQL migrations; `custos_schema.version` is the number applied.
@@ -368,4 +373,7 @@ pub const POSTGRES: &[&str] = &[
      );
      CREATE INDEX login_attempts_at ON login_attempts(at);
      ALTER TABLE agents ADD COLUMN spool_depth BIGINT NOT NULL DEFAULT 0;",
+    // v3 = SQLite v7: refused findings per agent; login attempts by client address.
+    "ALTER TABLE agents ADD COLUMN refused_findings BIGINT NOT NULL DEFAULT 0;
+     CREATE INDEX login_attempts_client ON login_attempts(client, at);",
 ];
