@@ -12,6 +12,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         // Every message is checked on its wire bytes before it is decoded (src/codec.rs).
         .codec_path("crate::codec::BoundedCodec")
-        .build_server(true).build_client(true).compile_with_config(config, &["custos/v1/custos.proto"], &["."])?;
+        .build_server(true)
+        .build_client(true)
+        .compile_with_config(config, &["custos/v1/custos.proto"], &["."])?;
     Ok(())
 }

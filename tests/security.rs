@@ -77,6 +77,7 @@ fn batch(agent: &str, seq: u64, findings: Vec<pb::Finding>) -> pb::FindingBatch 
 /// A deployment whose collector keeps its store in a fresh PostgreSQL schema (dropped with the
 /// returned guard); `None` when PostgreSQL is not configured (then the test has said SKIPPED).
 fn on_postgres(d: &Deployment) -> Option<TestStore> {
+    std::fs::create_dir_all(d.root().join("collector-data")).unwrap();
     let (store, _) = TestStore::new(Engine::Postgres, &d.root().join("collector-data"))?;
     d.use_store(store.url().unwrap());
     Some(store)
@@ -230,7 +231,8 @@ fn exported_csv_cells_never_start_a_formula() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let csv = Console::login(web, "dpo").get("/api/v1/audit.csv").body;
-    let cells: Vec<String> = csv::ReaderBuilder::new().from_reader(csv.as_bytes()).records().flat_map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>()).collect();
+    let cells: Vec<String> =
+        csv::ReaderBuilder::new().from_reader(csv.as_bytes()).records().flat_map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>()).collect();
     assert!(cells.iter().any(|c| c.starts_with("'=HYPERLINK")), "{csv}");
     assert!(!cells.iter().any(|c| c.starts_with(['=', '+', '-', '@', '\t', '\r'])), "{csv}");
     drop(collector);
@@ -337,7 +339,13 @@ fn agent_metrics_pass_promtool_check_metrics() {
     let response = acked.unwrap_or_else(|| panic!("no acknowledged batch: {}", agent.stderr()));
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     assert!(head.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"), "{head}");
-    let mut check = Command::new(promtool).args(["check", "metrics"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut check = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::io::Write::write_all(&mut check.stdin.take().unwrap(), body.as_bytes()).unwrap();
     let out = check.wait_with_output().unwrap();
     assert!(out.status.success(), "promtool: {}{}\n{body}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -393,7 +401,10 @@ fn certificates_are_valid_one_year_renewed_over_mtls_and_a_malformed_csr_keeps_t
     let certs = root.join("web07-certs");
     let url = format!("https://127.0.0.1:{}", d.port);
     let ca = root.join("pki/ca.pem");
-    let out = run("e2e-agent", &["enroll", "--collector", &url, "--token", &token, "--ca", ca.to_str().unwrap(), "--server-name", "localhost", "--out", certs.to_str().unwrap()]);
+    let out = run(
+        "e2e-agent",
+        &["enroll", "--collector", &url, "--token", &token, "--ca", ca.to_str().unwrap(), "--server-name", "localhost", "--out", certs.to_str().unwrap()],
+    );
     assert!(out.status.success(), "the token still works: {}", String::from_utf8_lossy(&out.stderr));
     let now = custos_proto::time::now_ms() / 1000;
     let (not_after, cn) = certificate(&certs.join("agent.pem"));
@@ -446,7 +457,8 @@ struct TlsPostgres {
 
 impl TlsPostgres {
     fn start(ca: &TestCa) -> Option<TlsPostgres> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|b| b.join("initdb").is_file()).max()?;
+        let bin =
+            std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|b| b.join("initdb").is_file()).max()?;
         let dir = tempfile::tempdir().unwrap();
         let (data, certs) = (dir.path().join("data"), dir.path().join("certs"));
         std::fs::create_dir_all(&certs).unwrap();
@@ -526,7 +538,8 @@ fn the_store_and_the_agents_database_scans_use_tls_when_the_url_asks_for_it() {
     let wrong_host = open(pg.url("127.0.0.1", &format!("?sslmode=verify-full&sslrootcert={}", ca_file.display()))).unwrap_err();
     assert!(wrong_host.to_lowercase().contains("certificate"), "{wrong_host}");
     // The agent's scan of a table, over TLS.
-    let mut admin = postgres::Client::connect(&format!("host={} port={} user=postgres dbname=postgres", pg._dir.path().display(), pg.port), postgres::NoTls).unwrap();
+    let mut admin =
+        postgres::Client::connect(&format!("host={} port={} user=postgres dbname=postgres", pg._dir.path().display(), pg.port), postgres::NoTls).unwrap();
     admin.batch_execute("CREATE TABLE customers (id INT PRIMARY KEY, email TEXT); INSERT INTO customers SELECT i, 'client' || i || '@example.fr' FROM generate_series(1, 50) i").unwrap();
     let url = pg.url("localhost", &format!("?sslmode=verify-full&sslrootcert={}", ca_file.display()));
     let out = run("e2e-agent", &["scan", &url, "--json"]);

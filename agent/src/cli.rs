@@ -136,9 +136,9 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Renew { config } => {
-            let result = AgentConfig::load(&config).map_err(anyhow::Error::from).and_then(|cfg| {
-                tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(custos_agent::enrollment::renew(&cfg.collector))
-            });
+            let result = AgentConfig::load(&config)
+                .map_err(anyhow::Error::from)
+                .and_then(|cfg| tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(custos_agent::enrollment::renew(&cfg.collector)));
             match result {
                 Ok(r) => {
                     let until = time::OffsetDateTime::from_unix_timestamp(r.not_after).map(|t| t.date().to_string()).unwrap_or_default();

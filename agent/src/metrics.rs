@@ -186,7 +186,10 @@ mod tests {
         let families: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# HELP ")?.split(' ').next()).collect();
         for sample in text.lines().filter(|l| !l.starts_with('#')) {
             let name = sample.split(['{', ' ']).next().unwrap();
-            assert!(families.iter().any(|f| name == *f || name.strip_prefix(f).is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))), "{name} has no help: {text}");
+            assert!(
+                families.iter().any(|f| name == *f || name.strip_prefix(f).is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))),
+                "{name} has no help: {text}"
+            );
         }
     }
 }

@@ -149,7 +149,8 @@ pub async fn grpc_with(
     limits: GrpcLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let service = IngestServer::new(IngestService::with_rate_limit(collector.clone(), limits.ingest_rate_per_agent)).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let service =
+        IngestServer::new(IngestService::with_rate_limit(collector.clone(), limits.ingest_rate_per_agent)).max_decoding_message_size(MAX_MESSAGE_BYTES);
     let enrollment = ca.map(|ca| {
         custos_proto::v1::enrollment_server::EnrollmentServer::new(crate::enrollment::EnrollmentService::new(collector, ca, limits.agent_certificate_days))
             .max_decoding_message_size(1 << 20)

@@ -301,7 +301,8 @@ mod tests {
         let mut in_locator = finding();
         in_locator.source.as_mut().unwrap().locator = "/var/log/a\u{0}.log".into();
         let mut in_column = finding();
-        in_column.position = Some(v1::Position { at: Some(v1::position::At::Table(v1::TablePosition { table: "t".into(), column: "c\u{0}".into(), row_key: String::new() })) });
+        in_column.position =
+            Some(v1::Position { at: Some(v1::position::At::Table(v1::TablePosition { table: "t".into(), column: "c\u{0}".into(), row_key: String::new() })) });
         let mut fine = finding();
         fine.id = "f-2".into();
         let batch = v1::FindingBatch { findings: vec![in_evidence_key, in_locator, fine, in_column], ..Default::default() };

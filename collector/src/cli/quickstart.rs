@@ -138,7 +138,8 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
             let stopped = async move {
                 let _ = web_stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = custos_collector::web::serve(web_addr, web_tls, web_collector, custos_collector::accounts::DEFAULT_ARGON2_BUDGET_MIB, stopped).await {
+            if let Err(e) = custos_collector::web::serve(web_addr, web_tls, web_collector, custos_collector::accounts::DEFAULT_ARGON2_BUDGET_MIB, stopped).await
+            {
                 eprintln!("web console not started: {e:#}");
             }
         });

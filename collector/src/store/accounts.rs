@@ -6,7 +6,10 @@
 use super::Store;
 use super::db::{Value, args};
 use super::error::StoreError;
-use crate::accounts::{LOGIN_WINDOW_MS, LoginReservation, MAX_CLIENT_FAILURES, MAX_LOGIN_FAILURES, NewSession, Role, SESSION_TTL_MS, Session, User, UserEntry, check_user_name, checked_hash};
+use crate::accounts::{
+    LOGIN_WINDOW_MS, LoginReservation, MAX_CLIENT_FAILURES, MAX_LOGIN_FAILURES, NewSession, Role, SESSION_TTL_MS, Session, User, UserEntry, check_user_name,
+    checked_hash,
+};
 use crate::secret;
 
 impl Store {
