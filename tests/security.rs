@@ -448,7 +448,8 @@ fn a_zero_byte_database_file_is_refused_not_taken_for_a_new_store() {
 // ------------------------------------------------------------------ 12. PostgreSQL over TLS
 
 /// A private PostgreSQL server for one test, accepting TLS connections only (`hostssl` in
-/// pg_hba.conf, `hostnossl … reject`), with a certificate for `localhost` signed by `ca`.
+/// pg_hba.conf, `hostnossl … reject`) on 127.0.0.1 and 127.0.0.2, with a certificate for
+/// `localhost` and 127.0.0.1 signed by `ca`.
 struct TlsPostgres {
     _dir: tempfile::TempDir,
     server: Proc,
@@ -476,7 +477,7 @@ impl TlsPostgres {
         std::fs::set_permissions(certs.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
         let init = as_postgres(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"]).output().ok()?;
         assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
-        std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n").unwrap();
+        std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.0/8 trust\nhostnossl all all 127.0.0.0/8 reject\n").unwrap();
         let port = free_port();
         let log = dir.path().join("postgres.log");
         let child = as_postgres(
@@ -489,7 +490,7 @@ impl TlsPostgres {
                 "-k",
                 dir.path().to_str().unwrap(),
                 "-c",
-                "listen_addresses=127.0.0.1",
+                "listen_addresses=127.0.0.1,127.0.0.2",
                 "-c",
                 "ssl=on",
                 "-c",
@@ -531,11 +532,12 @@ fn the_store_and_the_agents_database_scans_use_tls_when_the_url_asks_for_it() {
     // Plain connections are refused by this server: the store must ask for TLS.
     assert!(open(pg.url("127.0.0.1", "")).is_err());
     open(pg.url("localhost", &format!("?sslmode=verify-full&sslrootcert={}", ca_file.display()))).unwrap();
-    open(pg.url("127.0.0.1", &format!("?sslmode=verify-ca&sslrootcert={}", ca_file.display()))).unwrap();
+    // The certificate names localhost and 127.0.0.1, not 127.0.0.2: enough for verify-ca only.
+    open(pg.url("127.0.0.2", &format!("?sslmode=verify-ca&sslrootcert={}", ca_file.display()))).unwrap();
     open(pg.url("127.0.0.1", "?sslmode=require")).unwrap();
     let wrong_ca = open(pg.url("localhost", &format!("?sslmode=verify-full&sslrootcert={}", other_ca.display()))).unwrap_err();
     assert!(wrong_ca.to_lowercase().contains("certificate"), "{wrong_ca}");
-    let wrong_host = open(pg.url("127.0.0.1", &format!("?sslmode=verify-full&sslrootcert={}", ca_file.display()))).unwrap_err();
+    let wrong_host = open(pg.url("127.0.0.2", &format!("?sslmode=verify-full&sslrootcert={}", ca_file.display()))).unwrap_err();
     assert!(wrong_host.to_lowercase().contains("certificate"), "{wrong_host}");
     // The agent's scan of a table, over TLS.
     let mut admin =
