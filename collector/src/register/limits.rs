@@ -107,6 +107,19 @@ mod tests {
     }
 
     #[test]
+    fn the_register_loader_refuses_what_is_over_the_limits_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("register.yaml");
+        std::fs::write(&deep, format!("controller:\n  name: {}x{}\n", "[".repeat(100_000), "]".repeat(100_000))).unwrap();
+        let e = super::super::Register::load(&deep).unwrap_err().to_string();
+        assert!(e.contains("nested more than 64 levels"), "{e}");
+        let big = dir.path().join("register.toml");
+        std::fs::write(&big, format!("[controller]\nname = \"Acme\"\n{}", "# padding\n".repeat(500_000))).unwrap();
+        let e = super::super::Register::load(&big).unwrap_err().to_string();
+        assert!(e.contains("at most 4194304 are accepted"), "{e}");
+    }
+
+    #[test]
     fn an_oversized_file_and_an_xlsx_bomb_are_refused_before_parsing() {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big.toml");
@@ -123,5 +136,7 @@ mod tests {
         zip.finish().unwrap();
         assert!(std::fs::metadata(&bomb).unwrap().len() < 1 << 20);
         assert!(check_file(&bomb, Format::Xlsx).unwrap_err().reason.contains("unpacks"));
+        let e = super::super::Register::load(&bomb).unwrap_err().to_string();
+        assert!(e.contains("unpacks to more than"), "through the loader too: {e}");
     }
 }

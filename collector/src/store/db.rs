@@ -36,6 +36,9 @@ pub enum Value {
     Text(String),
     /// Bytes (`BLOB` / `BYTEA`).
     Blob(Vec<u8>),
+    /// One column's values for many rows, bound as one PostgreSQL array (`$1::text[]`) for
+    /// bulk insertion with `unnest`; PostgreSQL only (SQLite has no arrays).
+    Array(Vec<Value>),
 }
 
 impl From<i64> for Value {

@@ -148,6 +148,53 @@ impl Backend for PostgresDb {
     }
 }
 
+/// An array parameter, encoded as the array type PostgreSQL expects (the SQL casts it, e.g.
+/// `$1::bigint[]`), with NULL elements where the values are NULL.
+fn array_to_sql(items: &[Value], ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    let postgres::types::Kind::Array(member) = ty.kind() else { return Err(format!("an array cannot be sent as {ty}").into()) };
+    let mismatch = |v: &Value| -> Box<dyn Error + Sync + Send> { format!("{v:?} in an array of {member}").into() };
+    match *member {
+        Type::INT8 => items
+            .iter()
+            .map(|v| match v {
+                Value::Null => Ok(None),
+                Value::Int(i) => Ok(Some(*i)),
+                v => Err(mismatch(v)),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .to_sql(ty, out),
+        Type::FLOAT8 => items
+            .iter()
+            .map(|v| match v {
+                Value::Null => Ok(None),
+                Value::Real(x) => Ok(Some(*x)),
+                Value::Int(i) => Ok(Some(*i as f64)),
+                v => Err(mismatch(v)),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .to_sql(ty, out),
+        Type::TEXT => items
+            .iter()
+            .map(|v| match v {
+                Value::Null => Ok(None),
+                Value::Text(t) => Ok(Some(t.as_str())),
+                v => Err(mismatch(v)),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .to_sql(ty, out),
+        Type::BYTEA => items
+            .iter()
+            .map(|v| match v {
+                Value::Null => Ok(None),
+                Value::Blob(b) => Ok(Some(b.as_slice())),
+                v => Err(mismatch(v)),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .to_sql(ty, out),
+        _ => Err(format!("the store sends no array of {member}").into()),
+    }
+}
+
 /// Values adapt to the type PostgreSQL inferred for each parameter, so the store can pass an
 /// `i64` where a column or function wants `integer` (e.g. `substr`'s length) or a boolean.
 impl ToSql for Value {
@@ -169,6 +216,7 @@ impl ToSql for Value {
             },
             Value::Text(v) => v.to_sql(ty, out),
             Value::Blob(v) => v.to_sql(ty, out),
+            Value::Array(items) => array_to_sql(items, ty, out),
         }
     }
 

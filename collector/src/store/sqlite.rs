@@ -102,6 +102,7 @@ fn prepare<'c>(conn: &'c Connection, map: &mut HashMap<String, Vec<usize>>, sql:
             Value::Real(x) => stmt.raw_bind_parameter(i, x)?,
             Value::Text(x) => stmt.raw_bind_parameter(i, x)?,
             Value::Blob(x) => stmt.raw_bind_parameter(i, x)?,
+            Value::Array(_) => return Err(StoreError::Type("an array parameter is PostgreSQL-only".into())),
         }
     }
     Ok(stmt)

@@ -152,8 +152,8 @@ enum PasswordCheck {
 /// Checks `password` for `name` as a login does, for the login itself and for a password
 /// change. First the attempt is reserved (checked against the limits and counted as a failure,
 /// in one transaction), so concurrent attempts cannot race past the limit; then Argon2 (slow
-/// and memory-hungry on purpose) runs off the async threads, outside the store lock, and within
-/// the console's Argon2 budget; an unknown user is checked against a decoy hash so that timing
+/// and memory-hungry on purpose) runs on the console's fixed password workers, outside the
+/// store lock and within the Argon2 memory budget; an unknown user is checked against a decoy hash so that timing
 /// does not tell which names exist. Marking a success is the caller's part.
 async fn check_password(web: &Arc<Web>, name: &str, client: &str, password: String, now: i64) -> Result<PasswordCheck, ApiError> {
     let (n, c) = (name.to_string(), client.to_string());
@@ -167,16 +167,17 @@ async fn check_password(web: &Arc<Web>, name: &str, client: &str, password: Stri
     };
     let n = name.to_string();
     let credentials = blocking(web, move |s| s.credentials(&n)).await?;
-    let _permit = web.argon2.acquire().await.map_err(|_| ApiError::internal("password check failed"))?;
-    let user = tokio::task::spawn_blocking(move || match credentials {
-        Some((user, hash)) => accounts::verify_password(&hash, &password).then_some(user),
-        None => {
-            accounts::verify_password(accounts::decoy_hash(), &password);
-            None
-        }
-    })
-    .await
-    .map_err(|_| ApiError::internal("password check failed"))?;
+    let user = web
+        .passwords
+        .run(move || match credentials {
+            Some((user, hash)) => accounts::verify_password(&hash, &password).then_some(user),
+            None => {
+                accounts::verify_password(accounts::decoy_hash(), &password);
+                None
+            }
+        })
+        .await
+        .ok_or_else(|| ApiError::internal("password check failed"))?;
     Ok(PasswordCheck::Checked(attempt, user))
 }
 
@@ -242,11 +243,13 @@ pub async fn change_password(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "the current password is wrong"));
     }
     blocking(&web, move |s| s.login_succeeded(attempt)).await?;
-    // Hashed off the async threads and outside the store lock, like the check above.
+    // Hashed on the password workers and outside the store lock, like the check above.
     let new = form.new;
-    let hash = tokio::task::spawn_blocking(move || accounts::checked_hash(&new))
+    let hash = web
+        .passwords
+        .run(move || accounts::checked_hash(&new))
         .await
-        .map_err(|_| ApiError::internal("password hashing failed"))?
+        .ok_or_else(|| ApiError::internal("password hashing failed"))?
         .map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, reason))?;
     let n = name.clone();
     blocking(&web, move |s| s.set_password_hash(&n, &hash, &n, now)).await?.map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, reason))?;

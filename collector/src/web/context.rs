@@ -17,15 +17,15 @@ pub struct Web {
     /// Whether the console is served over HTTPS (then cookies are also marked Secure for the
     /// browser's sake; on loopback HTTP, browsers accept Secure cookies from `localhost` only).
     pub https: bool,
-    /// Permits for Argon2 checks running at once: their memory stays within the budget
-    /// (`[web] argon2_budget_mib`), however many logins arrive together.
-    pub argon2: tokio::sync::Semaphore,
+    /// The threads that run Argon2: as many as the budget (`[web] argon2_budget_mib`) allows,
+    /// so their memory stays within it however many logins arrive together.
+    pub passwords: crate::accounts::PasswordWorkers,
 }
 
 impl Web {
     /// The console's shared state, with `argon2_budget_mib` of memory for password checks.
     pub fn new(collector: Arc<Collector>, https: bool, argon2_budget_mib: u32) -> Web {
-        Web { collector, https, argon2: tokio::sync::Semaphore::new(crate::accounts::argon2_permits(argon2_budget_mib)) }
+        Web { collector, https, passwords: crate::accounts::PasswordWorkers::new(crate::accounts::argon2_permits(argon2_budget_mib)) }
     }
 }
 
