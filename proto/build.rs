@@ -9,6 +9,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
     }
     println!("cargo:rerun-if-changed=custos/v1/custos.proto");
-    tonic_prost_build::configure().build_server(true).build_client(true).compile_with_config(config, &["custos/v1/custos.proto"], &["."])?;
+    tonic_prost_build::configure()
+        // Every message is checked on its wire bytes before it is decoded (src/codec.rs).
+        .codec_path("crate::codec::BoundedCodec")
+        .build_server(true)
+        .build_client(true)
+        .compile_with_config(config, &["custos/v1/custos.proto"], &["."])?;
     Ok(())
 }

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CRATES = ["proto", "rules", "agent", "collector"]
+CRATES = ["proto", "rules", "pg", "agent", "collector"]
 PATH = re.compile(r"\b(crate|super)((?:::[A-Za-z_][A-Za-z0-9_]*)+|::\{)")
 
 
@@ -171,6 +171,7 @@ def wrong_way_imports() -> list:
         "collector": ("custos_agent", {"collector/src/cli/quickstart.rs"}),
         "rules": ("custos_(agent|collector|proto)", set()),
         "proto": ("custos_(agent|collector)", set()),
+        "pg": ("custos_(agent|collector|proto|rules)", set()),
         "agent": ("custos_collector", set()),
     }
     for crate, (pattern, allowed) in rules.items():

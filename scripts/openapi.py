@@ -92,7 +92,7 @@ schemas={
  "Finding":obj({"id":S,"finding_id":S,"agent_id":S,"host":S,"locator":S,"at":S,"detector":S,"category":S,"special":B,"confidence":N,"preview":S,"kind":S,"evidence":{"type":"object","additionalProperties":S},"observed_at":S,"received_at":S}),
  "Coverage":obj({"register":S,"activities":{"type":"array","items":obj({"id":S,"name":S,"categories":SA,"systems":{"type":"array","items":obj({"system":S,"seen":B})}})},
    "undeclared_stores":{"type":"array","items":obj({"agent_id":S,"host":S,"locator":S,"categories":SA,"draft_entry":S})},"unseen_systems":SA,"systems_declared":I,"systems_seen":I}),
- "Agent":obj({"agent_id":S,"host":S,"version":S,"first_seen":S,"last_seen":S,"last_seen_ms":I,"spool_depth":I,"revoked":B,"revocation_reason":S}),
+ "Agent":obj({"agent_id":S,"host":S,"version":S,"first_seen":S,"last_seen":S,"last_seen_ms":I,"spool_depth":I,"refused_findings":I,"revoked":B,"revocation_reason":S}),
  "Mute":obj({"rule":S,"system":S,"reason":S,"muted_by":S,"at":S}),
  "Durations":obj({"count":I,"median_hours":{"type":["number","null"]},"mean_hours":{"type":["number","null"]}}),
  "Kpis":obj({"incidents":I,"open_incidents":I,"overdue_incidents":I,"time_to_assessment":ref("Durations"),"time_to_notification":ref("Durations"),"handled_within_72h":I,"due":I,"share_within_72h":{"type":["number","null"]},

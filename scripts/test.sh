@@ -50,6 +50,18 @@ ensure_chromium() {
 }
 ensure_chromium
 
+# Debian's promtool (package prometheus), for `promtool check metrics` on the agent's /metrics
+# (tests/security.rs).
+ensure_promtool() {
+  if command -v promtool >/dev/null; then return 0; fi
+  log "installing promtool (prometheus)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  # The package enables a Prometheus server; the tests need only its promtool.
+  if command -v systemctl >/dev/null; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+}
+ensure_promtool
+
 # A one-shot build gains nothing from incremental compilation, and its caches double the
 # size of target/: say how much room there is, since a full disk is the commonest CI failure.
 export CARGO_INCREMENTAL=0

@@ -160,6 +160,7 @@ fn yaml_and_toml_examples_check_and_a_broken_toml_names_its_line() {
     }
     let dir = tempfile::tempdir().unwrap();
     let broken = register_toml().replace("retention = \"30d\"", "retention = \"30d\"\nretention_by_category = { salary = \"1y\" }");
+    // The line of the bad key, wherever the fixture puts it.
     let line = broken.lines().position(|l| l.starts_with("retention_by_category")).unwrap() + 1;
     let bad = write(dir.path(), "r.toml", &broken);
     let out = Command::new(bin("e2e-collector")).args(["register", "check"]).arg(&bad).output().unwrap();

@@ -145,15 +145,20 @@ fn an_agent_with_a_certificate_from_another_ca_is_refused() {
 }
 
 #[test]
-fn an_agent_claiming_another_id_than_its_certificate_is_refused() {
+fn an_agent_whose_id_differs_from_its_certificate_is_refused_at_start_up() {
     let d = Deployment::new(&web_register());
     let _collector = d.start_collector();
-    // Certificate for "web-02-agent", config claims "web-01-agent".
+    // Certificate for "web-02-agent", config claims "web-01-agent": the collector would refuse
+    // every batch, so the agent refuses to start and says why, instead of spooling findings
+    // under an id that can never deliver them.
     let cfg = d.agent_config("liar", "web-01-agent", &d.ca, "web-02-agent", "beginning");
     append(&d.root().join("logs/app.log"), &format!("iban={IBAN}\n"));
-    let agent = d.start_agent(&cfg, "liar");
-    let refused = wait_for(Duration::from_secs(20), || agent.stderr().contains("PermissionDenied").then_some(()));
-    assert!(refused.is_some(), "agent log:\n{}", agent.stderr());
+    let mut agent = d.start_agent(&cfg, "liar");
+    let exited = wait_for(Duration::from_secs(20), || agent.try_wait());
+    assert_eq!(exited.and_then(|s| s.code()), Some(2), "agent log:\n{}", agent.stderr());
+    let log = agent.stderr();
+    assert!(log.contains("`web-02-agent`") && log.contains("`web-01-agent`"), "{log}");
+    assert!(!d.root().join("liar-data/spool").exists(), "nothing spooled under the wrong id");
     assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM findings"), 0);
 }
 

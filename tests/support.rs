@@ -245,6 +245,11 @@ impl Proc {
         let _ = self.child.wait();
     }
 
+    /// The process id (to read its `/proc` entries).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Exit status if it has exited.
     pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()

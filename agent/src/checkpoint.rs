@@ -49,7 +49,7 @@ impl Checkpoints {
     pub fn save(&self, path: &Path) -> io::Result<()> {
         let tmp = path.with_extension("json.tmp");
         {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = crate::private::create(&tmp)?;
             f.write_all(&serde_json::to_vec(self).map_err(io::Error::other)?)?;
             f.sync_all()?;
         }

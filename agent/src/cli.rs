@@ -1,4 +1,4 @@
-//! The `custos-agent` command line: `run`, `scan`, `enroll` — the argument grammar and what
+//! The `custos-agent` command line: `run`, `scan`, `enroll`, `renew` — the argument grammar and what
 //! each command prints, over the `custos_agent` library.
 //!
 //! This is the binary's, not the library's: `src/main.rs` (and the test package's copy of the
@@ -59,6 +59,13 @@ enum Command {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
+    /// Renew this agent's certificate before it expires, over the mutual-TLS channel the
+    /// current one opens; the new certificate and key replace the configured files.
+    Renew {
+        /// Agent configuration file (TOML): its [collector] section names the files.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Scan files, directories and databases once and print findings (exit 0: none, 1: found, 2: error).
     Scan {
         /// Files or directories, `sqlite://PATH`, `postgres://user:password@host:port/db[?schema=S]`.
@@ -98,7 +105,9 @@ enum Command {
 /// Sets up `tracing` on stderr in the chosen format; `RUST_LOG` filters, else `default_level`.
 pub fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Control characters in logged values (ids chosen by agents or users) are escaped, so no
+    // value can start a forged line; ANSI colours would be escaped too, so there are none.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(|| custos_proto::log::Escaping(std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -127,6 +136,22 @@ pub fn main() -> ExitCode {
                 Ok(e) => {
                     println!("enrolled as `{}`", e.agent_id);
                     println!("[collector]\nurl = \"{collector}\"\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"", e.ca.display(), e.cert.display(), e.key.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("custos-agent: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Renew { config } => {
+            let result = AgentConfig::load(&config)
+                .map_err(anyhow::Error::from)
+                .and_then(|cfg| tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(custos_agent::enrollment::renew(&cfg.collector)));
+            match result {
+                Ok(r) => {
+                    let until = time::OffsetDateTime::from_unix_timestamp(r.not_after).map(|t| t.date().to_string()).unwrap_or_default();
+                    println!("renewed the certificate of `{}`, valid until {until}; restart the agent to use it", r.agent_id);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -3,11 +3,16 @@
 //! The key pair is generated here and never leaves the host; only a certificate signing
 //! request is sent, over TLS verified against the collector's CA (the agent has no client
 //! certificate yet, which the collector accepts for this call only).
+//!
+//! `custos-agent renew` replaces the certificate before it expires (one year by default): a new
+//! key pair, a CSR sent over the mutual-TLS channel the current certificate opens, and the new
+//! certificate and key written in place of the old ones (each through a temporary file and a
+//! rename, so a crash leaves one pair or the other, and the key is never readable by others).
 
 use custos_proto::v1 as pb;
 use custos_proto::v1::enrollment_client::EnrollmentClient;
 use std::path::{Path, PathBuf};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 /// What enrolment produced.
 #[derive(Debug, Clone)]
@@ -60,4 +65,51 @@ pub async fn enroll(url: &str, token: &str, ca_pem_path: &Path, server_name: Opt
     write(&e.cert, &resp.certificate_pem, false)?;
     write(&e.ca, &resp.ca_pem, false)?;
     Ok(e)
+}
+
+/// What renewal produced.
+#[derive(Debug, Clone)]
+pub struct Renewed {
+    /// The agent id in the new certificate (that of the old one).
+    pub agent_id: String,
+    /// Expiry of the new certificate (seconds since the epoch).
+    pub not_after: i64,
+}
+
+/// Writes `data` to `path` through a temporary file and a rename.
+fn replace(path: &Path, data: &str, private: bool) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    write(&tmp, data, private)?;
+    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: cannot replace: {e}", path.display()))
+}
+
+/// Renews the agent's certificate with the collector of `endpoint`, authenticated by the
+/// current certificate, and writes the new certificate and key over the configured files.
+pub async fn renew(endpoint: &crate::config::CollectorEndpoint) -> anyhow::Result<Renewed> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()));
+    let (ca, cert, key) = (read(&endpoint.ca)?, read(&endpoint.cert)?, read(&endpoint.key)?);
+    let url = &endpoint.url;
+    let uri: tonic::codegen::http::Uri = url.parse().map_err(|e| anyhow::anyhow!("collector url `{url}` is invalid: {e}"))?;
+    let name = endpoint.server_name.clone().unwrap_or_else(|| uri.host().unwrap_or("localhost").to_string());
+    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)).identity(Identity::from_pem(cert, key)).domain_name(name);
+    let channel =
+        Channel::from_shared(url.to_string())?.tls_config(tls)?.connect().await.map_err(|e| anyhow::anyhow!("cannot reach the collector at {url}: {e}"))?;
+    let new_key = rcgen::KeyPair::generate()?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, "custos-agent (set by the collector)");
+    let csr = params.serialize_request(&new_key)?.pem()?;
+    let resp = EnrollmentClient::new(channel)
+        .renew(pb::RenewRequest { csr_pem: csr })
+        .await
+        .map_err(|s| anyhow::anyhow!("renewal refused: {}", s.message()))?
+        .into_inner();
+    let (agent_id, not_after) = crate::transport::certificate_identity(resp.certificate_pem.as_bytes())
+        .ok_or_else(|| anyhow::anyhow!("the collector sent back something that is not a certificate"))?;
+    // The key first: a crash between the two renames leaves a new key with the old certificate,
+    // which the agent refuses at start-up with a clear error rather than using half a pair.
+    replace(&endpoint.key, &new_key.serialize_pem(), true)?;
+    replace(&endpoint.cert, &resp.certificate_pem, false)?;
+    Ok(Renewed { agent_id, not_after })
 }

@@ -1,7 +1,14 @@
-//! Agent metrics, served as Prometheus text on `/metrics` at a local address.
+//! Agent metrics, served on `/metrics` at a local address.
 //!
 //! Operators watch these to know the agent is alive and keeping up: what it reads, what it
 //! finds, how deep the spool is, and how the link to the collector behaves.
+//!
+//! Two formats, chosen by the scraper's `Accept` header as Prometheus does: OpenMetrics
+//! (`application/openmetrics-text`) when asked for, and otherwise the Prometheus text format
+//! 0.0.4 (`text/plain; version=0.0.4`), which `promtool check metrics` reads. The registry
+//! encodes OpenMetrics, where a counter family is named without its `_total` suffix; served
+//! under the text/plain type that made every counter a family "without help text", so
+//! [`prometheus_text`] renames the counter families for the older format.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -39,6 +46,8 @@ pub struct Metrics {
     pub send_latency: Histogram,
     /// Connections to the collector established after the first.
     pub reconnects: Counter,
+    /// Findings the collector acknowledged but refused to store (see the dead-letter record).
+    pub findings_refused: Counter,
     registry: Registry,
 }
 
@@ -58,6 +67,7 @@ impl Default for Metrics {
             batches_acked: Counter::default(),
             send_latency: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             reconnects: Counter::default(),
+            findings_refused: Counter::default(),
             registry: Registry::with_prefix("custos_agent"),
         };
         let mut r = Registry::with_prefix("custos_agent");
@@ -74,18 +84,55 @@ impl Default for Metrics {
         r.register("batches_acked", "Batches acknowledged by the collector", m.batches_acked.clone());
         r.register("send_latency_seconds", "Time from sending a batch to its acknowledgement", m.send_latency.clone());
         r.register("reconnects", "Reconnections to the collector", m.reconnects.clone());
+        r.register("findings_refused", "Findings the collector refused to store (listed in dead-letter.jsonl)", m.findings_refused.clone());
         Metrics { registry: r, ..m }
     }
 }
 
 impl Metrics {
-    /// The Prometheus text exposition.
+    /// The OpenMetrics exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
     }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render_prometheus(&self) -> String {
+        prometheus_text(&self.render())
+    }
+}
+
+/// Content type of [`Metrics::render`].
+pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Content type of [`Metrics::render_prometheus`].
+pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// An OpenMetrics exposition in the Prometheus text format 0.0.4: counter families take the
+/// name of their `_total` samples in `# HELP` and `# TYPE`, and the OpenMetrics-only lines
+/// (`# UNIT`, `# EOF`) go.
+pub fn prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> =
+        openmetrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter")).filter(|name| !name.ends_with("_total")).collect();
+    let mut out = String::with_capacity(openmetrics.len() + 16 * counters.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "].into_iter().find_map(|p| Some((p, line.strip_prefix(p)?)));
+        match meta {
+            Some((prefix, rest)) if rest.split_once(' ').is_some_and(|(name, _)| counters.contains(name)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                out.push_str(&format!("{prefix}{name}_total {tail}\n"));
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// Serves `GET /metrics` on `addr` until the task is dropped.
@@ -93,9 +140,16 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<(
     use axum::routing::get;
     let app = axum::Router::new().route(
         "/metrics",
-        get(move || {
+        get(move |headers: axum::http::HeaderMap| {
             let m = metrics.clone();
-            async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], m.render()) }
+            async move {
+                let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+                if accept.contains("application/openmetrics-text") {
+                    ([(axum::http::header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], m.render())
+                } else {
+                    ([(axum::http::header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)], m.render_prometheus())
+                }
+            }
         }),
     );
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -116,5 +170,26 @@ mod tests {
         assert!(text.contains("custos_agent_lines_read_total 3"), "{text}");
         assert!(text.contains("custos_agent_spool_depth 7"), "{text}");
         assert!(text.contains("# HELP custos_agent_send_latency_seconds"), "{text}");
+    }
+
+    #[test]
+    fn the_prometheus_format_names_counter_families_after_their_total_samples() {
+        let m = Metrics::default();
+        m.lines_read.inc_by(3);
+        let text = m.render_prometheus();
+        assert!(text.contains("# HELP custos_agent_lines_read_total Lines read from sources"), "{text}");
+        assert!(text.contains("# TYPE custos_agent_lines_read_total counter\ncustos_agent_lines_read_total 3\n"), "{text}");
+        assert!(text.contains("# TYPE custos_agent_spool_depth gauge"), "{text}");
+        assert!(text.contains("# TYPE custos_agent_send_latency_seconds histogram"), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
+        // Every sample line belongs to a family that has help text.
+        let families: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# HELP ")?.split(' ').next()).collect();
+        for sample in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = sample.split(['{', ' ']).next().unwrap();
+            assert!(
+                families.iter().any(|f| name == *f || name.strip_prefix(f).is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))),
+                "{name} has no help: {text}"
+            );
+        }
     }
 }

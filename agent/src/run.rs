@@ -60,7 +60,11 @@ impl Agent {
     /// stops it. In [`RunMode::Once`] it returns by itself when everything read is acknowledged.
     pub async fn run(self, mode: RunMode, progress: watch::Sender<Delivery>, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         let data_dir = self.config.data_dir.clone();
-        std::fs::create_dir_all(&data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", data_dir.display()))?;
+        // First: the certificate must be this agent's (checked there), before anything is read
+        // or spooled under an id the collector would refuse.
+        let transport = transport::Transport::new(self.config.collector.clone(), self.config.batch.clone(), self.config.agent_id.clone(), self.host.clone())?
+            .with_dead_letter(crate::dead_letter::DeadLetter::new(&data_dir.join("dead-letter.jsonl")));
+        crate::private::create_dir(&data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", data_dir.display()))?;
         let metrics = Arc::new(Metrics::default());
         if let Some(m) = &self.config.metrics {
             let (addr, metrics) = (m.listen, metrics.clone());
@@ -74,7 +78,6 @@ impl Agent {
             .map_err(|e| anyhow::anyhow!("{}: cannot open the spool: {e}", data_dir.join("spool").display()))?;
         let checkpoints_path = data_dir.join("checkpoints.json");
         let saved = Checkpoints::load(&checkpoints_path)?;
-        let transport = transport::Transport::new(self.config.collector.clone(), self.config.batch.clone(), self.config.agent_id.clone(), self.host.clone())?;
         let (done_tx, done_rx) = watch::channel(false);
         let mut scheduler = Scheduler::new(self.config.scans.clone(), data_dir.join("scan-state.json"), self.config.anomaly.clone())
             .map_err(|e| anyhow::anyhow!("cannot load the scan state: {e}"))?;

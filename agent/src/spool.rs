@@ -200,7 +200,7 @@ fn count_records(path: &Path, upto: u64) -> io::Result<u64> {
 fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     {
-        let mut f = File::create(&tmp)?;
+        let mut f = crate::private::create(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
     }
@@ -214,7 +214,7 @@ fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 impl Spool {
     /// Opens (or creates) the spool in `dir`, repairing a torn tail.
     pub fn open(dir: &Path, cfg: SpoolConfig, metrics: Arc<Metrics>) -> io::Result<Spool> {
-        std::fs::create_dir_all(dir)?;
+        crate::private::create_dir(dir)?;
         let mut segments = BTreeMap::new();
         for e in std::fs::read_dir(dir)? {
             let p = e?.path();
@@ -260,7 +260,7 @@ impl Spool {
             Some(_) if acked.offset > 0 => count_records(&segment_path(dir, acked.segment), acked.offset)?,
             _ => 0,
         };
-        let file = OpenOptions::new().create(true).append(true).open(segment_path(dir, write_segment))?;
+        let file = crate::private::options().create(true).append(true).open(segment_path(dir, write_segment))?;
         let inner = Inner {
             dir: dir.to_path_buf(),
             cfg,
@@ -453,7 +453,7 @@ impl Inner {
         self.writer.flush()?;
         self.writer.get_ref().sync_data()?;
         let next = self.write_segment + 1;
-        let file = OpenOptions::new().create(true).append(true).open(segment_path(&self.dir, next))?;
+        let file = crate::private::options().create(true).append(true).open(segment_path(&self.dir, next))?;
         self.writer = BufWriter::with_capacity(256 * 1024, file);
         self.write_segment = next;
         self.segments.insert(next, Segment { bytes: 0, records: 0 });

@@ -48,6 +48,27 @@ pub enum TransportError {
     /// The collector URL is not usable.
     #[error("collector url `{0}` is invalid: {1}")]
     Url(String, String),
+    /// The certificate is not the configured agent's: the collector would close every stream.
+    #[error("{cert}: this certificate is agent `{cert_id}`'s, but `agent_id` is `{agent_id}`; set agent_id = \"{cert_id}\" or enrol `{agent_id}`")]
+    Identity {
+        /// The certificate file.
+        cert: String,
+        /// Its Common Name.
+        cert_id: String,
+        /// The configured agent id.
+        agent_id: String,
+    },
+    /// The certificate cannot be read as one.
+    #[error("{0}: not a PEM certificate with a Common Name")]
+    Certificate(String),
+}
+
+/// The Common Name (agent id) and expiry (seconds since the epoch) of a PEM certificate.
+pub fn certificate_identity(pem: &[u8]) -> Option<(String, i64)> {
+    let (_, der) = x509_parser::pem::parse_x509_pem(pem).ok()?;
+    let cert = der.parse_x509().ok()?;
+    let cn = cert.subject().iter_common_name().next()?.as_str().ok()?.to_string();
+    Some((cn, cert.validity().not_after.timestamp()))
 }
 
 /// Progress, observable by the embedding process (quickstart, tests).
@@ -91,6 +112,8 @@ pub struct Transport {
     batch: BatchConfig,
     agent_id: String,
     host: String,
+    /// Where refused findings are recorded.
+    dead_letter: Option<crate::dead_letter::DeadLetter>,
 }
 
 /// One collector address with its TLS settings.
@@ -107,6 +130,16 @@ impl Transport {
         let ca = read(&endpoint.ca)?;
         let cert = read(&endpoint.cert)?;
         let key = read(&endpoint.key)?;
+        // Checked here, at start-up: with another agent's certificate the collector refuses
+        // every batch, and findings spooled under the wrong id would never be delivered.
+        let (cert_id, not_after) = certificate_identity(&cert).ok_or_else(|| TransportError::Certificate(endpoint.cert.display().to_string()))?;
+        if cert_id != agent_id {
+            return Err(TransportError::Identity { cert: endpoint.cert.display().to_string(), cert_id, agent_id });
+        }
+        let days_left = (not_after - custos_proto::time::now_ms() / 1000) / 86_400;
+        if days_left < 30 {
+            tracing::warn!(cert = %endpoint.cert.display(), days_left, "the agent certificate expires soon: run `custos-agent renew`");
+        }
         let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)).identity(Identity::from_pem(cert, key));
         let mut collectors = Vec::new();
         for url in std::iter::once(&endpoint.url).chain(&endpoint.failover) {
@@ -122,7 +155,13 @@ impl Transport {
             let address = Channel::from_shared(url.clone()).map_err(|e| TransportError::Url(url.clone(), e.to_string()))?;
             collectors.push(Collector { url: url.clone(), tls: tls.clone().domain_name(server_name), address });
         }
-        Ok(Transport { collectors, current: AtomicUsize::new(0), batch, agent_id, host })
+        Ok(Transport { collectors, current: AtomicUsize::new(0), batch, agent_id, host, dead_letter: None })
+    }
+
+    /// Records the findings the collector refuses in `dead_letter`.
+    pub fn with_dead_letter(mut self, dead_letter: crate::dead_letter::DeadLetter) -> Transport {
+        self.dead_letter = Some(dead_letter);
+        self
     }
 
     /// The collector currently in use.
@@ -217,7 +256,8 @@ impl Transport {
                     return;
                 }
                 while pending.len() < self.batch.max_in_flight {
-                    let (findings, end) = match spool.read(sent, self.batch.max_findings) {
+                    // Never more than the collector accepts in one batch.
+                    let (findings, end) = match spool.read(sent, self.batch.max_findings.clamp(1, custos_proto::codec::MAX_FINDINGS_PER_BATCH)) {
                         Ok(r) => r,
                         Err(e) => {
                             tracing::error!(error = %e, "cannot read the spool");
@@ -255,7 +295,15 @@ impl Transport {
                                 progress.send_modify(|p| { p.acked_findings += done.findings; p.acked_batches += 1; });
                             }
                             if ack.rejected > 0 {
-                                tracing::warn!(rejected = ack.rejected, seq = ack.seq, "the collector refused malformed findings");
+                                metrics.findings_refused.inc_by(u64::from(ack.rejected));
+                                let refused: Vec<(String, String)> = ack.refused.into_iter().map(|r| (r.id, r.reason)).collect();
+                                let first = refused.first().map_or("", |(_, r)| r.as_str());
+                                tracing::warn!(rejected = ack.rejected, seq = ack.seq, first_reason = first, "the collector refused findings; they are acknowledged and kept in the dead-letter record");
+                                if let Some(d) = &self.dead_letter
+                                    && let Err(e) = d.record(ack.seq, &refused, custos_proto::time::now_ms())
+                                {
+                                    tracing::error!(path = %d.path().display(), error = %e, "cannot write the dead-letter record");
+                                }
                             }
                         }
                         Ok(None) => {

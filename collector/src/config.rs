@@ -9,6 +9,10 @@
 //! silent_agent_hours = 24                  # the weekly digest lists agents silent for longer
 //! # store = "postgres://custos:PASSWORD@db.internal:5432/custos"   # optional: PostgreSQL instead
 //! #                                          # of SQLite in data_dir; several collectors may share it
+//! #   add ?sslmode=verify-full&sslrootcert=/etc/custos/db-ca.pem for TLS to the database
+//! store_pool_size = 4                      # PostgreSQL connections of this collector
+//! ingest_rate_per_agent = 20000            # findings/s each agent may store (0: no limit)
+//! agent_certificate_days = 365             # validity of certificates signed at enrolment/renewal
 //!
 //! [tls]
 //! ca = "/var/lib/custos/pki/ca.pem"
@@ -225,6 +229,30 @@ pub struct CollectorConfig {
     /// The web console and JSON API; absent = no console.
     #[serde(default)]
     pub web: Option<WebConfig>,
+    /// Connections to a PostgreSQL store this collector keeps open (ingestion, console and
+    /// notifier share them); SQLite always has one.
+    #[serde(default = "default_pool_size")]
+    pub store_pool_size: u32,
+    /// Findings per second each agent may store on average (bursts of one second's worth);
+    /// an agent over it has its batches delayed, not refused. 0: no limit.
+    #[serde(default = "default_ingest_rate")]
+    pub ingest_rate_per_agent: u32,
+    /// Validity, in days, of the agent certificates this collector signs (enrolment and
+    /// `custos-agent renew`).
+    #[serde(default = "default_certificate_days")]
+    pub agent_certificate_days: u32,
+}
+
+fn default_pool_size() -> u32 {
+    crate::store::pool::DEFAULT_POOL_SIZE
+}
+
+fn default_ingest_rate() -> u32 {
+    crate::rate::DEFAULT_FINDINGS_PER_SECOND
+}
+
+fn default_certificate_days() -> u32 {
+    crate::pki::DEFAULT_AGENT_CERTIFICATE_DAYS
 }
 
 /// The web console (`[web]`).
@@ -240,6 +268,14 @@ pub struct WebConfig {
     /// in notifications.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Memory (MiB) the password checks running at once may take together: each Argon2id
+    /// check takes 19 MiB, so the default 64 lets three run at once and queues the others.
+    #[serde(default = "default_argon2_budget")]
+    pub argon2_budget_mib: u32,
+}
+
+fn default_argon2_budget() -> u32 {
+    crate::accounts::DEFAULT_ARGON2_BUDGET_MIB
 }
 
 fn default_web_listen() -> SocketAddr {
@@ -340,6 +376,12 @@ impl CollectorConfig {
             && !(u.starts_with("https://") || u.starts_with("http://"))
         {
             return Err(ConfigError::field(path, &text, "web.public_url", format!("`{u}` must start with https:// (or http://)")));
+        }
+        if !(1..=64).contains(&cfg.store_pool_size) {
+            return Err(ConfigError::field(path, &text, "store_pool_size", "store_pool_size must be 1-64"));
+        }
+        if !(1..=3650).contains(&cfg.agent_certificate_days) {
+            return Err(ConfigError::field(path, &text, "agent_certificate_days", "agent_certificate_days must be 1-3650"));
         }
         if weekday(&cfg.notifications.digest_weekday).is_none() || cfg.notifications.digest_hour > 23 {
             return Err(ConfigError::field(path, &text, "digest_weekday", "digest_weekday must be a day name (monday…sunday) and digest_hour 0-23"));

@@ -115,9 +115,52 @@ fn toml_list(items: &[String]) -> String {
     format!("[{}]", items.iter().map(|s| toml_string(s)).collect::<Vec<_>>().join(", "))
 }
 
+/// Text from an agent (a file name, a host) made safe inside a TOML comment: a newline there
+/// would end the comment and let the rest be read as the register's own entries.
+fn comment_text(s: &str) -> String {
+    s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+}
+
 /// A register entry declaring `place`: valid TOML that loads as is (so the DPO can try it with
 /// `register check`), with every choice only the DPO can make marked TODO.
+///
+/// Every value from the place (host, path, table — names an agent reported) is a TOML string
+/// or escaped inside a comment, and the draft is parsed back before it is shown: it must hold
+/// exactly one activity with one system naming exactly this place. A DPO pasting it declares
+/// that place and nothing else.
 pub fn draft_entry(place: &Place) -> String {
+    let draft = unchecked_draft(place);
+    match declares_only(&draft, place) {
+        Ok(()) => draft,
+        Err(why) => {
+            tracing::warn!(host = %place.host, why, "a draft register entry did not parse back as written; not shown");
+            format!("# Custos could not draft an entry for this place ({why}): declare it by hand.\n")
+        }
+    }
+}
+
+/// Whether `draft` parses as one activity with one system declaring exactly `place`.
+fn declares_only(draft: &str, place: &Place) -> Result<(), &'static str> {
+    let value: toml::Table = toml::from_str(draft).map_err(|_| "not valid TOML")?;
+    if value.len() != 1 {
+        return Err("more than the activity");
+    }
+    let activities = value.get("activity").and_then(|a| a.as_array()).ok_or("no activity")?;
+    let [activity] = activities.as_slice() else { return Err("more than one activity") };
+    let systems = activity.get("system").and_then(|s| s.as_array()).ok_or("no system")?;
+    let [system] = systems.as_slice() else { return Err("more than one system") };
+    let strings = |key: &str| -> Option<Vec<String>> { system.get(key)?.as_array()?.iter().map(|v| v.as_str().map(str::to_string)).collect() };
+    if strings("hosts") != Some(vec![globset_escape(&place.host)]) {
+        return Err("another host");
+    }
+    let expected = match split_table_locator(&place.locator) {
+        Some((db, table)) => strings("databases") == Some(vec![globset_escape(db)]) && strings("tables") == Some(vec![globset_escape(table)]),
+        None => strings("paths") == Some(vec![globset_escape(&place.locator)]),
+    };
+    if !expected { Err("another place") } else { Ok(()) }
+}
+
+fn unchecked_draft(place: &Place) -> String {
     let slug: String = place
         .locator
         .rsplit(['/', '\\'])
@@ -130,10 +173,10 @@ pub fn draft_entry(place: &Place) -> String {
         place.categories.iter().filter(|c| !c.is_empty()).cloned().partition(|c| !c.parse::<Category>().is_ok_and(Category::is_special));
     let mut s = format!(
         "# Draft by Custos: personal data ({}) found by agent {} on {} at {}.\n",
-        place.categories.join(", "),
-        place.agent_id,
-        place.host,
-        place.locator
+        comment_text(&place.categories.join(", ")),
+        comment_text(&place.agent_id),
+        comment_text(&place.host),
+        comment_text(&place.locator)
     );
     s += "# Complete every TODO, then add this entry to the register.\n[[activity]]\n";
     s += &format!("id = {}\n", toml_string(&format!("todo-{}", slug.trim_matches('-'))));
@@ -181,6 +224,30 @@ mod tests {
         let draft = draft_entry(&p);
         assert!(draft.contains("data_categories = [\"contact\", \"financial\"]"), "{draft}");
         assert!(draft.contains("TODO"));
+    }
+
+    #[test]
+    fn a_file_name_with_newlines_cannot_add_an_activity_to_the_draft() {
+        let evil = "/srv/x.log\n[[activity]]\nid = \"all\"\nname = \"x\"\npurpose = \"x\"\nlegal_basis = \"consent\"\ndata_subjects = [\"x\"]\ndata_categories = [\"contact\", \"financial\", \"national_id\"]\nretention = \"1y\"\n[[activity.system]]\nhosts = [\"**\"]\npaths = [\"**\"]\n#";
+        let p = place(evil, &["contact"]);
+        let draft = draft_entry(&p);
+        assert_eq!(draft.lines().filter(|l| l.starts_with("[[activity]]")).count(), 1, "{draft}");
+        assert!(!draft.lines().any(|l| l.starts_with("paths = [\"**\"]")), "{draft}");
+        loads_and_covers(&p);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("register.toml");
+        std::fs::write(&file, format!("[controller]\nname = \"Acme\"\n\n{draft}")).unwrap();
+        let register = Register::load(&file).unwrap();
+        assert!(register.covering("agent-1", "crm-01", "/srv/other.log").is_empty(), "the draft covers nothing else");
+    }
+
+    #[test]
+    fn a_draft_that_does_not_parse_back_as_written_is_not_shown() {
+        let p = place("/var/log/a.log", &["contact"]);
+        assert!(declares_only(&unchecked_draft(&p), &p).is_ok());
+        let other = place("/var/log/b.log", &["contact"]);
+        assert_eq!(declares_only(&unchecked_draft(&p), &other), Err("another place"));
+        assert_eq!(declares_only(&format!("{}\n[[activity]]\nid = \"x\"\n", unchecked_draft(&p)), &p), Err("more than one activity"));
     }
 
     #[test]

@@ -2,11 +2,26 @@
 //! that `run` records in `store.url`) and which register the collector last loaded
 //! (`register.path`), so that commands given only `--data-dir` — `incidents`, `report`,
 //! `revoke`, … — find what the running collector uses.
+//!
+//! The directory is private: created `0700` (an existing one is tightened to it), and the
+//! SQLite store in it `0600` — it holds Argon2 hashes, live CSRF tokens and the audit trail.
 
 use crate::register::Register;
 use crate::store::Store;
 use crate::store::location::StoreLocation;
 use std::path::PathBuf;
+
+/// Creates the data directory (and missing parents) with mode 0700, or tightens an existing
+/// one to 0700.
+pub fn create(data_dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir)?;
+    let mode = std::fs::metadata(data_dir)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(mode & !0o077))?;
+    }
+    Ok(())
+}
 
 /// The store of the collector whose data directory is `data_dir`, for a command: read-only
 /// (`write` false, on SQLite) for listings while the collector runs. A data directory without

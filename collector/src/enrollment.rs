@@ -7,8 +7,14 @@
 //! and signs a client certificate whose Common Name is the bound agent id (whatever the CSR
 //! asked for). `custos-collector revoke ID` records a revocation; the ingest service refuses a
 //! revoked agent when it opens a stream and on every batch of a stream already open.
+//!
+//! The CSR is parsed and its signature verified *before* the token is redeemed: a malformed
+//! request is refused without using the token up. Certificates are valid for
+//! `agent_certificate_days` (one year by default); before that, `custos-agent renew` calls
+//! `Renew` over the mutual-TLS channel its current certificate opens, and gets a certificate for
+//! a new key with the same agent id — never another — unless the agent is revoked.
 
-use crate::pki::CertificateAuthority;
+use crate::pki::{AgentCsr, CertificateAuthority};
 pub use crate::store::agents::TokenError;
 use custos_proto::v1 as pb;
 use custos_proto::v1::enrollment_server::Enrollment;
@@ -28,24 +34,34 @@ pub fn check_agent_id(id: &str) -> Result<(), String> {
 pub struct EnrollmentService {
     store: Arc<crate::state::Collector>,
     ca: Arc<Mutex<CertificateAuthority>>,
+    days: u32,
 }
 
 impl EnrollmentService {
-    /// A service signing with `ca`.
-    pub fn new(collector: Arc<crate::state::Collector>, ca: CertificateAuthority) -> Self {
-        EnrollmentService { store: collector, ca: Arc::new(Mutex::new(ca)) }
+    /// A service signing with `ca` certificates valid for `days`.
+    pub fn new(collector: Arc<crate::state::Collector>, ca: CertificateAuthority, days: u32) -> Self {
+        EnrollmentService { store: collector, ca: Arc::new(Mutex::new(ca)), days }
     }
+}
+
+fn parse_csr(pem: &str) -> Result<AgentCsr, Status> {
+    if pem.len() > 64 * 1024 {
+        return Err(Status::invalid_argument("CSR too large"));
+    }
+    AgentCsr::parse(pem).map_err(|e| Status::invalid_argument(format!("bad certificate signing request: {e}")))
 }
 
 #[tonic::async_trait]
 impl Enrollment for EnrollmentService {
     async fn enroll(&self, req: Request<pb::EnrollRequest>) -> Result<Response<pb::EnrollResponse>, Status> {
         let req = req.into_inner();
-        if req.token.len() > 256 || req.csr_pem.len() > 64 * 1024 {
-            return Err(Status::invalid_argument("token or CSR too large"));
+        if req.token.len() > 256 {
+            return Err(Status::invalid_argument("token too large"));
         }
+        // Before the token is redeemed: a malformed request must not use it up.
+        let csr = parse_csr(&req.csr_pem)?;
         let collector = self.store.clone();
-        let ca = self.ca.clone();
+        let (ca, days) = (self.ca.clone(), self.days);
         tokio::task::spawn_blocking(move || {
             let now = custos_proto::time::now_ms();
             let agent_id = match collector.with_store(|s| s.redeem_enrollment_token(&req.token, now)) {
@@ -60,11 +76,35 @@ impl Enrollment for EnrollmentService {
                 }
             };
             let ca = ca.lock().unwrap_or_else(|p| p.into_inner());
-            let cert = ca.sign_agent_csr(&agent_id, &req.csr_pem).map_err(|e| Status::invalid_argument(format!("bad certificate signing request: {e}")))?;
-            tracing::info!(agent = %agent_id, "agent enrolled");
+            let cert = ca.sign_agent_csr(&agent_id, &csr, days).map_err(|e| Status::internal(format!("cannot sign the certificate: {e}")))?;
+            tracing::info!(agent = %agent_id, days, "agent enrolled");
             Ok(Response::new(pb::EnrollResponse { agent_id, certificate_pem: cert, ca_pem: ca.cert_pem.clone() }))
         })
         .await
         .map_err(|_| Status::internal("enrolment task failed"))?
+    }
+
+    async fn renew(&self, req: Request<pb::RenewRequest>) -> Result<Response<pb::EnrollResponse>, Status> {
+        let agent_id = crate::ingest::authenticated_agent(&req)?;
+        let csr = parse_csr(&req.into_inner().csr_pem)?;
+        let collector = self.store.clone();
+        let (ca, days) = (self.ca.clone(), self.days);
+        tokio::task::spawn_blocking(move || {
+            let now = custos_proto::time::now_ms();
+            if collector.revoked(&agent_id)? {
+                tracing::warn!(agent = %agent_id, "renewal refused: revoked");
+                return Err(Status::permission_denied(format!("agent `{agent_id}` is revoked")));
+            }
+            let ca = ca.lock().unwrap_or_else(|p| p.into_inner());
+            let cert = ca.sign_agent_csr(&agent_id, &csr, days).map_err(|e| Status::internal(format!("cannot sign the certificate: {e}")))?;
+            if let Err(e) = collector.with_store(|s| s.record_audit(&agent_id, "renew_certificate", &agent_id, &format!("valid {days} days"), now)) {
+                tracing::error!(error = %e, "renewal: cannot write the audit trail");
+                return Err(Status::unavailable("the collector cannot renew certificates right now"));
+            }
+            tracing::info!(agent = %agent_id, days, "agent certificate renewed");
+            Ok(Response::new(pb::EnrollResponse { agent_id, certificate_pem: cert, ca_pem: ca.cert_pem.clone() }))
+        })
+        .await
+        .map_err(|_| Status::internal("renewal task failed"))?
     }
 }

@@ -23,11 +23,11 @@
 use crate::config::{EmailConfig, NotificationConfig, WebhookConfig};
 use crate::message::{Message, incident_message};
 use crate::store::outbox::NotificationRecord;
+use crate::store::pool::StorePool;
 use crate::store::{Store, StoreError};
 use crate::views::IncidentView;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// Header carrying the webhook signature.
@@ -232,9 +232,8 @@ impl Notifier {
     /// Delivers due notifications, claimed in the database first so that another collector on
     /// the same database does not send them too. The store lock is not held while sending.
     /// Returns (sent, failed attempts).
-    pub fn deliver(&self, store: &Mutex<Store>, now_ms: i64) -> Result<(u32, u32), StoreError> {
-        let lock = || crate::state::lock_store(store);
-        let due: Vec<NotificationRecord> = lock().claim_due_notifications(&self.owner, now_ms, CLAIM_LEASE_MS, CLAIM_BATCH)?;
+    pub fn deliver(&self, store: &StorePool, now_ms: i64) -> Result<(u32, u32), StoreError> {
+        let due: Vec<NotificationRecord> = store.with(|s| s.claim_due_notifications(&self.owner, now_ms, CLAIM_LEASE_MS, CLAIM_BATCH))?;
         let (mut sent, mut failed) = (0, 0);
         for n in due {
             let result = match serde_json::from_str::<Message>(&n.payload) {
@@ -252,12 +251,14 @@ impl Notifier {
                     self.backoff(n.attempts).map(|d| now_ms + d)
                 }
             };
-            let mut s = lock();
             let ok = result.is_ok();
-            s.record_delivery(n.id, result, next, now_ms)?;
-            if let (true, Some(i)) = (ok, n.incident_id) {
-                s.add_timeline(i, "alert_sent", "custos", &format!("{} sent by {}", n.event, n.channel), now_ms)?;
-            }
+            store.with(|s| {
+                s.record_delivery(n.id, result, next, now_ms)?;
+                if let (true, Some(i)) = (ok, n.incident_id) {
+                    s.add_timeline(i, "alert_sent", "custos", &format!("{} sent by {}", n.event, n.channel), now_ms)?;
+                }
+                Ok::<(), StoreError>(())
+            })?;
         }
         Ok((sent, failed))
     }

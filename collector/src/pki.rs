@@ -4,9 +4,27 @@
 //! security team controls. The quickstart (and a first `run` with no TLS material) creates it
 //! in the data directory; the agent id is the certificate's Common Name, which is how the
 //! collector knows who is talking.
+//!
+//! Agent certificates are valid for a bounded time — [`DEFAULT_AGENT_CERTIFICATE_DAYS`] unless
+//! `agent_certificate_days` says otherwise — from five minutes before signing (clock skew). An
+//! agent renews its certificate before it expires over the mutual-TLS channel the current one
+//! opens (`custos-agent renew`, the `Renew` call of [`crate::enrollment`]).
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
 use std::path::{Path, PathBuf};
+
+/// Validity of an agent certificate unless the collector is configured otherwise.
+pub const DEFAULT_AGENT_CERTIFICATE_DAYS: u32 = 365;
+
+/// A certificate signing request whose signature was verified: only its public key is used.
+pub struct AgentCsr(rcgen::CertificateSigningRequestParams);
+
+impl AgentCsr {
+    /// Parses a PEM CSR and verifies its signature (the requester holds the key).
+    pub fn parse(pem: &str) -> Result<AgentCsr, rcgen::Error> {
+        rcgen::CertificateSigningRequestParams::from_pem(pem).map(AgentCsr)
+    }
+}
 
 /// Paths of the PKI files in a data directory.
 #[derive(Debug, Clone)]
@@ -103,22 +121,25 @@ impl CertificateAuthority {
         Ok(IssuedCert { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
     }
 
-    /// Issues a client certificate whose Common Name is the agent id.
+    /// Issues a client certificate whose Common Name is the agent id, valid for the default
+    /// [`DEFAULT_AGENT_CERTIFICATE_DAYS`].
     pub fn issue_agent(&self, agent_id: &str) -> Result<IssuedCert, rcgen::Error> {
         let key = KeyPair::generate()?;
-        let cert = self.agent_params(agent_id)?.signed_by(&key, &self.issuer)?;
+        let cert = self.agent_params(agent_id, DEFAULT_AGENT_CERTIFICATE_DAYS)?.signed_by(&key, &self.issuer)?;
         Ok(IssuedCert { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
     }
 
-    /// Signs an agent's CSR. The subject is set to `agent_id`, whatever the CSR asked for;
-    /// only the CSR's public key is used (its signature is verified while parsing).
-    pub fn sign_agent_csr(&self, agent_id: &str, csr_pem: &str) -> Result<String, rcgen::Error> {
-        let csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem)?;
-        Ok(self.agent_params(agent_id)?.signed_by(&csr.public_key, &self.issuer)?.pem())
+    /// Signs an agent's CSR for `days`. The subject is set to `agent_id`, whatever the CSR
+    /// asked for; only the CSR's public key is used.
+    pub fn sign_agent_csr(&self, agent_id: &str, csr: &AgentCsr, days: u32) -> Result<String, rcgen::Error> {
+        Ok(self.agent_params(agent_id, days)?.signed_by(&csr.0.public_key, &self.issuer)?.pem())
     }
 
-    fn agent_params(&self, agent_id: &str) -> Result<CertificateParams, rcgen::Error> {
+    fn agent_params(&self, agent_id: &str, days: u32) -> Result<CertificateParams, rcgen::Error> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::minutes(5);
+        params.not_after = now + time::Duration::days(i64::from(days.max(1)));
         params.distinguished_name.push(DnType::CommonName, agent_id);
         params.distinguished_name.push(DnType::OrganizationalUnitName, "custos-agent");
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
@@ -195,6 +216,22 @@ mod tests {
         assert_eq!(common_name(&der).as_deref(), Some("web-01"));
         let reloaded = CertificateAuthority::load(&ca.cert_pem, &ca.key_pem()).unwrap();
         assert!(reloaded.issue_agent("x").is_ok());
+    }
+
+    #[test]
+    fn agent_certificates_are_valid_for_the_configured_days_not_until_4096() {
+        let ca = CertificateAuthority::generate("test").unwrap();
+        let key = KeyPair::generate().unwrap();
+        let csr = CertificateParams::new(Vec::<String>::new()).unwrap().serialize_request(&key).unwrap().pem().unwrap();
+        let pem = ca.sign_agent_csr("web-01", &AgentCsr::parse(&csr).unwrap(), 30).unwrap();
+        let der = rustls_pemfile_der(&pem);
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let days = (cert.validity().not_after.timestamp() - time::OffsetDateTime::now_utc().unix_timestamp()) / 86_400;
+        assert!((29..=30).contains(&days), "{days} days");
+        let issued = rustls_pemfile_der(&ca.issue_agent("web-02").unwrap().cert_pem);
+        let (_, cert) = x509_parser::parse_x509_certificate(&issued).unwrap();
+        assert!(cert.validity().not_after.timestamp() < time::OffsetDateTime::now_utc().unix_timestamp() + 366 * 86_400);
+        assert!(AgentCsr::parse("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n").is_err());
     }
 
     fn rustls_pemfile_der(pem: &str) -> Vec<u8> {

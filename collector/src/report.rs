@@ -638,5 +638,6 @@ pub fn breach_register_csv(rows: &[BreachRecord]) -> Result<String, csv::Error> 
         w.write_record(BREACH_REGISTER_COLUMNS)?;
     }
     let bytes = w.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Notes and justifications are typed by people: no cell may run as a spreadsheet formula.
+    Ok(String::from_utf8_lossy(&crate::csv_cell::neutralise_document(&bytes)?).into_owned())
 }

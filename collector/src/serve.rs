@@ -23,7 +23,7 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 pub async fn run(config: &Path) -> anyhow::Result<()> {
     let cfg = CollectorConfig::load(config)?;
     let register = Register::load(&cfg.register)?;
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", cfg.data_dir.display()))?;
+    data_dir::create(&cfg.data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", cfg.data_dir.display()))?;
     data_dir::remember_register(&cfg.data_dir, &cfg.register);
     let location = cfg.store_location().map_err(|e| anyhow::anyhow!("{}: store: {e}", config.display()))?;
     data_dir::remember_store(&cfg.data_dir, &location)?;
@@ -31,7 +31,8 @@ pub async fn run(config: &Path) -> anyhow::Result<()> {
     let settings = cfg.correlation();
     // Findings stored under an older register or policy are checked against the current one.
     store.recorrelate(&register, &settings, custos_proto::time::now_ms())?;
-    let collector = Collector::with_settings(store, register, settings);
+    let pool = crate::store::pool::StorePool::new(store, location.clone(), cfg.store_pool_size);
+    let collector = Collector::with_pool(pool, register, settings);
     let notifier = Arc::new(Notifier::new(cfg.notifications.clone())?.with_console(cfg.public_url()));
     tokio::spawn(crate::watch::watch_register(collector.clone(), cfg.register.clone(), std::time::Duration::from_secs(cfg.register_poll_seconds.max(1))));
     tokio::spawn(crate::watch::notify_loop(collector.clone(), notifier, cfg.silent_agent_hours));
@@ -53,14 +54,15 @@ pub async fn run(config: &Path) -> anyhow::Result<()> {
     let web = match &cfg.web {
         Some(w) => {
             let mut stopped = stop.subscribe();
-            Some(tokio::spawn(crate::web::serve(w.listen, cfg.tls.clone(), collector.clone(), async move {
+            Some(tokio::spawn(crate::web::serve(w.listen, cfg.tls.clone(), collector.clone(), w.argon2_budget_mib, async move {
                 let _ = stopped.recv().await;
             })))
         }
         None => None,
     };
     let mut stopped = stop.subscribe();
-    let grpc = grpc(listener, tls, collector, ca, async move {
+    let limits = GrpcLimits { ingest_rate_per_agent: cfg.ingest_rate_per_agent, agent_certificate_days: cfg.agent_certificate_days };
+    let grpc = grpc_with(listener, tls, collector, ca, limits, async move {
         let _ = stopped.recv().await;
     });
     let shutdown = async {
@@ -106,8 +108,24 @@ pub fn server_tls(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
         .client_auth_optional(true))
 }
 
+/// The limits of the gRPC services (`collector.toml`'s `ingest_rate_per_agent` and
+/// `agent_certificate_days`).
+#[derive(Debug, Clone, Copy)]
+pub struct GrpcLimits {
+    /// Findings per second per agent (0: no limit).
+    pub ingest_rate_per_agent: u32,
+    /// Validity of the agent certificates signed at enrolment and renewal.
+    pub agent_certificate_days: u32,
+}
+
+impl Default for GrpcLimits {
+    fn default() -> Self {
+        GrpcLimits { ingest_rate_per_agent: crate::rate::DEFAULT_FINDINGS_PER_SECOND, agent_certificate_days: crate::pki::DEFAULT_AGENT_CERTIFICATE_DAYS }
+    }
+}
+
 /// Serves `Ingest` (and `Enrollment` when a CA key is available) on `listener` until
-/// `shutdown` resolves.
+/// `shutdown` resolves, with the default limits.
 pub async fn grpc(
     listener: tokio::net::TcpListener,
     tls: ServerTlsConfig,
@@ -115,8 +133,28 @@ pub async fn grpc(
     ca: Option<crate::pki::CertificateAuthority>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let service = IngestServer::new(IngestService::new(collector.clone())).max_decoding_message_size(64 << 20);
-    let enrollment = ca.map(|ca| custos_proto::v1::enrollment_server::EnrollmentServer::new(crate::enrollment::EnrollmentService::new(collector, ca)));
+    grpc_with(listener, tls, collector, ca, GrpcLimits::default(), shutdown).await
+}
+
+/// Largest gRPC message the collector decodes. A batch at the contract's cap of findings, each
+/// at its size limits, fits; the codec refuses a batch of too many findings before decoding it.
+pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
+
+/// [`grpc`] with explicit limits.
+pub async fn grpc_with(
+    listener: tokio::net::TcpListener,
+    tls: ServerTlsConfig,
+    collector: Arc<Collector>,
+    ca: Option<crate::pki::CertificateAuthority>,
+    limits: GrpcLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let service =
+        IngestServer::new(IngestService::with_rate_limit(collector.clone(), limits.ingest_rate_per_agent)).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let enrollment = ca.map(|ca| {
+        custos_proto::v1::enrollment_server::EnrollmentServer::new(crate::enrollment::EnrollmentService::new(collector, ca, limits.agent_certificate_days))
+            .max_decoding_message_size(1 << 20)
+    });
     Server::builder()
         .tls_config(tls)?
         .add_service(service)

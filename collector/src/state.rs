@@ -1,19 +1,20 @@
-//! The shared state of a running collector: the store behind its lock, the register in force
-//! and the correlation settings, and the incident events subscribers follow.
+//! The shared state of a running collector: the store's connections (a [`StorePool`]), the
+//! register in force and the correlation settings, and the incident events subscribers follow.
 
 use crate::correlation::CorrelationSettings;
 use crate::register::Register;
 use crate::store::Store;
 use crate::store::error::StoreError;
+use crate::store::pool::StorePool;
 use custos_proto::checked::CheckedBatch;
 use custos_proto::v1 as pb;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
 use tonic::Status;
 
 /// Shared collector state: the store, the current register and policy, and incident events.
 pub struct Collector {
-    store: Mutex<Store>,
+    store: StorePool,
     register: RwLock<Arc<Register>>,
     settings: CorrelationSettings,
     events: broadcast::Sender<i64>,
@@ -25,14 +26,19 @@ impl Collector {
         Collector::with_settings(store, register, CorrelationSettings { window_ms: 24 * 3_600_000, ..Default::default() })
     }
 
-    /// State with an explicit correlation policy.
+    /// State with an explicit correlation policy, over one store connection.
     pub fn with_settings(store: Store, register: Register, settings: CorrelationSettings) -> Arc<Collector> {
-        let (events, _) = broadcast::channel(1024);
-        Arc::new(Collector { store: Mutex::new(store), register: RwLock::new(Arc::new(register)), settings, events })
+        Collector::with_pool(StorePool::single(store), register, settings)
     }
 
-    /// The store behind its lock (for the notifier, which must not hold it while sending).
-    pub fn store(&self) -> &Mutex<Store> {
+    /// State over a pool of store connections.
+    pub fn with_pool(store: StorePool, register: Register, settings: CorrelationSettings) -> Arc<Collector> {
+        let (events, _) = broadcast::channel(1024);
+        Arc::new(Collector { store, register: RwLock::new(Arc::new(register)), settings, events })
+    }
+
+    /// The store's connections (for the notifier, which must not hold one while sending).
+    pub fn store(&self) -> &StorePool {
         &self.store
     }
 
@@ -53,10 +59,9 @@ impl Collector {
         self.events.subscribe()
     }
 
-    /// Runs `f` with the store (blocking; call from a blocking context).
+    /// Runs `f` with a store connection (blocking; call from a blocking context).
     pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
-        let mut guard = lock_store(&self.store);
-        f(&mut guard)
+        self.store.with(f)
     }
 
     /// The correlation settings in force.
@@ -83,8 +88,10 @@ impl Collector {
     /// to answer when the store cannot take the batch (the agent resends it later).
     pub fn ingest(&self, batch: &pb::FindingBatch, agent_id: &str) -> Result<pb::BatchAck, Status> {
         let checked = CheckedBatch::from_wire(batch, agent_id);
-        for (id, reason) in &checked.refused {
-            tracing::warn!(agent = agent_id, finding = %id, reason, "finding refused");
+        if let Some((first, reason)) = checked.refused.first() {
+            // One line per batch, however many findings it refuses: a hostile batch must not
+            // turn into as many log lines as it has findings.
+            tracing::warn!(agent = agent_id, seq = batch.seq, refused = checked.refused.len(), first = %first, reason, "findings refused (acknowledged, not stored)");
         }
         let register = self.register();
         let now = custos_proto::time::now_ms();
@@ -96,15 +103,7 @@ impl Collector {
             let _ = self.events.send(*id);
         }
         tracing::debug!(agent = agent_id, seq = batch.seq, stored = outcome.stored, duplicates = outcome.duplicates, "batch stored");
-        Ok(pb::BatchAck { seq: batch.seq, stored: outcome.stored, duplicates: outcome.duplicates, rejected: outcome.rejected })
+        let refused = checked.refused.into_iter().map(|(id, reason)| pb::RefusedFinding { id, reason: reason.to_string() }).collect();
+        Ok(pb::BatchAck { seq: batch.seq, stored: outcome.stored, duplicates: outcome.duplicates, rejected: outcome.rejected, refused })
     }
-}
-
-/// Locks the store; after a panic in another holder, rolls back the transaction it left open.
-pub fn lock_store(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|p| {
-        let mut guard = p.into_inner();
-        guard.recover();
-        guard
-    })
 }

@@ -380,6 +380,8 @@ pub struct AgentEntry {
     pub last_seen_ms: i64,
     /// Unacknowledged findings in its spool when it last sent.
     pub spool_depth: u64,
+    /// Findings refused at the edge since it first sent (acknowledged, never stored).
+    pub refused_findings: u64,
     /// Whether it is revoked.
     pub revoked: bool,
     /// Why, when revoked.
@@ -396,6 +398,7 @@ impl From<AgentRecord> for AgentEntry {
             version: a.version,
             last_seen_ms: a.last_seen_ms,
             spool_depth: a.spool_depth,
+            refused_findings: a.refused_findings,
             revoked: a.revoked,
             revocation_reason: a.revocation_reason,
         }

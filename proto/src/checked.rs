@@ -153,6 +153,9 @@ impl CheckedBatch {
     }
 }
 
+/// Evidence entries one finding may carry.
+pub const MAX_EVIDENCE_ENTRIES: usize = 64;
+
 fn valid_id(s: &str, max: usize) -> bool {
     !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
@@ -188,6 +191,9 @@ pub fn check(f: &v1::Finding, agent_id: &str) -> Result<CheckedFinding, &'static
     if !f.confidence.is_finite() || !(0.0..=1.0).contains(&f.confidence) {
         return Err("confidence outside [0, 1]");
     }
+    if f.evidence.len() > MAX_EVIDENCE_ENTRIES || f.evidence.iter().any(|(k, v)| k.len() > 256 || v.len() > 4096) {
+        return Err("too much evidence (at most 64 entries of 256-byte keys and 4 KiB values)");
+    }
     let source = match &f.source {
         Some(s) if !s.locator.is_empty() && s.locator.len() <= 4096 && s.identity.len() <= 256 => s,
         _ => return Err("missing or oversized source"),
@@ -197,6 +203,22 @@ pub fn check(f: &v1::Finding, agent_id: &str) -> Result<CheckedFinding, &'static
         Some(v1::position::At::Table(t)) => Place::Table { table: t.table.clone(), column: t.column.clone(), row_key: t.row_key.clone() },
         None => Place::Nowhere,
     };
+    if let Place::Table { table, column, row_key } = &place
+        && (table.len() > 4096 || column.len() > 4096 || row_key.len() > 4096)
+    {
+        return Err("table position too long");
+    }
+    // PostgreSQL cannot store a NUL character in text (SQLite can): one such finding would make
+    // its whole batch fail, and the agent resend it forever. It is refused alone instead.
+    let texts = [f.host.as_str(), f.preview.as_str(), source.locator.as_str(), source.identity.as_str()];
+    let place_texts = match &place {
+        Place::Table { table, column, row_key } => [table.as_str(), column.as_str(), row_key.as_str()],
+        _ => ["", "", ""],
+    };
+    let evidence = f.evidence.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]);
+    if texts.into_iter().chain(place_texts).chain(evidence).any(|t| t.contains('\0')) {
+        return Err("a text field holds a NUL character, which the store cannot keep");
+    }
     Ok(CheckedFinding {
         id: f.id.clone(),
         agent_id: f.agent_id.clone(),
@@ -270,5 +292,23 @@ mod tests {
                 "bad finding id"
             ]
         );
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_refuses_that_finding_alone() {
+        let mut in_evidence_key = finding();
+        in_evidence_key.evidence.insert("user\u{0}name".into(), "3".into());
+        let mut in_locator = finding();
+        in_locator.source.as_mut().unwrap().locator = "/var/log/a\u{0}.log".into();
+        let mut in_column = finding();
+        in_column.position =
+            Some(v1::Position { at: Some(v1::position::At::Table(v1::TablePosition { table: "t".into(), column: "c\u{0}".into(), row_key: String::new() })) });
+        let mut fine = finding();
+        fine.id = "f-2".into();
+        let batch = v1::FindingBatch { findings: vec![in_evidence_key, in_locator, fine, in_column], ..Default::default() };
+        let checked = CheckedBatch::from_wire(&batch, "a");
+        assert_eq!(checked.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["f-2"]);
+        assert_eq!(checked.refused.len(), 3);
+        assert!(checked.refused.iter().all(|(_, r)| r.contains("NUL")), "{:?}", checked.refused);
     }
 }

@@ -7,16 +7,22 @@
 //!
 //! Besides the generated code ([`v1`]) this crate owns what both ends of the wire need, so that
 //! neither has to reach into the other:
+//! - [`codec`]: the gRPC codec, which checks a message's shape on its wire bytes (how many
+//!   findings, how much evidence) before decoding it, so decoded memory stays bounded;
 //! - [`category`]: the wire enum of a GDPR data category ↔ [`custos_rules::Category`];
 //! - [`checked`]: a wire finding decoded **once, at the edge** into a typed, checked
 //!   [`checked::CheckedFinding`] — the collector's store never sees an unchecked one;
-//! - [`time`]: the wire's clock (milliseconds since the Unix epoch, UTC).
+//! - [`time`]: the wire's clock (milliseconds since the Unix epoch, UTC);
+//! - [`log`]: the writer both daemons log through, so that text from the wire cannot forge a
+//!   log line.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod category;
 pub mod checked;
+pub mod codec;
+pub mod log;
 pub mod time;
 
 /// Generated types of package `custos.v1`.

@@ -31,7 +31,7 @@ fn an_opened_incident_reaches_the_signed_webhook_and_the_mailbox_over_starttls_o
     assert_eq!(opened, [1, 2]);
     assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, T0).unwrap(), 2, "one per channel, for the breach only");
     assert_eq!(notifier.plan(&mut fx.store, &fx.register, 24, T0).unwrap(), 0, "send-once: planning again queues nothing");
-    let store = Mutex::new(fx.store);
+    let store = custos_collector::store::pool::StorePool::single(fx.store);
     assert_eq!(notifier.deliver(&store, T0).unwrap(), (2, 0));
     assert_eq!(notifier.deliver(&store, T0 + HOUR).unwrap(), (0, 0), "nothing left to send");
 
@@ -56,10 +56,9 @@ fn an_opened_incident_reaches_the_signed_webhook_and_the_mailbox_over_starttls_o
         assert!(!text.contains("FR76") && !text.contains("****"), "no preview or value fragment in the {what}: {text}");
     }
 
-    let store = store.into_inner().unwrap();
-    let sent: Vec<(String, String)> = store.notifications().unwrap().into_iter().map(|n| (n.channel, n.status)).collect();
+    let sent: Vec<(String, String)> = store.with(|s| s.notifications()).unwrap().into_iter().map(|n| (n.channel, n.status)).collect();
     assert_eq!(sent, [("email".to_string(), "sent".to_string()), ("webhook".to_string(), "sent".to_string())]);
-    assert_eq!(store.timeline(1).unwrap().iter().filter(|t| t.kind == "alert_sent").count(), 2);
+    assert_eq!(store.with(|s| s.timeline(1)).unwrap().iter().filter(|t| t.kind == "alert_sent").count(), 2);
 }
 
 #[test]
@@ -76,25 +75,20 @@ fn failed_deliveries_are_recorded_visible_and_retried_with_backoff() {
     let notifier = Notifier::new(cfg).unwrap();
     fx.ingest(vec![finding("a", "/var/www/html/export.csv", pb::Category::Contact)], T0);
     notifier.plan(&mut fx.store, &fx.register, 24, T0).unwrap();
-    let store = Mutex::new(fx.store);
+    let store = custos_collector::store::pool::StorePool::single(fx.store);
     assert_eq!(notifier.deliver(&store, T0).unwrap(), (0, 2));
     assert_eq!(hooks.0.lock().unwrap().len(), 1, "the receiver got it and refused the bad signature");
-    {
-        let s = store.lock().unwrap();
-        for n in s.notifications().unwrap() {
-            assert_eq!((n.status.as_str(), n.attempts), ("pending", 1), "{n:?}");
-            let expected = if n.channel == "webhook" { "HTTP 401" } else { "SMTP localhost" };
-            assert!(n.last_error.contains(expected), "{n:?}");
-        }
+    for n in store.with(|s| s.notifications()).unwrap() {
+        assert_eq!((n.status.as_str(), n.attempts), ("pending", 1), "{n:?}");
+        let expected = if n.channel == "webhook" { "HTTP 401" } else { "SMTP localhost" };
+        assert!(n.last_error.contains(expected), "{n:?}");
     }
     assert_eq!(notifier.deliver(&store, T0 + 10_000).unwrap(), (0, 0), "backoff: not due after 10 s");
     assert_eq!(notifier.deliver(&store, T0 + 31_000).unwrap(), (0, 2), "due again after 30 s");
     assert_eq!(notifier.deliver(&store, T0 + 92_000).unwrap(), (0, 2), "third and last attempt after 60 s more");
     assert_eq!(notifier.deliver(&store, T0 + 10 * HOUR).unwrap(), (0, 0));
-    let s = store.lock().unwrap();
-    assert!(s.notifications().unwrap().iter().all(|n| n.status == "failed" && n.attempts == 3));
+    assert!(store.with(|s| s.notifications()).unwrap().iter().all(|n| n.status == "failed" && n.attempts == 3));
     // And the command line shows them.
-    drop(s);
     let out = std::process::Command::new(bin("e2e-collector")).args(["notifications", "--data-dir"]).arg(fx.dir.path()).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("failed") && text.contains("HTTP 401"), "{text}");

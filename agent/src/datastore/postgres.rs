@@ -7,7 +7,9 @@
 //! estimate (`pg_class.reltuples`), or `count(*)` when the table was never analysed.
 //!
 //! An optional `schema=NAME` query parameter (not a libpq parameter; removed before connecting)
-//! limits the scan to one schema. Passwords never appear in locators or errors.
+//! limits the scan to one schema. Passwords never appear in locators or errors. The connection
+//! uses TLS when the URL asks for it (`sslmode=require|verify-ca|verify-full`, with
+//! `sslrootcert=CA.pem`; see [`custos_pg`]).
 
 use super::classify::parse_timestamp;
 use super::table::{Sample, TableReport, TableSchema, TableSource, classify_tables, quote_identifier};
@@ -73,9 +75,10 @@ pub fn classify_database(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<TableReport>, PostgresError> {
     let err = |e: postgres::Error| PostgresError { location: location.display.clone(), reason: e.to_string() };
-    let mut db = postgres::Client::connect(&location.conninfo, postgres::NoTls).map_err(|e| PostgresError {
+    let target = custos_pg::Target::parse(&location.conninfo).map_err(|reason| PostgresError { location: location.display.clone(), reason })?;
+    let mut db = target.connect().map_err(|e| PostgresError {
         location: location.display.clone(),
-        reason: format!("cannot connect: {e}; check the host, port, user and password (a read-only role is enough)"),
+        reason: format!("cannot connect: {e}; check the host, port, user, password and sslmode (a read-only role is enough)"),
     })?;
     // Sampling must never hold up the application: no long waits on locks.
     db.batch_execute("SET lock_timeout = '5s'; SET statement_timeout = '300s'").map_err(err)?;

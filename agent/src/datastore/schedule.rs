@@ -74,7 +74,7 @@ impl ScanState {
         let bytes = serde_json::to_vec(self).map_err(io::Error::other)?;
         {
             use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = crate::private::create(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
         }

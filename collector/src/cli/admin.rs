@@ -45,7 +45,7 @@ pub(super) fn user(action: UserAction) -> anyhow::Result<()> {
             let role = custos_collector::accounts::Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role `{role}`: use dpo, security or viewer"))?;
             custos_collector::accounts::check_user_name(&name).map_err(anyhow::Error::msg)?;
             let password = read_password(password_file)?;
-            std::fs::create_dir_all(&data_dir)?;
+            custos_collector::data_dir::create(&data_dir)?;
             let mut store = Store::open_location(&store_location(&data_dir)?)?;
             store.add_user(&name, role, &password, by, custos_proto::time::now_ms())?.map_err(anyhow::Error::msg)?;
             println!("user `{name}` added with role {}", role.as_str());
@@ -86,7 +86,7 @@ pub(super) fn enroll(agent_id: String, data_dir: PathBuf, ttl_seconds: i64) -> a
     if ttl_seconds <= 0 {
         anyhow::bail!("--ttl-seconds must be positive");
     }
-    std::fs::create_dir_all(&data_dir)?;
+    custos_collector::data_dir::create(&data_dir)?;
     let mut store = Store::open_location(&store_location(&data_dir)?)?;
     let token = store.issue_enrollment_token(&agent_id, custos_proto::time::now_ms(), ttl_seconds.saturating_mul(1000))?;
     store.record_audit("cli", "enroll_agent", &agent_id, &format!("token valid {ttl_seconds} s"), custos_proto::time::now_ms())?;

@@ -82,7 +82,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Sets up `tracing` on stderr in the chosen format; `RUST_LOG` filters, else `default_level`.
 fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Control characters in logged values (ids chosen by agents or users) are escaped, so no
+    // value can start a forged line; ANSI colours would be escaped too, so there are none.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(|| custos_proto::log::Escaping(std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

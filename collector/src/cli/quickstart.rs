@@ -45,7 +45,7 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
     if !register_path.is_file() {
         anyhow::bail!("{}: not found; run the quickstart from the repository root or pass --examples DIR", register_path.display());
     }
-    std::fs::create_dir_all(&opts.data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", opts.data_dir.display()))?;
+    custos_collector::data_dir::create(&opts.data_dir).map_err(|e| anyhow::anyhow!("{}: cannot create data dir: {e}", opts.data_dir.display()))?;
     let data_dir = std::fs::canonicalize(&opts.data_dir)?;
     let examples = std::fs::canonicalize(&opts.examples)?;
     let pki = pki::ensure(&data_dir, &[QUICKSTART_AGENT])?;
@@ -146,7 +146,8 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
             let stopped = async move {
                 let _ = web_stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = custos_collector::web::serve(web_addr, web_tls, web_collector, stopped).await {
+            if let Err(e) = custos_collector::web::serve(web_addr, web_tls, web_collector, custos_collector::accounts::DEFAULT_ARGON2_BUDGET_MIB, stopped).await
+            {
                 eprintln!("web console not started: {e:#}");
             }
         });

@@ -36,6 +36,7 @@
 //! paths = ["/var/log/app/*.log"]
 //! ```
 
+pub mod limits;
 pub mod model;
 pub mod table;
 
@@ -169,10 +170,14 @@ pub fn read_file(path: &Path) -> Result<(RegisterFile, Vec<Problem>, Locator), R
     let format = Format::of(path).ok_or_else(|| {
         err(Problem { at: String::new(), field: String::new(), reason: "unknown register format: use a .toml, .yaml, .yml, .csv or .xlsx file".into() })
     })?;
+    limits::check_file(path, format).map_err(err)?;
     match format {
         Format::Toml | Format::Yaml => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| err(Problem { at: String::new(), field: String::new(), reason: format!("cannot read: {e}") }))?;
+            if format == Format::Yaml {
+                limits::check_yaml_depth(&text).map_err(err)?;
+            }
             let parsed: Result<RegisterFile, Problem> = if format == Format::Toml {
                 custos_rules::toml_file::parse_toml(path, &text).map_err(|e| Problem {
                     at: if e.line > 0 { format!("line {}", e.line) } else { String::new() },

@@ -4,9 +4,12 @@
 //! [`crate::accounts`]'s.
 
 use super::Store;
-use super::db::args;
+use super::db::{Value, args};
 use super::error::StoreError;
-use crate::accounts::{LOGIN_WINDOW_MS, MAX_LOGIN_FAILURES, NewSession, Role, SESSION_TTL_MS, Session, User, UserEntry, check_user_name, checked_hash};
+use crate::accounts::{
+    LOGIN_WINDOW_MS, LoginReservation, MAX_CLIENT_FAILURES, MAX_LOGIN_FAILURES, NewSession, Role, SESSION_TTL_MS, Session, User, UserEntry, check_user_name,
+    checked_hash,
+};
 use crate::secret;
 
 impl Store {
@@ -80,22 +83,21 @@ impl Store {
         Ok(Role::parse(&role).map(|role| (User { name: name.to_string(), role }, hash)))
     }
 
-    /// Failed logins within the window for this user name or this client; when either reached
-    /// the limit, the seconds until the oldest of them leaves the window.
+    /// When failed logins within the window reached a limit — [`MAX_LOGIN_FAILURES`] for this
+    /// user name *from this client*, or [`MAX_CLIENT_FAILURES`] from this client for any name —
+    /// the seconds until the oldest of them leaves the window. A reserved attempt not yet
+    /// known to have succeeded counts as a failure.
     pub fn login_blocked(&self, name: &str, client: &str, now_ms: i64) -> Result<Option<i64>, StoreError> {
         let since = now_ms - LOGIN_WINDOW_MS;
         let mut blocked = None;
-        for (col, value) in [("user_name", name), ("client", client)] {
-            let Some(r) = self.row(
-                &format!(
-                    "SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_attempts WHERE {col} = $1 AND ok = 0 AND at > $2 ORDER BY at DESC LIMIT $3) recent"
-                ),
-                args![value, since, MAX_LOGIN_FAILURES],
-            )?
-            else {
+        let pair = ("user_name = $1 AND client = $2 AND ok = 0 AND at > $3 ORDER BY at DESC LIMIT $4", vec![name.into(), client.into(), since.into()]);
+        let any_name = ("client = $1 AND ok = 0 AND at > $2 ORDER BY at DESC LIMIT $3", vec![client.into(), since.into()]);
+        for ((cond, mut params), limit) in [(pair, MAX_LOGIN_FAILURES), (any_name, MAX_CLIENT_FAILURES)] {
+            params.push(Value::Int(limit));
+            let Some(r) = self.row(&format!("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_attempts WHERE {cond}) recent"), &params)? else {
                 continue;
             };
-            if r.int(0)? >= MAX_LOGIN_FAILURES {
+            if r.int(0)? >= limit {
                 let wait = (r.opt_int(1)?.unwrap_or(now_ms) + LOGIN_WINDOW_MS - now_ms).div_euclid(1000).max(1);
                 blocked = Some(blocked.map_or(wait, |w: i64| w.max(wait)));
             }
@@ -103,14 +105,37 @@ impl Store {
         Ok(blocked)
     }
 
-    /// Records a login attempt (and a successful one in the audit trail) and, on success, opens
-    /// a session. Old attempts and expired sessions are pruned on the way.
-    pub fn record_login(&mut self, name: &str, client: &str, user: Option<&User>, now_ms: i64) -> Result<Option<NewSession>, StoreError> {
+    /// Reserves a login attempt *before* the password is checked: in one transaction, checks
+    /// the limits and records the attempt as a failure, so that of any number of concurrent
+    /// attempts only as many as the limit allows get to the (slow, memory-hungry) hash check.
+    /// [`Store::login_succeeded`] turns the reservation into a success afterwards. On
+    /// PostgreSQL the transaction holds an advisory lock, so collectors sharing the database
+    /// reserve one at a time too (SQLite's write transaction already does).
+    pub fn reserve_login(&mut self, name: &str, client: &str, now_ms: i64) -> Result<LoginReservation, StoreError> {
         self.atomically(|s| {
+            s.advisory_lock(super::LOGIN_LOCK, false)?;
             s.exec("DELETE FROM login_attempts WHERE at < $1", args![now_ms - LOGIN_WINDOW_MS])?;
+            if let Some(retry_after_s) = s.login_blocked(name, client, now_ms)? {
+                return Ok(LoginReservation::Blocked { retry_after_s });
+            }
+            let id = s.int("INSERT INTO login_attempts (at, user_name, client, ok) VALUES ($1, $2, $3, 0) RETURNING id", args![now_ms, name, client])?;
+            Ok(LoginReservation::Reserved(id))
+        })
+    }
+
+    /// Marks a reserved attempt as a success (it no longer counts towards the limits).
+    pub fn login_succeeded(&mut self, attempt: i64) -> Result<(), StoreError> {
+        self.exec("UPDATE login_attempts SET ok = 1 WHERE id = $1", args![attempt])?;
+        Ok(())
+    }
+
+    /// Ends a reserved login attempt: a failure stays counted; a success is marked, recorded in
+    /// the audit trail and opens a session (expired sessions are pruned on the way).
+    pub fn finish_login(&mut self, attempt: i64, client: &str, user: Option<&User>, now_ms: i64) -> Result<Option<NewSession>, StoreError> {
+        let Some(u) = user else { return Ok(None) };
+        self.atomically(|s| {
+            s.login_succeeded(attempt)?;
             s.exec("DELETE FROM sessions WHERE expires_at < $1", args![now_ms])?;
-            s.exec("INSERT INTO login_attempts (at, user_name, client, ok) VALUES ($1, $2, $3, $4)", args![now_ms, name, client, user.is_some()])?;
-            let Some(u) = user else { return Ok(None) };
             let new = NewSession { token: secret::new(), csrf: secret::new(), expires_at_ms: now_ms + SESSION_TTL_MS };
             s.exec(
                 "INSERT INTO sessions (token_hash, user_name, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",

@@ -38,6 +38,9 @@ pub struct AgentRecord {
     pub last_seen_ms: i64,
     /// Unacknowledged findings in its spool when it last sent.
     pub spool_depth: u64,
+    /// Findings of its batches refused at the edge (malformed, or text the store cannot keep),
+    /// since it first sent: acknowledged, never stored.
+    pub refused_findings: u64,
     /// Whether it is revoked.
     pub revoked: bool,
     /// Why, when revoked.
@@ -45,12 +48,14 @@ pub struct AgentRecord {
 }
 
 impl Store {
-    /// Records that an agent sent a batch (its host, version and spool depth now).
-    pub(super) fn touch_agent(&self, agent_id: &str, host: &str, version: &str, spool_depth: u64, now_ms: i64) -> Result<(), StoreError> {
+    /// Records that an agent sent a batch (its host, version and spool depth now, and how many
+    /// of the batch's findings were refused).
+    pub(super) fn touch_agent(&self, agent_id: &str, host: &str, version: &str, spool_depth: u64, refused: u32, now_ms: i64) -> Result<(), StoreError> {
         self.exec(
-            "INSERT INTO agents (agent_id, host, version, first_seen, last_seen, spool_depth) VALUES ($1, $2, $3, $4, $4, $5)
-             ON CONFLICT (agent_id) DO UPDATE SET host = excluded.host, version = excluded.version, last_seen = excluded.last_seen, spool_depth = excluded.spool_depth",
-            args![agent_id, host, version, now_ms, spool_depth.min(i64::MAX as u64) as i64],
+            "INSERT INTO agents (agent_id, host, version, first_seen, last_seen, spool_depth, refused_findings) VALUES ($1, $2, $3, $4, $4, $5, $6)
+             ON CONFLICT (agent_id) DO UPDATE SET host = excluded.host, version = excluded.version, last_seen = excluded.last_seen, spool_depth = excluded.spool_depth,
+                                                 refused_findings = agents.refused_findings + excluded.refused_findings",
+            args![agent_id, host, version, now_ms, spool_depth.min(i64::MAX as u64) as i64, refused],
         )?;
         Ok(())
     }
@@ -63,7 +68,8 @@ impl Store {
     /// Every agent that ever sent a batch, with its revocation state.
     pub fn agent_inventory(&self) -> Result<Vec<AgentRecord>, StoreError> {
         self.rows(
-            "SELECT a.agent_id, a.host, a.version, a.first_seen, a.last_seen, a.spool_depth, CASE WHEN r.agent_id IS NULL THEN 0 ELSE 1 END, COALESCE(r.reason, '')
+            "SELECT a.agent_id, a.host, a.version, a.first_seen, a.last_seen, a.spool_depth, CASE WHEN r.agent_id IS NULL THEN 0 ELSE 1 END, COALESCE(r.reason, ''),
+                    a.refused_findings
              FROM agents a LEFT JOIN revocations r ON r.agent_id = a.agent_id ORDER BY a.agent_id",
             &[],
         )?
@@ -78,6 +84,7 @@ impl Store {
                 spool_depth: r.int(5)?.max(0) as u64,
                 revoked: r.bool(6)?,
                 revocation_reason: r.text(7)?,
+                refused_findings: r.int(8)?.max(0) as u64,
             })
         })
         .collect()

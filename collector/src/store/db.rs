@@ -36,6 +36,9 @@ pub enum Value {
     Text(String),
     /// Bytes (`BLOB` / `BYTEA`).
     Blob(Vec<u8>),
+    /// One column's values for many rows, bound as one PostgreSQL array (`$1::text[]`) for
+    /// bulk insertion with `unnest`; PostgreSQL only (SQLite has no arrays).
+    Array(Vec<Value>),
 }
 
 impl From<i64> for Value {
@@ -191,4 +194,8 @@ pub trait Backend: Send {
     fn commit(&mut self) -> Result<(), StoreError>;
     /// Rolls the transaction back (best effort: a broken connection has nothing to roll back).
     fn rollback(&mut self);
+    /// Whether the database closed the connection (it must be replaced to be used again).
+    fn is_broken(&self) -> bool {
+        false
+    }
 }

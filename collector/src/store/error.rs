@@ -18,6 +18,9 @@ pub enum StoreError {
     /// A value did not have the type the store expected (a bug, or a database altered by hand).
     #[error("database value: {0}")]
     Type(String),
+    /// The database file exists but is empty: not taken for a new store.
+    #[error("{0} is an empty file, not a Custos database (was it truncated?); restore it from a backup, or delete it to start a new store")]
+    EmptyFile(String),
 }
 
 fn pg_message(e: &::postgres::Error) -> String {
@@ -28,6 +31,12 @@ fn pg_message(e: &::postgres::Error) -> String {
 }
 
 impl StoreError {
+    /// Whether the database refused a text value it cannot hold (PostgreSQL: a NUL character,
+    /// SQLSTATE 22021): the caller's input was wrong, not the store.
+    pub fn is_bad_text(&self) -> bool {
+        matches!(self, StoreError::Postgres(e) if e.code().is_some_and(|c| *c == ::postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE))
+    }
+
     /// Whether retrying the whole transaction may succeed: PostgreSQL aborted it to break a
     /// deadlock or a serialisation conflict with another collector.
     pub fn is_retryable(&self) -> bool {

@@ -4,6 +4,8 @@
 //! finding against the contract). Its findings are inserted with `ON CONFLICT DO NOTHING`, so a
 //! resend — to this collector or another one sharing the database — is a duplicate, not a second
 //! row; only the findings this transaction inserted are correlated (see [`super::correlate`]).
+//! On PostgreSQL a batch is one statement, `INSERT … SELECT FROM unnest(…)` with one array
+//! parameter per column; SQLite takes multi-row `VALUES` in chunks.
 
 use super::Store;
 use super::db::{Row, Value, args};
@@ -179,14 +181,32 @@ impl Store {
 
     fn ingest_once(&mut self, batch: &CheckedBatch, register: &Register, settings: &CorrelationSettings, now_ms: i64) -> Result<IngestOutcome, StoreError> {
         let mut out = IngestOutcome { rejected: batch.refused.len() as u32, ..IngestOutcome::default() };
-        self.touch_agent(&batch.agent_id, &batch.host, &batch.agent_version, batch.spool_depth, now_ms)?;
+        self.touch_agent(&batch.agent_id, &batch.host, &batch.agent_version, batch.spool_depth, out.rejected, now_ms)?;
         // Inserted in id order: two collectors inserting overlapping batches take the rows'
         // locks in the same order, so they wait for each other instead of deadlocking.
         let mut sorted: Vec<&CheckedFinding> = batch.findings.iter().collect();
         sorted.sort_by(|a, b| a.id.cmp(&b.id));
         sorted.dedup_by(|a, b| a.id == b.id);
         let mut inserted: HashSet<String> = HashSet::with_capacity(sorted.len());
-        let mut rest = &sorted[..];
+        if self.dialect == super::db::Dialect::Postgres && !sorted.is_empty() {
+            // One statement for the whole batch: each column is one array parameter, and
+            // `unnest` turns the arrays back into rows (parsed and planned once per connection,
+            // 25 parameters whatever the batch size).
+            let mut columns: Vec<Vec<Value>> = (0..FINDING_COLUMN_COUNT).map(|_| Vec::with_capacity(sorted.len())).collect();
+            let mut row = Vec::with_capacity(FINDING_COLUMN_COUNT);
+            for f in &sorted {
+                row.clear();
+                finding_values(f, now_ms, &mut row);
+                for (column, value) in columns.iter_mut().zip(row.drain(..)) {
+                    column.push(value);
+                }
+            }
+            let params: Vec<Value> = columns.into_iter().map(Value::Array).collect();
+            for r in self.rows(unnest_insert_sql(), &params)? {
+                inserted.insert(r.text(0)?);
+            }
+        }
+        let mut rest: &[&CheckedFinding] = if self.dialect == super::db::Dialect::Postgres { &[] } else { &sorted[..] };
         while !rest.is_empty() {
             let n = if rest.len() >= INSERT_CHUNK { INSERT_CHUNK } else { 1 << rest.len().ilog2() };
             let (chunk, tail) = rest.split_at(n);
@@ -253,6 +273,21 @@ impl Store {
             .filter_map(|r| r.text(0).ok()?.parse().ok())
             .collect())
     }
+}
+
+/// PostgreSQL's type of each of the [`FINDING_COLUMNS`], for the arrays of [`unnest_insert_sql`].
+const FINDING_PG_TYPES: [&str; FINDING_COLUMN_COUNT] = [
+    "text", "text", "text", "bigint", "text", "text", "bigint", "bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "bigint", "float8",
+    "text", "bytea", "bigint", "text", "bigint", "bigint", "bigint", "bigint",
+];
+
+/// The PostgreSQL INSERT of any number of findings: one array parameter per column.
+fn unnest_insert_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let arrays: Vec<String> = FINDING_PG_TYPES.iter().enumerate().map(|(i, t)| format!("${}::{t}[]", i + 1)).collect();
+        format!("INSERT INTO findings ({FINDING_COLUMNS}) SELECT * FROM unnest({}) ON CONFLICT (id) DO NOTHING RETURNING id", arrays.join(", "))
+    })
 }
 
 /// The multi-row INSERT of `n` findings (a power of two up to [`INSERT_CHUNK`]), built once.

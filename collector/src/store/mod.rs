@@ -54,6 +54,7 @@ pub mod kpi;
 pub mod location;
 pub mod mutes;
 pub mod outbox;
+pub mod pool;
 pub mod postgres;
 pub mod retention;
 pub mod schema;
@@ -83,6 +84,9 @@ const MIGRATION_LOCK: i64 = 0x6375_7374_6f73_0001;
 /// exclusively by the notifier while it reads past its cursor: identity values are handed out
 /// before commit, so without it an event committed late behind a higher id would be skipped.
 const TIMELINE_LOCK: i64 = 0x6375_7374_6f73_0002;
+/// Held by the transaction that reserves a console login attempt, so that concurrent attempts
+/// (on any collector) count each other before any of them checks a password.
+const LOGIN_LOCK: i64 = 0x6375_7374_6f73_0003;
 
 impl Store {
     /// Opens (creating if needed) a SQLite database file and applies migrations.
@@ -213,6 +217,11 @@ impl Store {
             self.depth = 0;
             self.db.get_mut().rollback();
         }
+    }
+
+    /// Whether the database closed this connection (the pool replaces it).
+    pub fn is_broken(&self) -> bool {
+        self.db.borrow().is_broken()
     }
 
     /// On PostgreSQL, takes a transaction-scoped advisory lock (shared or exclusive); a no-op on

@@ -9,14 +9,15 @@
 //! (the `spawn_blocking` threads the collector uses for the store).
 //!
 //! Prepared statements are cached by their text, so a batch's multi-row insert is parsed and
-//! planned once per connection. No TLS to the database yet: run it on the same host or a
-//! trusted network (the agent's database scans make the same choice).
+//! planned once per connection. TLS is used when the URL asks for it (`sslmode=require`,
+//! `verify-ca` or `verify-full` with `sslrootcert=CA.pem`; see [`custos_pg`]), as for the
+//! agent's database scans.
 
 use super::db::{Backend, Dialect, Row, Value};
 use super::error::StoreError;
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 use std::collections::HashMap;
 use std::error::Error;
 
@@ -40,12 +41,12 @@ pub struct PostgresDb {
 }
 
 impl PostgresDb {
-    /// Connects to `url` (`postgres://user:password@host:port/db?options=…`, or libpq key=value
-    /// form). Errors never repeat the URL, which may hold a password.
+    /// Connects to `url` (`postgres://user:password@host:port/db?options=…&sslmode=…`, or libpq
+    /// key=value form). Errors never repeat the URL, which may hold a password.
     pub fn connect(url: &str) -> Result<PostgresDb, StoreError> {
-        let config: postgres::Config = url.parse().map_err(|e| StoreError::Config(format!("the `store` PostgreSQL URL is not valid: {e}")))?;
-        let client = off_runtime(move || config.connect(NoTls)).map_err(|e| {
-            StoreError::Config(format!("cannot connect to the PostgreSQL store: {e}; check host, port, user, password and database in `store`"))
+        let target = custos_pg::Target::parse(url).map_err(|e| StoreError::Config(format!("the `store` PostgreSQL URL: {e}")))?;
+        let client = off_runtime(move || target.connect()).map_err(|e| {
+            StoreError::Config(format!("cannot connect to the PostgreSQL store: {e}; check host, port, user, password, database and sslmode in `store`"))
         })?;
         Ok(PostgresDb { client: Some(client), statements: HashMap::new() })
     }
@@ -141,6 +142,57 @@ impl Backend for PostgresDb {
     fn rollback(&mut self) {
         let _ = self.batch("ROLLBACK");
     }
+
+    fn is_broken(&self) -> bool {
+        self.client.as_ref().is_none_or(Client::is_closed)
+    }
+}
+
+/// An array parameter, encoded as the array type PostgreSQL expects (the SQL casts it, e.g.
+/// `$1::bigint[]`), with NULL elements where the values are NULL.
+fn array_to_sql(items: &[Value], ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    let postgres::types::Kind::Array(member) = ty.kind() else { return Err(format!("an array cannot be sent as {ty}").into()) };
+    let mismatch = |v: &Value| -> Box<dyn Error + Sync + Send> { format!("{v:?} in an array of {member}").into() };
+    match *member {
+        Type::INT8 => items
+            .iter()
+            .map(|v| match v {
+                Value::Null => Ok(None),
+                Value::Int(i) => Ok(Some(*i)),
+                v => Err(mismatch(v)),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .to_sql(ty, out),
+        Type::FLOAT8 => items
+            .iter()
+            .map(|v| match v {
+                Value::Null => Ok(None),
+                Value::Real(x) => Ok(Some(*x)),
+                Value::Int(i) => Ok(Some(*i as f64)),
+                v => Err(mismatch(v)),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .to_sql(ty, out),
+        Type::TEXT => items
+            .iter()
+            .map(|v| match v {
+                Value::Null => Ok(None),
+                Value::Text(t) => Ok(Some(t.as_str())),
+                v => Err(mismatch(v)),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .to_sql(ty, out),
+        Type::BYTEA => items
+            .iter()
+            .map(|v| match v {
+                Value::Null => Ok(None),
+                Value::Blob(b) => Ok(Some(b.as_slice())),
+                v => Err(mismatch(v)),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .to_sql(ty, out),
+        _ => Err(format!("the store sends no array of {member}").into()),
+    }
 }
 
 /// Values adapt to the type PostgreSQL inferred for each parameter, so the store can pass an
@@ -164,6 +216,7 @@ impl ToSql for Value {
             },
             Value::Text(v) => v.to_sql(ty, out),
             Value::Blob(v) => v.to_sql(ty, out),
+            Value::Array(items) => array_to_sql(items, ty, out),
         }
     }
 

@@ -227,6 +227,11 @@ pub const SQLITE: &[&str] = &[
         reference TEXT NOT NULL DEFAULT ''
      );
      CREATE INDEX incident_notes_incident ON incident_notes(incident_id);",
+    // v8: findings refused at the edge, counted per agent for the inventory (a refused finding
+    // is acknowledged and never stored: the count is what tells the operator); login attempts
+    // looked up by client address and by (user, client) pair.
+    "ALTER TABLE agents ADD COLUMN refused_findings INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX login_attempts_client ON login_attempts(client, at);",
 ];
 
 /// PostgreSQL migrations; `custos_schema.version` is the number applied.
@@ -426,4 +431,7 @@ pub const POSTGRES: &[&str] = &[
         reference TEXT NOT NULL DEFAULT ''
      );
      CREATE INDEX incident_notes_incident ON incident_notes(incident_id);",
+    // v4 = SQLite v8: refused findings per agent; login attempts by client address.
+    "ALTER TABLE agents ADD COLUMN refused_findings BIGINT NOT NULL DEFAULT 0;
+     CREATE INDEX login_attempts_client ON login_attempts(client, at);",
 ];

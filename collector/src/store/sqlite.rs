@@ -22,9 +22,34 @@ pub struct SqliteDb {
 }
 
 impl SqliteDb {
-    /// Opens (creating if needed) the database file for reading and writing.
+    /// Opens (creating if needed, mode 0600) the database file for reading and writing. An
+    /// existing file of zero bytes is refused: SQLite would take it for a new, empty store —
+    /// and a truncated `custos.db` silently replaced by an empty one loses the incidents, the
+    /// accounts and the audit trail.
     pub fn open(path: &Path) -> Result<SqliteDb, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() == 0 => return Err(StoreError::EmptyFile(path.display().to_string())),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Created here, private, so that SQLite (which gives its WAL and shared-memory
+                // files the database's mode) never makes a world-readable one.
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(|e| StoreError::Config(format!("{}: cannot create the database: {e}", path.display())))?;
+                let conn = Connection::open(path)?;
+                return SqliteDb::configure(conn);
+            }
+            Err(_) => {}
+        }
         let conn = Connection::open(path)?;
+        SqliteDb::configure(conn)
+    }
+
+    fn configure(conn: Connection) -> Result<SqliteDb, StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -35,6 +60,9 @@ impl SqliteDb {
 
     /// Opens an existing database file read-only.
     pub fn open_read_only(path: &Path) -> Result<SqliteDb, StoreError> {
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            return Err(StoreError::EmptyFile(path.display().to_string()));
+        }
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(SqliteDb { conn, read_only: true, params: HashMap::new() })
@@ -74,6 +102,7 @@ fn prepare<'c>(conn: &'c Connection, map: &mut HashMap<String, Vec<usize>>, sql:
             Value::Real(x) => stmt.raw_bind_parameter(i, x)?,
             Value::Text(x) => stmt.raw_bind_parameter(i, x)?,
             Value::Blob(x) => stmt.raw_bind_parameter(i, x)?,
+            Value::Array(_) => return Err(StoreError::Type("an array parameter is PostgreSQL-only".into())),
         }
     }
     Ok(stmt)

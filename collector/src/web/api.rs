@@ -507,6 +507,8 @@ async fn audit_csv(State(web): State<Arc<Web>>, caller: Caller) -> Result<Respon
             .map_err(|_| ApiError::internal("cannot write CSV"))?;
     }
     let body = w.into_inner().map_err(|_| ApiError::internal("cannot write CSV"))?;
+    // Reasons and details are typed by people: no cell may run as a spreadsheet formula.
+    let body = crate::csv_cell::neutralise_document(&body).map_err(|_| ApiError::internal("cannot write CSV"))?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"custos-audit.csv\"")], body).into_response())
 }
 

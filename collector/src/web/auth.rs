@@ -7,11 +7,13 @@
 //!   origin. A cross-site page can neither read the token nor make the browser send the cookie.
 //! - **API token** `Authorization: Bearer custos_…`: not sent automatically by a browser, so no
 //!   CSRF token is needed.
-//! - **Login** is rate limited per user name and per client address (see
-//!   [`crate::accounts`]); the password check runs outside the store lock.
+//! - **Login** is rate limited per (user name, client address) and per client address (see
+//!   [`crate::accounts`]): the attempt is reserved atomically *before* the password is
+//!   checked, and the Argon2 checks running at once are bounded by a memory budget; the check
+//!   runs outside the store lock.
 
 use super::context::{ApiError, PeerAddr, Web, blocking};
-use crate::accounts::{self, Permission, Session, User};
+use crate::accounts::{self, LoginReservation, Permission, Session, User};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -139,35 +141,44 @@ pub struct SessionView {
 
 /// What checking a user's password gave.
 enum PasswordCheck {
-    /// Too many failed logins for this user name or client: the answer to send (429).
+    /// Too many failed logins for this user name from this client, or from this client: the
+    /// answer to send (429).
     Blocked(Response),
-    /// The user when the password is theirs, `None` otherwise (or no such user).
-    Checked(Option<User>),
+    /// The reserved attempt's id, and the user when the password is theirs (`None` otherwise,
+    /// or no such user).
+    Checked(i64, Option<User>),
 }
 
 /// Checks `password` for `name` as a login does, for the login itself and for a password
-/// change: refused while the login rate limit blocks the name or the client; Argon2 (slow on
-/// purpose) runs off the async threads and outside the store lock, and an unknown user is
-/// checked against a decoy hash so that timing does not tell which names exist. Recording the
-/// attempt is the caller's part.
+/// change. First the attempt is reserved (checked against the limits and counted as a failure,
+/// in one transaction), so concurrent attempts cannot race past the limit; then Argon2 (slow
+/// and memory-hungry on purpose) runs on the console's fixed password workers, outside the
+/// store lock and within the Argon2 memory budget; an unknown user is checked against a decoy hash so that timing
+/// does not tell which names exist. Marking a success is the caller's part.
 async fn check_password(web: &Arc<Web>, name: &str, client: &str, password: String, now: i64) -> Result<PasswordCheck, ApiError> {
     let (n, c) = (name.to_string(), client.to_string());
-    let (blocked, credentials) = blocking(web, move |s| Ok((s.login_blocked(&n, &c, now)?, s.credentials(&n)?))).await?;
-    if let Some(wait) = blocked {
-        let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many failed logins; try again in {wait} s")).into_response();
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(PasswordCheck::Blocked(res));
-    }
-    let user = tokio::task::spawn_blocking(move || match credentials {
-        Some((user, hash)) => accounts::verify_password(&hash, &password).then_some(user),
-        None => {
-            accounts::verify_password(accounts::decoy_hash(), &password);
-            None
+    let attempt = match blocking(web, move |s| s.reserve_login(&n, &c, now)).await? {
+        LoginReservation::Blocked { retry_after_s } => {
+            let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many failed logins; try again in {retry_after_s} s")).into_response();
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            return Ok(PasswordCheck::Blocked(res));
         }
-    })
-    .await
-    .map_err(|_| ApiError::internal("password check failed"))?;
-    Ok(PasswordCheck::Checked(user))
+        LoginReservation::Reserved(id) => id,
+    };
+    let n = name.to_string();
+    let credentials = blocking(web, move |s| s.credentials(&n)).await?;
+    let user = web
+        .passwords
+        .run(move || match credentials {
+            Some((user, hash)) => accounts::verify_password(&hash, &password).then_some(user),
+            None => {
+                accounts::verify_password(accounts::decoy_hash(), &password);
+                None
+            }
+        })
+        .await
+        .ok_or_else(|| ApiError::internal("password check failed"))?;
+    Ok(PasswordCheck::Checked(attempt, user))
 }
 
 /// `Set-Cookie` value that removes the session cookie from the browser.
@@ -189,12 +200,12 @@ pub async fn login(
     if accounts::check_user_name(&name).is_err() {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"));
     }
-    let user = match check_password(&web, &name, &client, form.password, now).await? {
+    let (attempt, user) = match check_password(&web, &name, &client, form.password, now).await? {
         PasswordCheck::Blocked(res) => return Ok(res),
-        PasswordCheck::Checked(user) => user,
+        PasswordCheck::Checked(attempt, user) => (attempt, user),
     };
-    let (n, c, u) = (name.clone(), client.clone(), user.clone());
-    let session = blocking(&web, move |s| s.record_login(&n, &c, u.as_ref(), now)).await?;
+    let (c, u) = (client.clone(), user.clone());
+    let session = blocking(&web, move |s| s.finish_login(attempt, &c, u.as_ref(), now)).await?;
     let (Some(user), Some(session)) = (user, session) else {
         tracing::info!(client = %client, "console login refused");
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"));
@@ -223,20 +234,22 @@ pub async fn change_password(
     let now = custos_proto::time::now_ms();
     let client = peer.ip().to_string();
     let name = caller.user.name.clone();
-    let ok = match check_password(&web, &name, &client, form.current, now).await? {
+    let (attempt, ok) = match check_password(&web, &name, &client, form.current, now).await? {
         PasswordCheck::Blocked(res) => return Ok(res),
-        PasswordCheck::Checked(user) => user.is_some(),
+        PasswordCheck::Checked(attempt, user) => (attempt, user.is_some()),
     };
     if !ok {
-        let (n, c) = (name.clone(), client.clone());
-        blocking(&web, move |s| s.record_login(&n, &c, None, now)).await?;
+        // The reserved attempt stays counted as a failure.
         return Err(ApiError::new(StatusCode::FORBIDDEN, "the current password is wrong"));
     }
-    // Hashed off the async threads and outside the store lock, like the check above.
+    blocking(&web, move |s| s.login_succeeded(attempt)).await?;
+    // Hashed on the password workers and outside the store lock, like the check above.
     let new = form.new;
-    let hash = tokio::task::spawn_blocking(move || accounts::checked_hash(&new))
+    let hash = web
+        .passwords
+        .run(move || accounts::checked_hash(&new))
         .await
-        .map_err(|_| ApiError::internal("password hashing failed"))?
+        .ok_or_else(|| ApiError::internal("password hashing failed"))?
         .map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, reason))?;
     let n = name.clone();
     blocking(&web, move |s| s.set_password_hash(&n, &hash, &n, now)).await?.map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, reason))?;

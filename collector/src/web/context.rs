@@ -17,6 +17,16 @@ pub struct Web {
     /// Whether the console is served over HTTPS (then cookies are also marked Secure for the
     /// browser's sake; on loopback HTTP, browsers accept Secure cookies from `localhost` only).
     pub https: bool,
+    /// The threads that run Argon2: as many as the budget (`[web] argon2_budget_mib`) allows,
+    /// so their memory stays within it however many logins arrive together.
+    pub passwords: crate::accounts::PasswordWorkers,
+}
+
+impl Web {
+    /// The console's shared state, with `argon2_budget_mib` of memory for password checks.
+    pub fn new(collector: Arc<Collector>, https: bool, argon2_budget_mib: u32) -> Web {
+        Web { collector, https, passwords: crate::accounts::PasswordWorkers::new(crate::accounts::argon2_permits(argon2_budget_mib)) }
+    }
 }
 
 /// The client's address, for login rate limiting and the audit trail.
@@ -54,6 +64,9 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
+        if e.is_bad_text() {
+            return ApiError::new(StatusCode::BAD_REQUEST, "text with a NUL character is not accepted");
+        }
         tracing::error!(error = %e, "web console: store error");
         ApiError::internal("the store failed")
     }

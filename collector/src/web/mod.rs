@@ -44,17 +44,56 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 /// The whole console: pages, assets and API, with security headers on every response.
 pub fn router(web: Arc<Web>) -> Router {
+    let https = web.https;
+    let api = api::routes().layer(axum::middleware::map_response(json_errors)).layer(axum::middleware::from_fn(refuse_nul));
     Router::new()
         .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
         .route("/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
         .route("/app.css", get(|| async { asset("text/css; charset=utf-8", APP_CSS) }))
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api)
         .with_state(web)
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response(move |res: Response| security_headers(res, https)))
 }
 
-async fn security_headers(mut res: Response) -> Response {
+/// A NUL character in a path or a query parameter is refused with 400 before any handler:
+/// PostgreSQL cannot compare text holding one (it answered 500), and no name, id or filter
+/// of the console contains one.
+async fn refuse_nul(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let target = req.uri().path_and_query().map_or("", |p| p.as_str());
+    if target.to_ascii_lowercase().contains("%00") {
+        return context::ApiError::new(axum::http::StatusCode::BAD_REQUEST, "a NUL character is not allowed in a path or a query").into_response();
+    }
+    next.run(req).await
+}
+
+/// Errors that axum's extractors answer in plain text (a malformed query or path: 400; a body
+/// that is not JSON: 415; JSON of the wrong shape: 422; a method not served: 405) become the
+/// API's documented `{"error": "…"}`, like every other error.
+async fn json_errors(res: Response) -> Response {
+    let plain = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/plain"));
+    if !(res.status().is_client_error() && plain) {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(_) => parts.status.canonical_reason().unwrap_or("bad request").to_string(),
+    };
+    let mut json = context::ApiError::new(parts.status, text).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().insert(name, value.clone());
+        }
+    }
+    json
+}
+
+async fn security_headers(mut res: Response, https: bool) -> Response {
     let h = res.headers_mut();
+    if https {
+        // Browsers that reached the console over HTTPS once never try plain HTTP again.
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     // Scripts and styles come only from the console itself: an injected string cannot run.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -73,12 +112,13 @@ pub async fn serve(
     listen: SocketAddr,
     tls: TlsFiles,
     collector: Arc<Collector>,
+    argon2_budget_mib: u32,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let tcp = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("web console: cannot listen on {listen}: {e}"))?;
     let local = tcp.local_addr()?;
     let https = !listen.ip().is_loopback();
-    let app = router(Arc::new(Web { collector, https })).into_make_service_with_connect_info::<PeerAddr>();
+    let app = router(Arc::new(Web::new(collector, https, argon2_budget_mib))).into_make_service_with_connect_info::<PeerAddr>();
     if https {
         let acceptor = tls_acceptor(&tls)?;
         tracing::info!(url = %format!("https://{local}/"), "web console ready (HTTPS)");

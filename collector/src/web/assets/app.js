@@ -382,10 +382,10 @@ async function agentsPage(view) {
   const now = Date.now();
   view.replaceChildren(
     h("h1", {}, "Agents"),
-    table(["Agent", "Host", "Version", "Last seen", "Spool depth", "State", ""], list.items.map((a) => h("tr", {},
+    table(["Agent", "Host", "Version", "Last seen", "Spool depth", "Refused findings", "State", ""], list.items.map((a) => h("tr", {},
       h("td", {}, a.agent_id), h("td", {}, a.host), h("td", {}, a.version),
       h("td", { class: now - a.last_seen_ms > 86400000 ? "unseen" : "" }, a.last_seen),
-      h("td", {}, String(a.spool_depth)), h("td", {}, a.revoked ? `revoked: ${a.revocation_reason}` : "active"),
+      h("td", {}, String(a.spool_depth)), h("td", { class: a.refused_findings > 0 ? "unseen" : "" }, String(a.refused_findings)), h("td", {}, a.revoked ? `revoked: ${a.revocation_reason}` : "active"),
       h("td", {}, list.can_manage && !a.revoked ? h("button", { type: "button", class: "danger", onclick: () => revoke(a.agent_id) }, "Revoke") : ""))), { id: "agent-table" }),
     list.can_manage ? h("div", { class: "panel" }, h("h2", {}, "Enrol an agent"), h("div", { class: "actions" }, h("input", { id: "enrol-id", placeholder: "agent id" }), h("button", { type: "button", id: "enrol-button", onclick: enrol }, "Issue enrolment token"))) : null,
     message);
