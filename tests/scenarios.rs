@@ -351,3 +351,234 @@ fn retailer_every_exfiltration_reaches_the_dpo_as_a_breach_even_after_a_false_al
     }
     s.assert_no_raw_value(&people[..50]);
 }
+
+// ------------------------------------------------------------------------------ the medical lab
+
+const PATIENTS_LOGGED: u64 = 724;
+const MESSAGES_PER_PATIENT: u64 = 3;
+const PATIENTS_EXPORTED: u64 = 50_000;
+
+/// An HL7 v2 message as the lab's interface engine logs it, segments joined on one line: the
+/// patient's lab id, NIR, name, birth date, address and phone in PID, a result in OBX.
+fn hl7_line(seq: u64, p: &Person, at: &str) -> String {
+    let kind = if seq % 3 == 0 { "ADT^A04" } else { "ORU^R01" };
+    let phone: String = p.phone.chars().filter(|c| !c.is_whitespace()).collect();
+    format!(
+        "{at} INFO  [hl7-listener] received {kind} MSH|^~\\&|LABSYS|BIOLAB|DPI|CHU|20261118081203||{kind}|MSG{seq:07}|P|2.5 PID|1||PAT{:06}^^^BIOLAB^PI~{}^^^INS-NIR^NH||{}^{}||{}|{}|||12 RUE DES LILAS^^LYON^^69003^FRA||{phone} OBX|1|NM|2345-7^GLUCOSE^LN||{}.{}|mmol/L|3.9-5.8|N|||F\n",
+        seq / MESSAGES_PER_PATIENT,
+        p.nir,
+        p.last.to_uppercase(),
+        p.first.to_uppercase(),
+        p.birth.replace('-', ""),
+        if p.nir.starts_with('1') { "M" } else { "F" },
+        4 + seq % 3,
+        seq % 10,
+    )
+}
+
+#[test]
+fn medical_lab_counts_people_not_values_and_an_export_in_a_web_root_is_a_breach() {
+    let register = RegisterFixture::new("Exemple Biologie SELAS")
+        .dpo("Dr Anne Roux", "dpo@biologie.exemple.fr")
+        .activity("lab", "Medical laboratory analyses", &["contact", "identity", "health"])
+        .field("purpose", r#""Analyses ordered by physicians""#)
+        .field("retention", r#""5y""#)
+        .system(r#"paths = ["**/logs/*.log"]"#)
+        .toml();
+    let s = Scenario::start(&register, "");
+    let root = s.root().to_path_buf();
+    let webroot = root.join("srv/lab/htdocs");
+    std::fs::create_dir_all(webroot.join("exports")).unwrap();
+    let cfg = s.agent(&format!("\n[[scan]]\nlocation = \"{}\"\n", webroot.display()));
+
+    // The interface engine logs each patient's messages, with a NIR and a phone on each line,
+    // between heartbeat lines.
+    let patients: Vec<Person> = (0..PATIENTS_LOGGED).map(|i| person(500_000 + i)).collect();
+    let mut log = String::new();
+    for seq in 0..PATIENTS_LOGGED * MESSAGES_PER_PATIENT {
+        let at = format!("2026-11-18T{:02}:{:02}:{:02}.120Z", 6 + seq / 3600 % 12, seq / 60 % 60, seq % 60);
+        log.push_str(&hl7_line(seq, &patients[(seq * 7919 % (PATIENTS_LOGGED * MESSAGES_PER_PATIENT) / MESSAGES_PER_PATIENT) as usize], &at));
+        log.push_str(&format!("{at} DEBUG [hl7-listener] ACK sent, queue depth {}\n", seq % 17));
+    }
+    append(&root.join("logs/lab-interface.log"), &log);
+    // And someone left an export of 50,000 patients in the web root (`;`-separated, as a French
+    // spreadsheet writes it).
+    let mut csv = String::from("nom;prenom;nir;date_naissance;telephone;email\n");
+    for i in 0..PATIENTS_EXPORTED {
+        let p = person(1_000_000 + i);
+        csv.push_str(&format!("{};{};{};{};{};{}\n", p.last, p.first, p.nir, p.birth, p.phone, p.email));
+    }
+    std::fs::write(webroot.join("exports/patients_2026.csv"), csv).unwrap();
+    s.run_agent_once(&cfg);
+
+    let pushed = s.wait_all_breaches_pushed();
+    let incidents = s.incidents();
+    println!(
+        "medical lab: planted {} log lines of {PATIENTS_LOGGED} patients (NIR, phone, name on each), an export of {PATIENTS_EXPORTED} patients in a web root",
+        PATIENTS_LOGGED * MESSAGES_PER_PATIENT
+    );
+    for i in &incidents {
+        println!(
+            "  {} #{} {} on {}: {} subjects ({}), {} records ({})",
+            i["kind"],
+            i["id"],
+            i["rule"],
+            i["system"],
+            i["subjects"]["value"],
+            i["subjects"]["method"],
+            i["records_estimate"]["value"],
+            i["records_estimate"]["method"]
+        );
+    }
+    let exposed: Vec<&Value> = incidents.iter().filter(|i| i["system"].as_str().unwrap_or("").contains("htdocs")).collect();
+    assert_eq!(exposed.len(), 1, "one exposure, one incident (a breach, not also a register gap): {exposed:#?}");
+    let exposed = exposed[0];
+    assert_eq!(exposed["rule"], "exposed_place");
+    assert!(pushed.contains(&exposed["id"].as_i64().unwrap()), "the exposure reached the webhook");
+    within_10_percent("exported patients", &exposed["subjects"]["value"], PATIENTS_EXPORTED);
+    within_10_percent("exported records", &exposed["records_estimate"]["value"], PATIENTS_EXPORTED);
+
+    let logged: Vec<&Value> = incidents.iter().filter(|i| i["rule"] == "undeclared_category" && i["activities"] == serde_json::json!(["lab"])).collect();
+    assert_eq!(logged.len(), 1, "the NIRs in the log are one register gap of the activity: {incidents:#?}");
+    let logged = logged[0];
+    assert_eq!((logged["kind"].as_str(), logged["deadline"].as_str()), (Some("compliance"), None));
+    within_10_percent("patients in the log", &logged["subjects"]["value"], PATIENTS_LOGGED);
+    within_10_percent("log records", &logged["records_estimate"]["value"], PATIENTS_LOGGED * MESSAGES_PER_PATIENT);
+    let mut planted = patients[..40].to_vec();
+    planted.extend((0..40).map(|i| person(1_000_000 + i)));
+    s.assert_no_raw_value(&planted);
+}
+
+// ------------------------------------------------------------------------------ the chat platform
+
+const ACCOUNTS: u64 = 20_000;
+const INACTIVE_PAST_RETENTION: u64 = 6_055;
+const ARCHIVES: u64 = 5;
+const ARCHIVE_LINES: u64 = 1_000;
+
+#[test]
+fn chat_platform_retention_is_counted_in_records_and_old_archives_are_one_compliance_item() {
+    let register = RegisterFixture::new("Exemple Chat SAS")
+        .dpo("Léa Girard", "dpo@chat.exemple.fr")
+        .activity("accounts", "User accounts", &["contact", "identity", "online_identifier"])
+        .field("purpose", r#""Running users' accounts""#)
+        .field("retention", r#""3y""#)
+        .system(r#"databases = ["chat.db"]"#)
+        .activity("security_logs", "Security access logs", &["contact", "online_identifier"])
+        .field("purpose", r#""Detecting attacks on the platform""#)
+        .field("retention", r#""1y""#)
+        .system(r#"paths = ["**/archive/*.log.gz"]"#)
+        .toml();
+    let s = Scenario::start(&register, "");
+    let root = s.root().to_path_buf();
+    let now = time::OffsetDateTime::now_utc();
+    let days = |n: u64| time::Duration::days(n as i64);
+
+    // 20,000 accounts, all created years ago; 6,055 of them inactive for more than three years.
+    let db_path = root.join("var/lib/chat/chat.db");
+    std::fs::create_dir_all(db_path.parent().unwrap()).unwrap();
+    let mut db = rusqlite::Connection::open(&db_path).unwrap();
+    db.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY, username TEXT, email TEXT, phone TEXT, last_ip TEXT, created_at TEXT, last_login TEXT)")
+        .unwrap();
+    let tx = db.transaction().unwrap();
+    for i in 0..ACCOUNTS {
+        let p = person(2_000_000 + i);
+        // Exactly 6,055 inactive accounts, spread over the table.
+        let inactive = i * 7919 % ACCOUNTS < INACTIVE_PAST_RETENTION;
+        // Spread over the years, never close to the limit (3 years and 30 days to 8 years; or
+        // active within the last 2 years).
+        let last_login = if inactive { now - days(365 * 3 + 30 + i * 37 % 1800) } else { now - days(i * 13 % 700) };
+        let created = now - days(365 * 4 + i * 53 % 2500);
+        tx.execute(
+            "INSERT INTO accounts (username, email, phone, last_ip, created_at, last_login) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                format!("{}{}", p.first.to_lowercase(), i),
+                p.email,
+                p.phone,
+                format!("198.51.{}.{}", i / 250 % 250, i % 250),
+                created.date().to_string(),
+                format!("{} {:02}:{:02}:00", last_login.date(), i % 24, i % 60)
+            ],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    drop(db);
+
+    // Five monthly access-log archives of 2019, written then and never deleted.
+    let archive = root.join("var/log/chat/archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    for m in 1..=ARCHIVES {
+        let path = archive.join(format!("access-2019-{m:02}.log.gz"));
+        let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+        for l in 0..ARCHIVE_LINES {
+            let p = person(2_000_000 + l * 17 % ACCOUNTS);
+            let line = format!(
+                "203.0.{}.{} - - [{:02}/{}/2019:{:02}:{:02}:{:02} +0000] \"POST /api/v6/auth/login?login={} HTTP/1.1\" 200 512 \"-\" \"Discord/0.0.305\"\n",
+                l / 250 % 250,
+                l % 250,
+                1 + l % 28,
+                ["Jan", "Feb", "Mar", "Apr", "May"][m as usize - 1],
+                l % 24,
+                l % 60,
+                l * 7 % 60,
+                p.email
+            );
+            std::io::Write::write_all(&mut gz, line.as_bytes()).unwrap();
+        }
+        gz.finish().unwrap();
+        let written = std::time::UNIX_EPOCH + Duration::from_secs(1_548_979_200 + (m - 1) * 30 * 86_400);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(written).unwrap();
+    }
+
+    // The agent's exposed places are the site's web root only (this test lives under /tmp).
+    let cfg = s.agent(&format!(
+        "\n[[scan]]\nlocation = \"sqlite://{}\"\nsample_rows = 2000\n\n[[scan]]\nlocation = \"{}\"\n\n[anomaly]\nexposed_places = [\"web_root=/var/www/**\"]\n",
+        db_path.display(),
+        archive.display()
+    ));
+    s.run_agent_once(&cfg);
+    // Give the notifier a round: nothing may be pushed.
+    std::thread::sleep(Duration::from_secs(3));
+
+    let incidents = s.incidents();
+    println!(
+        "chat platform: planted {ACCOUNTS} accounts of which {INACTIVE_PAST_RETENTION} inactive past the 3-year retention, {ARCHIVES} access-log archives of 2019 (1-year retention)"
+    );
+    for i in &incidents {
+        println!(
+            "  {} #{} {} on {}: {} subjects ({}), {} records ({})",
+            i["kind"],
+            i["id"],
+            i["rule"],
+            i["system"],
+            i["subjects"]["value"],
+            i["subjects"]["method"],
+            i["records_estimate"]["value"],
+            i["records_estimate"]["method"]
+        );
+    }
+    assert!(incidents.iter().all(|i| i["kind"] == "compliance" && i["deadline"].is_null() && i["due"].is_string()), "no breach, no clock: {incidents:#?}");
+    assert!(s.pushed_breaches().is_empty(), "nothing was pushed as a breach");
+    let retention: Vec<&Value> = incidents.iter().filter(|i| i["rule"] == "retention_exceeded").collect();
+    assert_eq!(retention.len(), 2, "one retention item per activity: {retention:#?}");
+    let accounts = retention.iter().find(|i| i["system"].as_str().unwrap_or("").contains("User accounts")).expect("the accounts' retention item");
+    within_10_percent("accounts past retention", &accounts["records_estimate"]["value"], INACTIVE_PAST_RETENTION);
+    let logs = retention.iter().find(|i| i["system"].as_str().unwrap_or("").contains("Security access logs")).expect("the archives' retention item");
+    within_10_percent("archived lines past retention", &logs["records_estimate"]["value"], ARCHIVES * ARCHIVE_LINES);
+    let console = Console::login(s.web, "auditor");
+    let evidence = console.get(&format!("/api/v1/incidents/{}/evidence", logs["id"])).json();
+    let mut files: Vec<String> = evidence["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["locator"].as_str())
+        .map(String::from)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    files.sort();
+    assert_eq!(files.len() as u64, ARCHIVES, "the item lists the five archives: {files:#?}");
+    let planted: Vec<Person> = (0..40).map(|i| person(2_000_000 + i)).collect();
+    s.assert_no_raw_value(&planted);
+}

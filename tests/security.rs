@@ -111,12 +111,34 @@ fn mode(p: &Path) -> u32 {
 // ------------------------------------------------------------------------------ 1. poison finding
 
 #[test]
-fn a_finding_postgresql_cannot_store_is_refused_alone_and_the_agent_goes_on() {
+fn a_finding_postgresql_cannot_store_is_refused_alone_and_the_batch_is_kept() {
     let d = Deployment::new(&web_register());
     let Some(_pg) = on_postgres(&d) else { return };
     let web = d.enable_web();
     d.add_user("sec", "security");
-    let _collector = d.start_collector();
+    let collector = d.start_collector();
+    // A hostile or broken agent: one finding holds a NUL character (PostgreSQL cannot store
+    // it), the other is sound. On the old code the whole batch failed and was resent forever.
+    let mut poison = finding("web-01-agent", "poison-1");
+    poison.source.as_mut().unwrap().locator = "/srv/logs/a\u{0}b.log".into();
+    let sound = finding("web-01-agent", "sound-1");
+    let acks = runtime().block_on(send(&d, "web-01-agent", vec![batch("web-01-agent", 1, vec![poison, sound])]));
+    let ack = acks[0].as_ref().unwrap_or_else(|e| panic!("{e}; collector log:\n{}", collector.stderr()));
+    assert_eq!((ack.stored, ack.rejected), (1, 1), "{ack:?}");
+    assert_eq!(ack.refused[0].id, "poison-1");
+    assert!(ack.refused[0].reason.contains("NUL"), "{ack:?}");
+    let console = Console::login(web, "sec");
+    let agents = console.get("/api/v1/agents").json();
+    assert_eq!(agents["items"][0]["refused_findings"], 1, "the console shows the refused count: {agents}");
+}
+
+#[test]
+fn the_agent_neutralises_a_nul_in_a_json_key_so_its_finding_is_stored_on_postgresql() {
+    let d = Deployment::new(&web_register());
+    let Some(_pg) = on_postgres(&d) else { return };
+    let web = d.enable_web();
+    d.add_user("sec", "security");
+    let collector = d.start_collector();
     // A JSON export whose field name holds a NUL character: its column reaches the finding.
     let exports = d.root().join("exports");
     std::fs::create_dir_all(&exports).unwrap();
@@ -126,21 +148,16 @@ fn a_finding_postgresql_cannot_store_is_refused_alone_and_the_agent_goes_on() {
     let metrics = free_port();
     append(&cfg, &format!("\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\n[[scan]]\nlocation = \"{}\"\ninterval_s = 86400\n", exports.display()));
     let agent = d.start_agent(&cfg, "agent");
-    let dead_letter = d.root().join("agent-data/dead-letter.jsonl");
-    let refused = wait_for(Duration::from_secs(30), || std::fs::read_to_string(&dead_letter).ok().filter(|t| t.contains("NUL")));
-    assert!(refused.is_some(), "no dead-letter record; agent log:\n{}", agent.stderr());
-    // Found after the poison finding: stored (on the old code the batch was resent forever).
-    append(&d.root().join("logs/app.log"), &format!("refund to iban={IBAN}\n"));
     let console = Console::login(web, "sec");
     let stored = wait_for(Duration::from_secs(30), || {
-        let page = console.get("/api/v1/findings?detector=iban").json();
-        (page["total"].as_u64() >= Some(1)).then_some(())
+        let page = console.get("/api/v1/findings?detector=email").json();
+        (page["total"].as_u64() >= Some(1)).then_some(page)
     });
-    assert!(stored.is_some(), "the finding after the poison one was not stored; agent log:\n{}", agent.stderr());
-    let agents = console.get("/api/v1/agents").json();
-    assert_eq!(agents["items"][0]["refused_findings"], 1, "the console shows the refused count: {agents}");
+    let page = stored.unwrap_or_else(|| panic!("not stored; agent log:\n{}\ncollector log:\n{}", agent.stderr(), collector.stderr()));
+    assert!(page.to_string().contains("e\u{fffd}mail"), "the NUL is shown as U+FFFD: {page}");
     let body = http_get(metrics, "/metrics");
-    assert!(body.contains("custos_agent_findings_refused_total 1"), "{body}");
+    assert!(body.contains("custos_agent_findings_refused_total 0"), "{body}");
+    assert!(!d.root().join("agent-data/dead-letter.jsonl").exists());
 }
 
 // ---------------------------------------------------------------------------- 2. bounded ingest
@@ -291,8 +308,14 @@ fn exported_csv_cells_never_start_a_formula() {
 fn a_triage_note_cannot_start_a_formula_in_the_breach_register_csv() {
     let d = Deployment::new(&web_register());
     let (_collector, _agent) = d.run_until_incident();
+    // Changes are attributed to console users only.
+    d.add_user("soc", "security");
     let data = d.root().join("collector-data");
     let data = data.to_str().unwrap();
+    // The breach register lists breaches: the DPO deems this register gap one.
+    d.add_user("dpo", "dpo");
+    let out = run("e2e-collector", &["incident", "1", "--promote", "--by", "dpo", "--note", "exposed", "--data-dir", data]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = run("e2e-collector", &["incident", "1", "--set-status", "triaged", "--by", "soc", "--note", "@SUM(1+1)*cmd|' /C calc'!A0", "--data-dir", data]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = run("e2e-collector", &["breach-register", "--format", "csv", "--data-dir", data]);

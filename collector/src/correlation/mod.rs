@@ -237,6 +237,11 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                     activities: &covering,
                     records: None,
                 });
+                // Data exposed is removed, not declared: the breach is the one incident, not a
+                // register gap beside it.
+                if policy.rule(Rule::ExposedPlace).0 {
+                    return finish(drafts, policy, &system);
+                }
             }
             if covering.is_empty() {
                 let why = if register.activities.is_empty() {
