@@ -14,6 +14,11 @@ if ! "$VENV/bin/python" -c 'import faker' 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check faker
 fi
+# kubernetes-validate ships the Kubernetes schemas, for the offline manifest check.
+if ! "$VENV/bin/python" -c 'import kubernetes_validate' 2>/dev/null; then
+  log "installing kubernetes-validate into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate
+fi
 export CUSTOS_BENCH_PYTHON="$VENV/bin/python"
 export CUSTOS_BENCH_DIR="${CUSTOS_BENCH_DIR:-$ROOT/bench/corpus}"
 
@@ -70,6 +75,10 @@ df -h . >&2 || true
 # Guardrails first: they are quick and say precisely what is wrong.
 log "architecture: import cycles, file sizes, crate direction (scripts/check_architecture.py)"
 python3 scripts/check_architecture.py
+log "operations: Grafana dashboard, Kubernetes manifests, systemd units"
+"$VENV/bin/python" scripts/check_grafana.py
+"$VENV/bin/python" scripts/check_kubernetes.py
+bash scripts/check_systemd.sh
 log "cargo fmt --check"
 cargo fmt --all --check
 log "cargo clippy --workspace --all-targets -- -D warnings"
