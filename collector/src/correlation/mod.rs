@@ -237,11 +237,13 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                     activities: &covering,
                     records: None,
                 });
-                // Data exposed is removed, not declared: the breach is the one incident, not a
-                // register gap beside it.
-                if policy.rule(Rule::ExposedPlace).0 {
-                    return finish(drafts, policy, &system);
-                }
+            }
+            // An undeclared exposed place is removed, not declared: the breach is its one
+            // incident, not a register gap beside it. Gaps of a declared system (a category
+            // or a retention it does not declare) stay: moving the data does not fix them.
+            let exposure = drafts.iter().any(|d| d.rule == Rule::ExposedPlace) && policy.rule(Rule::ExposedPlace).0;
+            if covering.is_empty() && exposure {
+                return finish(drafts, policy, &system);
             }
             if covering.is_empty() {
                 let why = if register.activities.is_empty() {

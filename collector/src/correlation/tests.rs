@@ -179,7 +179,7 @@ fn a_new_file_of_many_people_in_a_web_root_is_the_same_incident_as_the_data_foun
 }
 
 #[test]
-fn data_exposed_in_a_web_root_is_a_breach_and_not_also_a_register_gap() {
+fn data_exposed_in_an_undeclared_web_root_is_a_breach_and_not_also_a_register_gap() {
     let v = verdicts("/var/www/html/exports/patients.csv", Category::NationalId, &[], &Policy::default());
     assert_eq!(v.iter().map(|v| v.rule).collect::<Vec<_>>(), vec![Rule::ExposedPlace]);
     let off: BTreeMap<String, RuleSetting> = [("exposed_place".to_string(), RuleSetting { enabled: Some(false), severity: None })].into_iter().collect();
