@@ -329,11 +329,13 @@ fn retailer_every_exfiltration_reaches_the_dpo_as_a_breach_even_after_a_false_al
             b["id"], b["rule"], b["system"], b["subjects"]["value"], b["subjects"]["method"], b["records_estimate"]["value"], b["records_estimate"]["method"]
         );
     }
-    let copy = incident_saying(&breaches, "actor alice");
+    // The file the COPY wrote, found by the scan in /tmp, and the COPY are one event, one breach.
+    let copy = incident_saying(&breaches, "customers.csv");
+    assert!(copy["records_estimate"]["method"].as_str().unwrap().contains("actor=alice"), "the COPY joined its file's breach: {copy:#}");
     let dump = incident_saying(&breaches, "actor mallory");
     let scrape = incident_saying(&breaches, "/api/customers");
-    let file = breaches.iter().find(|b| b["rule"] == "exposed_place").expect("the file left in /tmp is an exposure");
-    for (what, i) in [("COPY", copy), ("pg_dump", dump), ("scrape", scrape), ("exported file", file)] {
+    assert_eq!(breaches.len(), 4, "the ETL false alarm, the COPY, the dump and the scrape: {breaches:#?}");
+    for (what, i) in [("COPY", copy), ("pg_dump", dump), ("scrape", scrape)] {
         assert!(pushed.contains(&i["id"].as_i64().unwrap()), "the {what} was not pushed to the webhook");
         assert_ne!(i["id"], etl[0]["id"], "the {what} joined the ETL false alarm");
         assert!(i["deadline"].is_string(), "a breach runs the Art. 33 clock");
@@ -344,8 +346,6 @@ fn retailer_every_exfiltration_reaches_the_dpo_as_a_breach_even_after_a_false_al
     within_10_percent("scrape subjects", &scrape["subjects"]["value"], CUSTOMERS);
     within_10_percent("pg_dump records", &dump["records_estimate"]["value"], CUSTOMERS + ORDERS);
     within_10_percent("pg_dump subjects", &dump["subjects"]["value"], CUSTOMERS);
-    within_10_percent("exported file records", &file["records_estimate"]["value"], CUSTOMERS);
-    within_10_percent("exported file subjects", &file["subjects"]["value"], CUSTOMERS);
     for c in s.incidents().iter().filter(|i| i["kind"] == "compliance") {
         assert!(c["deadline"].is_null() && c["due"].is_string(), "a compliance item has a due date, no clock: {c:#}");
     }

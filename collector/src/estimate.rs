@@ -69,6 +69,16 @@ pub enum Scanned {
 }
 
 impl ExportFigures {
+    /// The file of a new-file event (`file|path=/tmp/x.csv`).
+    fn file_event(&self) -> Option<&str> {
+        self.event.strip_prefix("file|path=")
+    }
+
+    /// The file the export wrote, from its event signature (`…|to=/tmp/x.csv|…`).
+    fn destination(&self) -> Option<&str> {
+        self.event.split('|').find_map(|part| part.strip_prefix("to=")).filter(|p| p.starts_with('/'))
+    }
+
     /// The people this export takes: the exported share of the table's people when the table
     /// was scanned, else at most one person per exported record.
     fn people(&self) -> Option<(u64, &'static str)> {
@@ -135,13 +145,24 @@ fn thousands(n: u64) -> String {
 
 /// Counts an incident's subjects and records from its evidence (see the module documentation).
 pub fn figures(e: &Evidence) -> Figures {
+    // A new file's anomaly (`file|path=P`) is the same data as the scan of P, which says more
+    // (people per record, columns): the scan counts it.
+    let scanned = |p: &str| e.tables.iter().any(|t| t.locator == p);
+    let exports: Vec<&ExportFigures> = e.exports.iter().filter(|x| !x.file_event().is_some_and(scanned)).collect();
     let mut records = Estimate::default();
     let mut parts = Vec::new();
     if e.text_records > 0 {
         records.value += e.text_records;
         parts.push(format!("{} lines holding personal data", thousands(e.text_records)));
     }
+    // The file an export wrote (`to=PATH` in its event), when it was scanned too, is that
+    // export's rows: counted once, by the export.
+    let written: Vec<&str> = exports.iter().filter(|x| x.records.is_some()).filter_map(|x| x.destination()).collect();
     for t in &e.tables {
+        if written.contains(&t.locator.as_str()) {
+            parts.push(format!("{} (the file the export wrote: its rows counted once, with the export)", t.locator));
+            continue;
+        }
         match (t.concerned, &t.concerned_method) {
             (Some(n), Some(how)) => {
                 records.value += n;
@@ -154,7 +175,7 @@ pub fn figures(e: &Evidence) -> Figures {
         }
     }
     let mut unsized_exports = 0;
-    for x in &e.exports {
+    for x in &exports {
         match x.records {
             Some(n) => {
                 records.value += n;
@@ -176,8 +197,10 @@ pub fn figures(e: &Evidence) -> Figures {
     // At most one person per row concerned.
     let table_subjects: Vec<u64> = e.tables.iter().filter_map(|t| t.subjects.map(|s| s.min(t.concerned.unwrap_or(t.records)))).collect();
     let largest = table_subjects.iter().copied().max().unwrap_or(0);
-    let sum: u64 = table_subjects.iter().sum();
-    let exported: Vec<(u64, &'static str, &str)> = e.exports.iter().filter_map(|x| x.people().map(|(n, basis)| (n, basis, x.event.as_str()))).collect();
+    // The file an export wrote holds that export's people: not added again to the ceiling.
+    let sum: u64 =
+        e.tables.iter().filter(|t| !written.contains(&t.locator.as_str())).filter_map(|t| t.subjects.map(|s| s.min(t.concerned.unwrap_or(t.records)))).sum();
+    let exported: Vec<(u64, &'static str, &str)> = exports.iter().filter_map(|x| x.people().map(|(n, basis)| (n, basis, x.event.as_str()))).collect();
     let most_exported = exported.iter().map(|(n, _, _)| *n).max().unwrap_or(0);
     let all_exported: u64 = exported.iter().map(|(n, _, _)| *n).sum();
     let floor = e.distinct_subjects.max(largest).max(most_exported);
@@ -228,6 +251,29 @@ mod tests {
         let f = figures(&Evidence { distinct_subjects: 724, text_records: 724, ..Default::default() });
         assert_eq!((f.subjects.value, f.records.value), (724, 724));
         assert!(f.records.method.contains("724 lines"), "{}", f.records.method);
+    }
+
+    #[test]
+    fn the_file_an_export_wrote_counts_once_with_the_export() {
+        let file = TableFigures { locator: "/tmp/customers.csv".into(), records: 20_000, subjects: Some(20_000), concerned: None, concerned_method: None };
+        let x = ExportFigures {
+            event: "copy|db=shop|table=shop.customers|to=/tmp/customers.csv|actor=alice".into(),
+            records: Some(20_000),
+            method: "copy_result_rows".into(),
+            table: None,
+        };
+        let f = figures(&Evidence { tables: vec![file], exports: vec![x], ..Default::default() });
+        assert_eq!((f.records.value, f.subjects.value, f.subjects.high), (20_000, 20_000, 20_000));
+        assert!(f.records.method.contains("counted once"), "{}", f.records.method);
+    }
+
+    #[test]
+    fn a_new_file_is_counted_by_its_scan_not_twice() {
+        let file = TableFigures { locator: "/var/www/p.csv".into(), records: 50_000, subjects: Some(50_000), concerned: None, concerned_method: None };
+        let x = ExportFigures { event: "file|path=/var/www/p.csv".into(), records: Some(50_000), method: "file_rows".into(), table: None };
+        let f = figures(&Evidence { tables: vec![file], exports: vec![x], ..Default::default() });
+        assert_eq!((f.records.value, f.subjects.value, f.subjects.high), (50_000, 50_000, 50_000));
+        assert!(!f.subjects.method.contains("at most"), "{}", f.subjects.method);
     }
 
     #[test]

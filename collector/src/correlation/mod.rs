@@ -206,8 +206,14 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
             );
             // A new file of many people in an exposed place is the exposure itself: one
             // incident with the place's personal-data findings, not two alarms for one file.
+            // Likewise an export written to a file in an exposed place (`COPY … TO '/tmp/x.csv'`)
+            // and the exposure of that file, once scanned, are one event.
+            let destination = f.evidence.get("destination").filter(|d| d.starts_with('/') && policy.exposed_place(d, true).is_some());
             let group = if f.detector == "personal_data_file" && policy.exposed_place(f.locator, true).is_some() {
                 (format!("{}|{system}", Rule::ExposedPlace.id()), system.clone())
+            } else if let Some(dest) = destination {
+                let place = format!("{}:{dest}", f.host);
+                (format!("{}|{place}", Rule::ExposedPlace.id()), place)
             } else {
                 (format!("{}|{}|{}", Rule::ExportAnomaly.id(), f.host, f.event()), system.clone())
             };

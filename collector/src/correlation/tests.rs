@@ -189,3 +189,47 @@ fn data_exposed_in_an_undeclared_web_root_is_a_breach_and_not_also_a_register_ga
         "with the rule off, the gap is reported"
     );
 }
+
+#[test]
+fn an_export_written_into_an_exposed_place_is_one_incident_with_the_exposure_of_its_file() {
+    let export = |to: &str| {
+        let ev: BTreeMap<String, String> = [
+            ("anomaly", "db_export_statement".to_string()),
+            ("event", format!("copy|db=shop|table=shop.customers|to={to}|actor=alice")),
+            ("destination", to.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let f = FindingFacts {
+            id: "x",
+            agent_id: "a",
+            host: "web-01",
+            locator: "/var/log/postgresql/pg.log",
+            at_rest: false,
+            detector: "db_export_statement",
+            kind: Kind::ExportAnomaly,
+            category: None,
+            evidence: &ev,
+            host_categories: &[Category::Contact],
+        };
+        correlate(&f, &register(), &Policy::default()).remove(0)
+    };
+    let no_ev = BTreeMap::new();
+    let file = FindingFacts {
+        id: "f",
+        agent_id: "a",
+        host: "web-01",
+        locator: "/tmp/customers.csv",
+        at_rest: true,
+        detector: "email",
+        kind: Kind::PersonalData,
+        category: Some(Category::Contact),
+        evidence: &no_ev,
+        host_categories: &[],
+    };
+    let exposure =
+        correlate(&file, &register(), &Policy::default()).into_iter().find(|v| v.rule == Rule::ExposedPlace).expect("a data file in /tmp is exposed");
+    assert_eq!(export("/tmp/customers.csv").group, exposure.group, "the COPY and the file it wrote are one event");
+    assert!(export("/var/lib/etl/c.csv").group.starts_with("export_anomaly|"), "an export elsewhere is its own event");
+}

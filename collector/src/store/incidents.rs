@@ -237,7 +237,7 @@ impl Store {
             });
         }
         let mut exports: BTreeMap<String, ExportFigures> = BTreeMap::new();
-        if rule == "export_anomaly" {
+        {
             for r in self.rows(
                 "SELECT f.evidence, f.host FROM incident_findings i JOIN findings f ON f.id = i.finding_id WHERE i.incident_id = $1 AND f.kind = 2",
                 args![id],
