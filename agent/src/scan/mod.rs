@@ -22,6 +22,19 @@ use std::time::{Duration, Instant};
 /// Chunk size for reading files (a chunk ends at a line boundary unless a line is longer).
 const CHUNK: usize = 8 << 20;
 
+/// When a line is longer than a chunk, the chunk is cut at a separator at least this far
+/// before its end, and a match that starts before the cut is reported whole (it ends within
+/// the chunk: no detected value is this long); the rest of the chunk is scanned again with
+/// the next one. So a value across a chunk boundary is found once, whole.
+const OVERLAP: usize = 4096;
+
+/// Where to cut a chunk without a newline: the last separator before `len - OVERLAP` (so the
+/// next chunk starts at a token boundary), or `len - OVERLAP` if there is none.
+fn cut_inside_line(data: &[u8]) -> usize {
+    let limit = data.len().saturating_sub(OVERLAP);
+    data[..limit].iter().rposition(|b| matches!(b, b' ' | b'\t' | b',' | b';' | b'"' | b'\'' | b'|' | b'&' | b'<' | b'>')).map_or(limit, |i| i + 1)
+}
+
 /// Options of a scan run.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
@@ -209,6 +222,12 @@ fn scan_file(
     buf.clear();
     buf.reserve(CHUNK);
     let mut line_no: u64 = 1; // line number at `line_start`
+    // Bytes of the current line left behind in earlier chunks (a line longer than a chunk),
+    // so that positions are from the start of the line.
+    let mut carried: usize = 0;
+    // Matches the previous chunk reported that reach into this one end here: a later match
+    // starting before it is a piece of one already reported.
+    let mut reported_to: usize = 0;
     let mut first = true;
     let mut eof = false;
     while !eof {
@@ -227,24 +246,46 @@ fn scan_file(
             summary.files += 1;
         }
         // Scan up to the last newline; keep the tail for the next round (unless EOF or no newline).
-        let cut = if eof { data.len() } else { memchr::memrchr(b'\n', data).map_or(data.len(), |i| i + 1) };
+        let newline = memchr::memrchr(b'\n', data);
+        let inside_line = !eof && newline.is_none() && data.len() > OVERLAP;
+        let cut = if eof {
+            data.len()
+        } else if inside_line {
+            cut_inside_line(data)
+        } else {
+            newline.map_or(data.len(), |i| i + 1)
+        };
+        // A line longer than a chunk is scanned to the chunk's end, so that a match starting
+        // before the cut is seen whole; matches starting after it wait for the next chunk.
+        let scanned = if inside_line { data } else { &data[..cut] };
         let chunk = &data[..cut];
         detections.clear();
-        engine.scan(chunk, detections);
+        engine.scan(scanned, detections);
+        detections.retain(|d| d.start < cut && d.start >= reported_to);
+        let mut next_reported_to = 0;
         let mut line_start = 0usize;
+        let mut base = carried;
         for d in detections.iter() {
             // Advance the line counter to the detection's line.
             // Detections often share a line: look for its last newline first, count only up to it.
             if let Some(i) = memchr::memrchr(b'\n', &chunk[line_start..d.start]) {
                 line_no += memchr::memchr_iter(b'\n', &chunk[line_start..=line_start + i]).count() as u64;
                 line_start += i + 1;
+                base = 0;
             }
-            let raw = &chunk[d.start..d.end];
+            let raw = &scanned[d.start..d.end];
+            next_reported_to = next_reported_to.max(d.end.saturating_sub(cut));
             summary.findings += 1;
-            out.matched(engine, &path_str, &path_json, line_no, d.start - line_start, d.end - line_start, d, raw)?;
+            out.matched(engine, &path_str, &path_json, line_no, base + d.start - line_start, base + d.end - line_start, d, raw)?;
         }
         out.flush_matches()?;
-        line_no += memchr::memchr_iter(b'\n', &chunk[line_start..]).count() as u64;
+        let newlines = memchr::memchr_iter(b'\n', &chunk[line_start..]).count();
+        line_no += newlines as u64;
+        carried = match memchr::memrchr(b'\n', chunk) {
+            Some(i) => cut - (i + 1),
+            None => carried + cut,
+        };
+        reported_to = next_reported_to;
         summary.bytes += cut as u64;
         progress.add(cut as u64);
         buf.drain(..cut);
@@ -328,5 +369,48 @@ mod tests {
         assert!(want.len() > 100_000, "{} findings", want.len());
         assert_eq!(got.len(), want.len());
         assert!(got == want, "findings differ from those of the lines scanned one by one");
+    }
+
+    #[test]
+    fn a_value_across_the_boundary_of_a_line_longer_than_a_chunk_is_found_once_and_whole() {
+        // One line of two and a half chunks: e-mails every 2,999 bytes, so some straddle each
+        // cut wherever it falls; each must be found once, at its offset from the line's start.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one-line.json");
+        // Two values start 7 bytes before a multiple of the chunk size.
+        let mut starts: Vec<usize> = (0..CHUNK * 5 / 2).step_by(2999).filter(|i| (i + 7) % CHUNK > 40).collect();
+        starts.extend([CHUNK - 7, 2 * CHUNK - 7]);
+        starts.sort();
+        let mut line = Vec::with_capacity(CHUNK * 5 / 2);
+        let mut planted = Vec::new();
+        for at in starts {
+            while line.len() + 6 <= at {
+                line.extend_from_slice(b"lorem ");
+            }
+            line.resize(at, b' ');
+            let email = format!("client{}@example.org", planted.len());
+            planted.push((at as u64, (at + email.len()) as u64));
+            line.extend_from_slice(email.as_bytes());
+            line.push(b' ');
+        }
+        line.extend_from_slice(b"\nsecond line: last@example.org\n");
+        std::fs::write(&path, &line).unwrap();
+        let engine = Engine::with_default_packs().unwrap();
+        let mut out = Vec::new();
+        scan_paths(&engine, std::slice::from_ref(&path), &mut ScanOutput::new(&engine, &mut out, true, false)).unwrap();
+        let got: Vec<(u64, u64, u64)> = out
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                assert_eq!(v["detector"], "email", "{v}");
+                (v["line"].as_u64().unwrap(), v["start"].as_u64().unwrap(), v["end"].as_u64().unwrap())
+            })
+            .collect();
+        let mut want: Vec<(u64, u64, u64)> = planted.iter().map(|&(s, e)| (1, s, e)).collect();
+        want.push((2, 13, 29));
+        assert_eq!(got.len(), want.len(), "each value once");
+        let diff: Vec<_> = got.iter().zip(&want).filter(|(g, w)| g != w).take(5).collect();
+        assert!(diff.is_empty(), "every value whole, at its offset in its line: {diff:?}");
     }
 }
