@@ -66,6 +66,22 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Print the keyed fingerprint of one value, as findings carry it, for a subject request
+    /// (`custos-collector subject FINGERPRINT`): the value never leaves this host.
+    Fingerprint {
+        /// The detector that finds such values (`email`, `phone`, `iban`, `fr_nir` …).
+        #[arg(long)]
+        detector: String,
+        /// The organisation's fingerprint key file.
+        #[arg(long, conflicts_with = "config")]
+        key_file: Option<PathBuf>,
+        /// Agent configuration whose [fingerprint] key_file to use.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The value; read from standard input when not given (so it stays out of the shell's
+        /// history and the process list).
+        value: Option<String>,
+    },
     /// Scan files, directories and databases once and print findings (exit 0: none, 1: found, 2: error).
     Scan {
         /// Files or directories, `sqlite://PATH`, `postgres://user:password@host:port/db[?schema=S]`.
@@ -100,6 +116,27 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+}
+
+/// `fingerprint`: the key from `--key-file` or the configuration, the value from the argument
+/// or the first line of standard input.
+fn fingerprint(detector: &str, key_file: Option<PathBuf>, config: Option<PathBuf>, value: Option<String>) -> Result<String, String> {
+    let key_file = match (key_file, config) {
+        (Some(k), _) => k,
+        (None, Some(c)) => AgentConfig::load(&c).map_err(|e| e.to_string())?.fingerprint.key_file,
+        (None, None) => return Err("say where the organisation's key is: --key-file FILE or --config agent.toml".into()),
+    };
+    let key = custos_agent::finding::load_fingerprint_key(&key_file)?;
+    let value = match value {
+        Some(v) => v,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| format!("standard input: {e}"))?;
+            line
+        }
+    };
+    let engine = custos_agent::load_engine(None, None).map_err(|e| format!("{e:#}"))?;
+    custos_agent::lookup::fingerprint_of(&engine, &key, detector, &value)
 }
 
 /// Sets up `tracing` on stderr in the chosen format; `RUST_LOG` filters, else `default_level`.
@@ -160,6 +197,16 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Fingerprint { detector, key_file, config, value } => match fingerprint(&detector, key_file, config, value) {
+            Ok(hex) => {
+                println!("{hex}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("custos-agent fingerprint: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, detect, config } => {
             let anomaly = match config.as_deref().map(AgentConfig::load_anomaly).transpose() {
                 Ok(a) => a.unwrap_or_default(),

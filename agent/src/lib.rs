@@ -35,6 +35,7 @@ pub mod dead_letter;
 pub mod discovery;
 pub mod enrollment;
 pub mod finding;
+pub mod lookup;
 pub mod metrics;
 pub mod mode;
 pub mod place;

@@ -138,6 +138,8 @@ pub enum Permission {
     ManageAgents,
     /// Read and export the audit trail.
     ReadAudit,
+    /// Look a person up by fingerprint and record erasures (subject requests, Art. 15 and 17).
+    SubjectRequests,
 }
 
 impl Role {
@@ -162,7 +164,7 @@ impl Role {
     pub fn may(self, p: Permission) -> bool {
         use Permission::*;
         match self {
-            Role::Dpo => matches!(p, Read | Assess | Decide | EditMutes | ReadAudit),
+            Role::Dpo => matches!(p, Read | Assess | Decide | EditMutes | ReadAudit | SubjectRequests),
             Role::Security => matches!(p, Read | Triage | ManageAgents),
             Role::Viewer => matches!(p, Read),
         }

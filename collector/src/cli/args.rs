@@ -112,6 +112,29 @@ pub(super) enum Command {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Where a person's data has been seen, by the keyed fingerprint of one of their
+    /// identifiers (`custos-agent fingerprint` on an agent's host); with --erased-at, records
+    /// their erasure: data of theirs seen later opens a breach. DPO role only; audited.
+    Subject {
+        /// Fingerprints (64 hex digits each), of the same person.
+        #[arg(required = true)]
+        fingerprints: Vec<String>,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// JSON Lines: one sighting per line.
+        #[arg(long)]
+        json: bool,
+        /// Record the erasure done at this time (RFC 3339, e.g. 2026-12-01T10:00:00Z, or `now`).
+        #[arg(long, requires = "request")]
+        erased_at: Option<String>,
+        /// The erasure request's reference (the DPO's case number).
+        #[arg(long, requires = "erased_at")]
+        request: Option<String>,
+        /// Who asks: a console user with the DPO role (default: the OS user); audited.
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// The Art. 33 notification draft of an incident.
     Report {
         /// Incident id.

@@ -11,6 +11,7 @@ mod admin;
 mod args;
 mod incidents;
 mod quickstart;
+mod subjects;
 
 use args::{Cli, Command, LogFormat, RegisterAction};
 use clap::Parser;
@@ -32,6 +33,7 @@ pub fn main() -> ExitCode {
             let change = incidents::Change { set_status, promote, demote, dpo_subjects, dpo_records, add_note, art34, reference, by, note };
             incidents::show(id, data_dir, json, change)
         }
+        Command::Subject { fingerprints, data_dir, json, erased_at, request, by } => subjects::subject(&fingerprints, data_dir, json, erased_at, request, by),
         Command::Report { id, format, data_dir, register } => incidents::report(id, &format, data_dir, register),
         Command::BreachRegister { format, data_dir, register } => incidents::breach_register(&format, data_dir, register),
         Command::Register { action: RegisterAction::Check { file } } => match custos_collector::register::check_file(&file) {

@@ -76,6 +76,9 @@ pub struct FindingFacts<'a> {
     pub evidence: &'a BTreeMap<String, String>,
     /// Categories of personal data already seen on this host (for export anomalies).
     pub host_categories: &'a [Category],
+    /// The reference of the erasure request of the person this data belongs to, when the DPO
+    /// recorded their erasure before the finding was observed.
+    pub erased: Option<&'a str>,
 }
 
 impl FindingFacts<'_> {
@@ -229,6 +232,20 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                 f.agent_id, f.detector, f.id
             );
             covering = register.covering(f.agent_id, f.host, f.locator);
+            if let Some(request) = f.erased {
+                let why = format!(
+                    "{seen} It belongs to a person whose erasure was recorded (request {request}) before it was observed: the deletion did not reach this system, or the data came back (a restored backup, a copy). Data that should no longer exist is processed without a legal basis; find where it came from and erase it, the Art. 33 clock runs from awareness."
+                );
+                drafts.push(Draft {
+                    rule: Rule::ErasedSubjectSeen,
+                    floor,
+                    group: (format!("{}|{request}|{system}", Rule::ErasedSubjectSeen.id()), system.clone()),
+                    categories: vec![category],
+                    explanation: why,
+                    activities: &covering,
+                    records: None,
+                });
+            }
             let at_rest = f.at_rest || f.evidence.contains_key("kind_of_place");
             if let Some(place) = policy.exposed_place(f.locator, at_rest) {
                 let why = format!(

@@ -90,12 +90,22 @@ pub enum Rule {
     /// Personal data in a place others can reach: a web root, a file share, a temporary
     /// directory.
     ExposedPlace,
+    /// Data of a person whose erasure the DPO recorded (Art. 17), seen after the erasure: the
+    /// deletion did not happen, or the data came back (a restored backup, a copy).
+    ErasedSubjectSeen,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 6] =
-        [Rule::UndeclaredSystem, Rule::UndeclaredCategory, Rule::RetentionExceeded, Rule::UnallowedLocation, Rule::ExportAnomaly, Rule::ExposedPlace];
+    pub const ALL: [Rule; 7] = [
+        Rule::UndeclaredSystem,
+        Rule::UndeclaredCategory,
+        Rule::RetentionExceeded,
+        Rule::UnallowedLocation,
+        Rule::ExportAnomaly,
+        Rule::ExposedPlace,
+        Rule::ErasedSubjectSeen,
+    ];
 
     /// Stable id.
     pub fn id(self) -> &'static str {
@@ -106,6 +116,7 @@ impl Rule {
             Rule::UnallowedLocation => "unallowed_location",
             Rule::ExportAnomaly => "export_anomaly",
             Rule::ExposedPlace => "exposed_place",
+            Rule::ErasedSubjectSeen => "erased_subject_seen",
         }
     }
 
@@ -123,6 +134,7 @@ impl Rule {
             Rule::UnallowedLocation => "Register gap: personal data in a country the activity does not allow",
             Rule::ExportAnomaly => "Possible personal-data breach: anomalous export from a system holding personal data",
             Rule::ExposedPlace => "Possible personal-data breach: personal data in an exposed place",
+            Rule::ErasedSubjectSeen => "Possible personal-data breach: an erased person's data seen again",
         }
     }
 
@@ -130,7 +142,7 @@ impl Rule {
     pub fn default_severity(self) -> Severity {
         match self {
             Rule::UndeclaredSystem | Rule::UndeclaredCategory => Severity::Medium,
-            Rule::RetentionExceeded | Rule::UnallowedLocation | Rule::ExposedPlace => Severity::High,
+            Rule::RetentionExceeded | Rule::UnallowedLocation | Rule::ExposedPlace | Rule::ErasedSubjectSeen => Severity::High,
             Rule::ExportAnomaly => Severity::Critical,
         }
     }
@@ -138,7 +150,7 @@ impl Rule {
     /// The kind of incident the rule opens.
     pub fn kind(self) -> IncidentKind {
         match self {
-            Rule::ExportAnomaly | Rule::ExposedPlace => IncidentKind::Breach,
+            Rule::ExportAnomaly | Rule::ExposedPlace | Rule::ErasedSubjectSeen => IncidentKind::Breach,
             Rule::UndeclaredSystem | Rule::UndeclaredCategory | Rule::RetentionExceeded | Rule::UnallowedLocation => IncidentKind::Compliance,
         }
     }

@@ -27,6 +27,7 @@ fn verdicts(locator: &str, category: Category, evidence: &[(&str, &str)], policy
         category: Some(category),
         evidence: &ev,
         host_categories: &[],
+        erased: None,
     };
     correlate(&f, &register(), policy)
 }
@@ -121,6 +122,7 @@ fn a_log_written_in_a_temporary_directory_is_not_exposed_but_a_data_file_dropped
         category: Some(Category::Contact),
         evidence: &ev,
         host_categories: &[],
+        erased: None,
     };
     assert!(correlate(&f, &register(), &Policy::default()).iter().any(|v| v.rule == Rule::ExposedPlace));
     let nested = FindingFacts { locator: "/tmp/build-4711/fixtures/users.csv", ..f };
@@ -143,6 +145,7 @@ fn export_events_are_grouped_by_their_signature_not_by_their_log() {
             category: None,
             evidence: &ev,
             host_categories: &[Category::Contact],
+            erased: None,
         };
         correlate(&f, &register(), &Policy::default()).remove(0)
     };
@@ -169,6 +172,7 @@ fn a_new_file_of_many_people_in_a_web_root_is_the_same_incident_as_the_data_foun
         category: None,
         evidence: &ev,
         host_categories: &[Category::Health],
+        erased: None,
     };
     let anomaly = correlate(&f, &register(), &Policy::default()).remove(0);
     let data = verdicts("/var/www/html/patients.csv", Category::Health, &[], &Policy::default());
@@ -212,6 +216,7 @@ fn an_export_written_into_an_exposed_place_is_one_incident_with_the_exposure_of_
             category: None,
             evidence: &ev,
             host_categories: &[Category::Contact],
+            erased: None,
         };
         correlate(&f, &register(), &Policy::default()).remove(0)
     };
@@ -227,6 +232,7 @@ fn an_export_written_into_an_exposed_place_is_one_incident_with_the_exposure_of_
         category: Some(Category::Contact),
         evidence: &no_ev,
         host_categories: &[],
+        erased: None,
     };
     let exposure =
         correlate(&file, &register(), &Policy::default()).into_iter().find(|v| v.rule == Rule::ExposedPlace).expect("a data file in /tmp is exposed");

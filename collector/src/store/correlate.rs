@@ -72,7 +72,10 @@ impl Store {
     ) -> Result<Vec<(StoredFinding, correlation::Verdict)>, StoreError> {
         let mut host_categories: HashMap<String, Vec<Category>> = HashMap::new();
         let mut out = Vec::new();
+        // Erasures are rare: findings are looked up only when some were recorded.
+        let erasures = self.any_erasure()?;
         for f in found {
+            let erased = if erasures && f.kind == FindingKind::PersonalData { self.erased_request(f)? } else { None };
             let kind = match f.kind {
                 FindingKind::ExportAnomaly => Kind::ExportAnomaly,
                 FindingKind::PersonalData => Kind::PersonalData,
@@ -91,6 +94,7 @@ impl Store {
                 category: f.category,
                 evidence: &f.evidence,
                 host_categories: host_categories.get(&f.host).map_or(&[], Vec::as_slice),
+                erased: erased.as_deref(),
             };
             for v in correlation::correlate(&facts, register, &settings.policy) {
                 firing.insert(v.group.clone());
@@ -101,6 +105,20 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The request of the erasure recorded, before `f` was observed, for its value or for its
+    /// line's subject.
+    fn erased_request(&self, f: &StoredFinding) -> Result<Option<String>, StoreError> {
+        let subject = f.evidence.get("subject").and_then(|h| hex::decode(h).ok());
+        for fp in [f.fingerprint.clone(), subject].into_iter().flatten() {
+            if let Some(e) = self.erasure(&fp)?
+                && e.erased_at_ms < f.observed_at_ms
+            {
+                return Ok(Some(e.request));
+            }
+        }
+        Ok(None)
     }
 
     fn verdict_known(&self, finding_id: &str, rule: &str) -> Result<bool, StoreError> {

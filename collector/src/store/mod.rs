@@ -59,6 +59,7 @@ pub mod postgres;
 pub mod retention;
 pub mod schema;
 pub mod sqlite;
+pub mod subjects;
 pub mod timeline;
 
 use db::{Backend, Dialect, Row, Value, args};

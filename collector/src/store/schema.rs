@@ -232,6 +232,16 @@ pub const SQLITE: &[&str] = &[
     // looked up by client address and by (user, client) pair.
     "ALTER TABLE agents ADD COLUMN refused_findings INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX login_attempts_client ON login_attempts(client, at);",
+    // v9: subject requests — findings looked up by keyed fingerprint (Art. 15 access), and the
+    // erasures the DPO recorded (Art. 17), whose fingerprints seen again open a breach.
+    "CREATE INDEX findings_fingerprint ON findings(fingerprint);
+     CREATE TABLE erasures (
+        fingerprint BLOB PRIMARY KEY,
+        erased_at INTEGER NOT NULL,
+        request TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+     );",
 ];
 
 /// PostgreSQL migrations; `custos_schema.version` is the number applied.
@@ -434,4 +444,13 @@ pub const POSTGRES: &[&str] = &[
     // v4 = SQLite v8: refused findings per agent; login attempts by client address.
     "ALTER TABLE agents ADD COLUMN refused_findings BIGINT NOT NULL DEFAULT 0;
      CREATE INDEX login_attempts_client ON login_attempts(client, at);",
+    // v5 = SQLite v9: findings by fingerprint; erasures.
+    "CREATE INDEX findings_fingerprint ON findings(fingerprint);
+     CREATE TABLE erasures (
+        fingerprint BYTEA PRIMARY KEY,
+        erased_at BIGINT NOT NULL,
+        request TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        recorded_at BIGINT NOT NULL
+     );",
 ];

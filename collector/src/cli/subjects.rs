@@ -1,0 +1,77 @@
+//! `subject`: where a person's data has been seen (Art. 15 access), and the record of their
+//! erasure (Art. 17). DPO role only, and every lookup is audited: knowing that a person is in
+//! a system is itself personal data.
+
+use super::actor::actor;
+use custos_collector::accounts::Permission;
+use custos_collector::data_dir::open_store;
+use custos_collector::store::subjects::parse_fingerprint;
+use custos_collector::views::rfc3339;
+use std::path::PathBuf;
+
+/// Parses `--erased-at`: RFC 3339 or `now`, in ms.
+fn parse_time(text: &str) -> anyhow::Result<i64> {
+    if text.trim() == "now" {
+        return Ok(custos_proto::time::now_ms());
+    }
+    let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|e| anyhow::anyhow!("--erased-at `{text}`: {e}; write RFC 3339, e.g. 2026-12-01T10:00:00Z, or `now`"))?;
+    Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// `custos-collector subject FP… [--erased-at T --request REF]`.
+pub(super) fn subject(
+    fingerprints: &[String],
+    data_dir: PathBuf,
+    json: bool,
+    erased_at: Option<String>,
+    request: Option<String>,
+    by: Option<String>,
+) -> anyhow::Result<()> {
+    let fps: Vec<Vec<u8>> = fingerprints.iter().map(|f| parse_fingerprint(f).map_err(anyhow::Error::msg)).collect::<Result<_, _>>()?;
+    let erased_at = erased_at.as_deref().map(parse_time).transpose()?;
+    let store = open_store(&data_dir, true)?;
+    let user = actor(&store, by.as_deref(), Permission::SubjectRequests)?;
+    let now = custos_proto::time::now_ms();
+    for fp in &fps {
+        let hex = hex::encode(fp);
+        let sightings = store.sightings(fp)?;
+        store.record_audit(&user.name, "subject_lookup", &hex, &format!("{} places", sightings.len()), now)?;
+        if let (Some(at), Some(request)) = (erased_at, request.as_deref()) {
+            store.record_erasure(fp, at, request, &user.name, now)?;
+        }
+        let erasure = store.erasure(fp)?;
+        if json {
+            for s in &sightings {
+                println!("{}", serde_json::to_string(s)?);
+            }
+            if let Some(e) = &erasure {
+                println!("{}", serde_json::json!({ "erasure": e }));
+            }
+            continue;
+        }
+        println!("subject {hex}: seen in {} place(s)", sightings.len());
+        for s in &sightings {
+            println!(
+                "  {}:{}  {} ({})  {} finding(s), first {}, last {}",
+                s.host,
+                s.locator,
+                s.detector,
+                s.category,
+                s.findings,
+                rfc3339(s.first_seen_ms),
+                rfc3339(s.last_seen_ms)
+            );
+        }
+        match &erasure {
+            Some(e) => println!(
+                "  erased at {} (request {}, recorded by {}): data of theirs seen later opens a breach",
+                rfc3339(e.erased_at_ms),
+                e.request,
+                e.recorded_by
+            ),
+            None => println!("  no erasure recorded"),
+        }
+    }
+    Ok(())
+}
