@@ -218,4 +218,24 @@ fn quickstart_once_prints_the_undeclared_cases_and_exits_zero() {
         Command::new(bin("e2e-collector")).args(["quickstart", "--once", "--data-dir"]).arg(data.path()).arg("--examples").arg(&examples).output().unwrap();
     assert!(out.status.success());
     assert_eq!(count(&db, "SELECT COUNT(*) FROM findings"), before);
+
+    // The data map lists every example system with its categories, people and activity.
+    let out = Command::new(bin("e2e-collector")).args(["datamap", "--format", "json", "--data-dir"]).arg(data.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let row = |file: &str| rows.iter().find(|r| r["locator"].as_str().unwrap().ends_with(file)).unwrap_or_else(|| panic!("{file} not in the map: {rows:#?}"));
+    for file in ["logs/app.log", "logs/payments.log", "crm-sync.log", "customers-export.csv"] {
+        let r = row(file);
+        assert!(!r["categories"].as_array().unwrap().is_empty() && r["subjects"].as_u64() >= Some(1), "{r}");
+        assert!(r["fides_categories"].as_array().unwrap().iter().all(|c| c.as_str().unwrap().starts_with("user.")), "{r}");
+    }
+    assert_ne!(row("logs/app.log")["activity"], "undeclared", "app.log is declared");
+    assert_eq!(row("crm-sync.log")["activity"], "undeclared");
+    assert!(row("logs/payments.log")["undeclared_categories"].as_array().unwrap().iter().any(|c| c == "financial"), "{}", row("logs/payments.log"));
+    let md = Command::new(bin("e2e-collector")).args(["datamap", "--data-dir"]).arg(data.path()).output().unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains("## undeclared") && md.contains("| system |"), "{md}");
+    let fides = Command::new(bin("e2e-collector")).args(["datamap", "--format", "fideslang", "--data-dir"]).arg(data.path()).output().unwrap();
+    let fides: serde_json::Value = serde_json::from_slice(&fides.stdout).unwrap();
+    assert_eq!(fides["system"].as_array().unwrap().len(), rows.len());
 }

@@ -35,6 +35,7 @@ pub mod correlation;
 pub mod coverage;
 pub mod csv_cell;
 pub mod data_dir;
+pub mod datamap;
 pub mod digest;
 pub mod enrollment;
 pub mod estimate;

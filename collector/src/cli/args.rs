@@ -112,6 +112,25 @@ pub(super) enum Command {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// The data map: every system where agents saw personal data, by register activity, with
+    /// categories, people, records, retention, country, first and last seen (for a DPIA).
+    Datamap {
+        /// md, csv, json (one object per line) or fideslang (systems in the Fides taxonomy).
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Mark what appeared (`new`) or went quiet since this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// State directory of the collector.
+        #[arg(long, default_value = "./custos-data")]
+        data_dir: PathBuf,
+        /// The register (default: the one the collector last loaded).
+        #[arg(long)]
+        register: Option<PathBuf>,
+        /// The collector configuration, for the countries of hosts (`[locations]`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Where a person's data has been seen, by the keyed fingerprint of one of their
     /// identifiers (`custos-agent fingerprint` on an agent's host); with --erased-at, records
     /// their erasure: data of theirs seen later opens a breach. DPO role only; audited.

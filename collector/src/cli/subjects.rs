@@ -1,21 +1,23 @@
-//! `subject`: where a person's data has been seen (Art. 15 access), and the record of their
-//! erasure (Art. 17). DPO role only, and every lookup is audited: knowing that a person is in
-//! a system is itself personal data.
+//! What the organisation holds: the data map (`datamap`), and one person's data (`subject`:
+//! where it has been seen, Art. 15 access, and the record of its erasure, Art. 17 — DPO role
+//! only, and every lookup is audited: knowing that a person is in a system is itself personal
+//! data).
 
 use super::actor::actor;
 use custos_collector::accounts::Permission;
-use custos_collector::data_dir::open_store;
+use custos_collector::config::CollectorConfig;
+use custos_collector::data_dir::{load_register, open_store};
 use custos_collector::store::subjects::parse_fingerprint;
 use custos_collector::views::rfc3339;
 use std::path::PathBuf;
 
-/// Parses `--erased-at`: RFC 3339 or `now`, in ms.
+/// Parses `--erased-at` and `--since`: RFC 3339 or `now`, in ms.
 fn parse_time(text: &str) -> anyhow::Result<i64> {
     if text.trim() == "now" {
         return Ok(custos_proto::time::now_ms());
     }
     let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
-        .map_err(|e| anyhow::anyhow!("--erased-at `{text}`: {e}; write RFC 3339, e.g. 2026-12-01T10:00:00Z, or `now`"))?;
+        .map_err(|e| anyhow::anyhow!("`{text}`: {e}; write RFC 3339, e.g. 2026-12-01T10:00:00Z, or `now`"))?;
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
@@ -72,6 +74,30 @@ pub(super) fn subject(
             ),
             None => println!("  no erasure recorded"),
         }
+    }
+    Ok(())
+}
+
+/// `custos-collector datamap`.
+pub(super) fn datamap(format: &str, since: Option<String>, data_dir: PathBuf, register: Option<PathBuf>, config: Option<PathBuf>) -> anyhow::Result<()> {
+    let since = since.as_deref().map(parse_time).transpose()?;
+    let register = load_register(&data_dir, register)?;
+    let policy = match config {
+        Some(c) => CollectorConfig::load(&c)?.correlation().policy,
+        None => Default::default(),
+    };
+    let store = open_store(&data_dir, false)?;
+    let rows = custos_collector::datamap::build(&store, &register, &policy, since)?;
+    match format {
+        "md" => print!("{}", custos_collector::datamap::markdown(&rows)),
+        "csv" => print!("{}", custos_collector::datamap::csv(&rows)?),
+        "json" => {
+            for r in &rows {
+                println!("{}", serde_json::to_string(r)?);
+            }
+        }
+        "fideslang" => println!("{}", serde_json::to_string_pretty(&custos_collector::datamap::fideslang(&rows))?),
+        other => anyhow::bail!("--format {other}: use md, csv, json or fideslang"),
     }
     Ok(())
 }

@@ -45,6 +45,7 @@ pub mod accounts;
 pub mod agents;
 pub mod audit;
 pub mod correlate;
+pub mod datamap;
 pub mod db;
 pub mod error;
 pub mod explorer;
