@@ -62,6 +62,8 @@ pub struct Digest {
     pub unseen_systems: Vec<String>,
     /// `agent (host), last seen`.
     pub silent_agents: Vec<String>,
+    /// Systems of the data map first seen this week: `categories on host:locator (activity)`.
+    pub new_on_map: Vec<String>,
 }
 
 impl Digest {
@@ -94,7 +96,12 @@ impl Digest {
             .filter(|(_, _, last)| *last < now_ms - silent_ms)
             .map(|(a, h, last)| format!("{a} ({h}), last seen {}", rfc3339(last)))
             .collect();
-        Ok(Digest { at: rfc3339(now_ms), new_incidents, open_deadlines, compliance_queue, undeclared_stores, unseen_systems, silent_agents })
+        let new_on_map = crate::datamap::build(store, register, &crate::correlation::Policy::default(), Some(now_ms - WEEK_MS))?
+            .into_iter()
+            .filter(|r| r.change == "new")
+            .map(|r| format!("{} data on {} ({})", r.categories.join(", "), r.system, r.activity))
+            .collect();
+        Ok(Digest { at: rfc3339(now_ms), new_incidents, open_deadlines, compliance_queue, undeclared_stores, unseen_systems, silent_agents, new_on_map })
     }
 
     /// Plain-text rendering.
@@ -114,6 +121,7 @@ impl Digest {
             ("Undeclared stores (personal data no activity covers)", &self.undeclared_stores),
             ("Declared systems never seen by an agent", &self.unseen_systems),
             ("Silent agents", &self.silent_agents),
+            ("New on the data map this week", &self.new_on_map),
         ] {
             s += &format!("\n{title} ({}):\n", list.len());
             list.iter().for_each(|l| s += &format!("  {l}\n"));

@@ -130,6 +130,12 @@ fn the_weekly_digest_lists_incidents_deadlines_undeclared_stores_unseen_systems_
     assert_eq!(d.undeclared_stores, ["web-01:/srv/export.csv [contact]"]);
     assert_eq!(d.unseen_systems, ["«Customer accounts» (accounts): databases postgres://never-scanned"]);
     assert_eq!(d.silent_agents.len(), 1, "agent-1 last seen 30 h ago");
+    assert_eq!(
+        d.new_on_map,
+        ["contact data on web-01:/var/log/app/a.log (Customer accounts (accounts))", "contact data on web-01:/srv/export.csv (undeclared)"],
+        "the data map's newcomers of the week, declared first"
+    );
+    assert!(Digest::build(&fx.store, &fx.register, 24, T0 + 8 * 24 * HOUR).unwrap().new_on_map.is_empty(), "a week later they are not new");
     assert!(Digest::build(&fx.store, &fx.register, 48, T0 + 30 * HOUR).unwrap().silent_agents.is_empty());
     let text = d.text();
     assert!(text.contains("Undeclared stores") && text.contains("/srv/export.csv") && text.contains("Compliance queue"), "{text}");
