@@ -246,3 +246,45 @@ async fn dpo_and_security_handle_an_incident_in_the_browser_and_a_viewer_cannot(
         assert!(audit.contains(what), "audit lacks {what}:\n{audit}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_map_page_draws_systems_by_categories_and_filters_them() {
+    let Some(exe) = chromedriver_exe() else { return };
+    let d = Deployment::new(&web_register());
+    let web = d.enable_web();
+    d.add_user("vic", "viewer");
+    append(&d.root().join("logs/signup.log"), "2026-11-20 INFO signup email=jeanne.martin@exemple.fr\n");
+    let _procs = tokio::task::block_in_place(|| d.run_until_incident());
+    assert!(wait_listening(web, Duration::from_secs(10)));
+    let (_driver, driver_port) = chromedriver(exe);
+    let c = browser(driver_port).await;
+    let base = format!("http://localhost:{web}");
+    login(&c, &base, "vic").await;
+    // Both logs are stored (the incident came from app.log; signup.log may follow).
+    let console = tokio::task::block_in_place(|| Console::login(web, "vic"));
+    let both = tokio::task::block_in_place(|| {
+        wait_for(Duration::from_secs(20), || (console.get("/api/v1/datamap").json()["items"].as_array()?.len() == 2).then_some(()))
+    });
+    assert!(both.is_some(), "{}", tokio::task::block_in_place(|| console.get("/api/v1/datamap").body));
+    c.goto(&format!("{base}/#/datamap")).await.unwrap();
+    wait_text(&c, "#view h1", |t| t == "Data map").await;
+    // The matrix: one coloured cell per (system, category) seen, each saying its people.
+    c.wait().for_element(Locator::Css("#heatmap rect.cell.on")).await.unwrap();
+    let cells = c.find_all(Locator::Css("#heatmap rect.cell.on")).await.unwrap();
+    let mut seen = Vec::new();
+    for cell in &cells {
+        let system = cell.attr("data-system").await.unwrap().unwrap();
+        seen.push((system.rsplit('/').next().unwrap().to_string(), cell.attr("data-category").await.unwrap().unwrap()));
+    }
+    assert!(seen.contains(&("app.log".into(), "financial".into())) && seen.contains(&("signup.log".into(), "contact".into())), "{seen:?}");
+    wait_text(&c, "#datamap-table tbody", |t| t.contains("logs/app.log") && t.contains("Customer accounts")).await;
+    let href = c.find(Locator::Css("#heatmap-svg")).await.unwrap().attr("href").await.unwrap().unwrap();
+    assert!(href.starts_with("blob:"), "the picture can be saved as SVG: {href}");
+    // Filtered by category, the map keeps the systems holding it.
+    let select = c.find(Locator::Css("#map-country")).await.unwrap();
+    assert_eq!(select.find_all(Locator::Css("option")).await.unwrap().len(), 2, "all, and the unknown country");
+    c.execute("const s = document.querySelector('#map-category'); s.value = 'contact'; s.dispatchEvent(new Event('change'));", vec![]).await.unwrap();
+    wait_text(&c, "#datamap-table tbody", |t| t.contains("signup.log") && !t.contains("app.log")).await;
+    assert_eq!(c.find_all(Locator::Css("#heatmap rect.cell.on")).await.unwrap().len(), 1);
+    c.close().await.unwrap();
+}

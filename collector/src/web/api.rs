@@ -79,6 +79,7 @@ pub fn routes() -> Router<Arc<Web>> {
         .route("/findings/counts", get(finding_counts))
         .route("/findings/facets", get(finding_facets))
         .route("/coverage", get(coverage))
+        .route("/datamap", get(datamap))
         .route("/agents", get(agents))
         .route("/agents/{id}/revoke", post(revoke))
         .route("/enrollments", post(enroll))
@@ -350,6 +351,14 @@ async fn coverage(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Co
     caller.require(Permission::Read)?;
     let register = web.collector.register();
     Ok(Json(blocking(&web, move |s| Coverage::build(s, &register)).await?))
+}
+
+async fn datamap(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::Read)?;
+    let register = web.collector.register();
+    let policy = web.collector.settings().policy.clone();
+    let rows = blocking(&web, move |s| crate::datamap::build(s, &register, &policy, None)).await?;
+    Ok(Json(json!({ "items": rows })))
 }
 
 async fn agents(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Value>, ApiError> {

@@ -113,7 +113,7 @@ $("#logout").addEventListener("click", async () => {
 
 // ---- routing ------------------------------------------------------------------------------
 
-const pages = { incidents: incidentsPage, incident: incidentPage, findings: findingsPage, coverage: coveragePage, agents: agentsPage, mutes: mutesPage, kpis: kpisPage, audit: auditPage, password: passwordPage };
+const pages = { incidents: incidentsPage, incident: incidentPage, findings: findingsPage, coverage: coveragePage, datamap: datamapPage, agents: agentsPage, mutes: mutesPage, kpis: kpisPage, audit: auditPage, password: passwordPage };
 
 async function route() {
   if (!state.user) return;
@@ -360,6 +360,75 @@ async function coveragePage(view) {
     table(["Activity", "Categories", "Systems"], c.activities.map((a) => h("tr", {},
       h("td", {}, `${a.name} (${a.id})`), h("td", {}, a.categories.join(", ")),
       h("td", {}, a.systems.map((s) => h("div", { class: s.seen ? "seen" : "unseen" }, (s.seen ? "✓ " : "○ ") + s.system)))))));
+}
+
+// ---- data map -----------------------------------------------------------------------------
+
+// Systems x categories, each cell coloured by the system's estimated people (log scale), drawn
+// as SVG so that it can be saved as is for a DPIA.
+function heatMap(rows) {
+  const cats = [...new Set(rows.flatMap((r) => r.categories))].sort();
+  const ns = "http://www.w3.org/2000/svg";
+  const cell = 34, left = 360, top = 120;
+  const svg = document.createElementNS(ns, "svg");
+  const width = left + cats.length * cell + 10, height = top + rows.length * cell + 10;
+  for (const [k, v] of Object.entries({ id: "heatmap", xmlns: ns, width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Data map: systems by categories of personal data, coloured by estimated people" })) svg.setAttribute(k, v);
+  const el = (tag, attrs, text) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    svg.appendChild(e);
+    return e;
+  };
+  el("rect", { x: 0, y: 0, width, height, fill: "#fff" });
+  const max = Math.max(1, ...rows.map((r) => r.subjects));
+  cats.forEach((c, j) => el("text", { x: left + j * cell + cell / 2, y: top - 6, transform: `rotate(-45 ${left + j * cell + cell / 2} ${top - 6})`, "font-size": 11, "font-family": "sans-serif" }, c));
+  rows.forEach((r, i) => {
+    const y = top + i * cell;
+    const label = r.system.length > 58 ? "…" + r.system.slice(-57) : r.system;
+    el("text", { x: left - 6, y: y + cell / 2 + 4, "text-anchor": "end", "font-size": 11, "font-family": "sans-serif" }, label);
+    cats.forEach((c, j) => {
+      const has = r.categories.includes(c);
+      const t = has ? Math.log10(1 + r.subjects) / Math.log10(1 + max) : 0;
+      const fill = has ? `hsl(${(1 - t) * 50}, 85%, ${75 - t * 35}%)` : "#f1f3f7";
+      const rect = el("rect", { x: left + j * cell + 1, y: y + 1, width: cell - 2, height: cell - 2, fill, class: has ? "cell on" : "cell", "data-category": c, "data-system": r.system });
+      if (has) {
+        const tip = document.createElementNS(ns, "title");
+        tip.textContent = `${r.system}: ${c}, about ${r.subjects} people, ${r.records} records (${r.activity})`;
+        rect.appendChild(tip);
+      }
+    });
+  });
+  return svg;
+}
+
+async function datamapPage(view) {
+  const { items } = await api("GET", "/datamap");
+  const pick = (id, label, values) => h("label", {}, label + " ", h("select", { id }, h("option", { value: "" }, "all"), [...new Set(values)].sort().map((v) => h("option", { value: v }, v || "unknown"))));
+  const filters = h("div", { class: "actions" },
+    pick("map-activity", "Activity", items.map((r) => r.activity)),
+    pick("map-country", "Country", items.map((r) => r.country)),
+    pick("map-category", "Category", items.flatMap((r) => r.categories)));
+  const holder = h("div", { id: "heatmap-holder", class: "wrap" });
+  const list = h("div", {});
+  const save = h("a", { id: "heatmap-svg", class: "button secondary", download: "custos-data-map.svg", href: "#" }, "Save as SVG");
+  const draw = () => {
+    const [a, c, k] = ["#map-activity", "#map-country", "#map-category"].map((s) => $(s).value);
+    const rows = items.filter((r) => (!a || r.activity === a) && (!c || r.country === c) && (!k || r.categories.includes(k)));
+    const svg = heatMap(rows);
+    holder.replaceChildren(svg);
+    save.href = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(svg)], { type: "image/svg+xml" }));
+    list.replaceChildren(table(["Activity", "System", "Categories", "People", "Records", "Retention", "Country", "Last seen"], rows.map((r) => h("tr", {},
+      h("td", {}, r.activity), h("td", { class: "wrap" }, r.system),
+      h("td", {}, r.categories.join(", ") + (r.undeclared_categories.length ? ` (undeclared: ${r.undeclared_categories.join(", ")})` : "")),
+      h("td", { title: r.method }, String(r.subjects)), h("td", { title: r.method }, String(r.records)), h("td", {}, r.retention), h("td", {}, r.country || "—"), h("td", {}, r.last_seen))), { id: "datamap-table" }));
+  };
+  view.replaceChildren(
+    h("h1", {}, "Data map"),
+    h("p", { class: "muted" }, "What personal data agents saw, where, about how many people (estimates; hover a figure for its method). Colour: estimated people, log scale. * marks special categories."),
+    filters, save, holder, list);
+  for (const id of ["#map-activity", "#map-country", "#map-category"]) $(id).addEventListener("change", draw);
+  draw();
 }
 
 // ---- agents -------------------------------------------------------------------------------
