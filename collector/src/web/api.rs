@@ -48,6 +48,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/findings/counts"),
     ("GET", "/findings/facets"),
     ("GET", "/coverage"),
+    ("GET", "/datamap"),
     ("GET", "/agents"),
     ("POST", "/agents/{id}/revoke"),
     ("POST", "/enrollments"),
