@@ -90,6 +90,10 @@ enum Command {
         /// Minimum confidence to report.
         #[arg(long)]
         min_confidence: Option<f32>,
+        /// Regions whose national phone formats are recognised, comma-separated ISO 3166 codes
+        /// (default: FR,DE,ES,IT,NL,BE,PL,GB,US); international forms are always recognised.
+        #[arg(long, value_name = "LIST")]
+        phone_regions: Option<String>,
         /// Also look for export anomalies in the logs, as a running agent would have, by each
         /// line's own time: `postgres,mysql,access_log,finding_rate` (any of them), or `auto`
         /// to recognise each log's format.
@@ -160,7 +164,7 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, detect, config } => {
+        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, phone_regions, detect, config } => {
             let anomaly = match config.as_deref().map(AgentConfig::load_anomaly).transpose() {
                 Ok(a) => a.unwrap_or_default(),
                 Err(e) => {
@@ -175,7 +179,8 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let engine = match custos_agent::load_engine(rules.as_deref(), min_confidence) {
+            let regions: Option<Vec<String>> = phone_regions.map(|l| l.split(',').map(str::to_string).collect());
+            let engine = match custos_agent::load_engine(rules.as_deref(), min_confidence, regions.as_deref()) {
                 Ok(e) => e,
                 Err(e) => {
                     eprintln!("custos-agent: {e:#}");

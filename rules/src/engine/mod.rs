@@ -24,6 +24,9 @@
 
 use crate::category::Category;
 use crate::pack::{DetectorSpec, RuleSet};
+use crate::validate::Validator;
+use crate::validate::name::person_name_value;
+use crate::validate::phone::{PhoneRegions, phone_in};
 use aho_corasick::AhoCorasick;
 use allowlist::CompiledAllowlist;
 use automata::{Automata, Caches, CachesFn, Fallback};
@@ -40,15 +43,18 @@ mod error;
 pub use error::EngineError;
 
 /// Engine settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Detections below this confidence are dropped.
     pub min_confidence: f32,
+    /// The regions whose national phone formats are recognised (international forms are
+    /// recognised for every region).
+    pub phone_regions: PhoneRegions,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { min_confidence: 0.5 }
+        EngineOptions { min_confidence: 0.5, phone_regions: PhoneRegions::default() }
     }
 }
 
@@ -160,10 +166,15 @@ struct Candidate {
 /// True when the candidate starting at `start` continues the token before it: `ab12`, or a
 /// hyphenated token such as the last group of a UUID (`…-4ff1-039663603791`) or an order
 /// number (`ORD-2025-46082646`).
+///
+/// Digits just after a `+` continue it too: they are the rest of an international number that
+/// was refused, not a national number of their own.
 fn continues_before(hay: &[u8], start: usize) -> bool {
     start > 0
         && hay[start].is_ascii_alphanumeric()
-        && (hay[start - 1].is_ascii_alphanumeric() || (start > 1 && hay[start - 1] == b'-' && hay[start - 2].is_ascii_alphanumeric()))
+        && (hay[start - 1].is_ascii_alphanumeric()
+            || (start > 1 && hay[start - 1] == b'-' && hay[start - 2].is_ascii_alphanumeric())
+            || (hay[start - 1] == b'+' && hay[start].is_ascii_digit()))
 }
 
 /// True when the candidate ending at `end` is continued by the token after it (see
@@ -177,6 +188,47 @@ fn continues_after(hay: &[u8], end: usize) -> bool {
 /// Digits and the separators written between them (space, dot, dash, slash, brackets, `+`).
 fn is_digit_run(raw: &[u8]) -> bool {
     raw.iter().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'/' | b'(' | b')' | b'+'))
+}
+
+/// True when `token` looks like a hex identifier or a UUID: at least eight hex digits and
+/// dashes, with both a letter a–f and a digit.
+fn is_hex_id(token: &[u8]) -> bool {
+    token.len() >= 8 && token.iter().any(u8::is_ascii_digit) && token.iter().any(|b| matches!(b, b'a'..=b'f' | b'A'..=b'F'))
+}
+
+/// Whether the token just before `start` (one separator away) is a hex id or a UUID.
+fn hex_before(hay: &[u8], start: usize) -> bool {
+    let Some(sep) = start.checked_sub(1) else { return false };
+    if !matches!(hay[sep], b' ' | b'-' | b':' | b'/' | b'_' | b'.' | b',') {
+        return false;
+    }
+    let from = hay[..sep].iter().rposition(|b| !(b.is_ascii_hexdigit() || *b == b'-')).map_or(0, |i| i + 1);
+    is_hex_id(&hay[from..sep])
+}
+
+/// Whether the token just after `end` (one separator away) is a hex id or a UUID.
+fn hex_after(hay: &[u8], end: usize) -> bool {
+    if end + 1 >= hay.len() || !matches!(hay[end], b' ' | b'-' | b':' | b'/' | b'_' | b'.' | b',') {
+        return false;
+    }
+    let to = hay[end + 1..].iter().position(|b| !(b.is_ascii_hexdigit() || *b == b'-')).map_or(hay.len(), |i| end + 1 + i);
+    // The token must end there: `abc123def` is hex, `deadline` is a word.
+    (to == hay.len() || !hay[to].is_ascii_alphanumeric()) && is_hex_id(&hay[end + 1..to])
+}
+
+/// The longest shorter candidate the validator accepts, cut just before one of the last
+/// separators of `hay[start..end]` (at most eight tries): a pattern that tolerates separators
+/// may run into the words or numbers that follow the value.
+fn trimmed(v: Validator, hay: &[u8], start: usize, end: usize) -> Option<(usize, Vec<u8>)> {
+    let mut cut = end;
+    for _ in 0..8 {
+        let sep = hay[start..cut].iter().rposition(|b| !b.is_ascii_alphanumeric())?;
+        cut = start + hay[start..start + sep].iter().rposition(u8::is_ascii_alphanumeric)? + 1;
+        if let Some(n) = v.check(&hay[start..cut]) {
+            return Some((cut, n));
+        }
+    }
+    None
 }
 
 /// Where the search resumes after a refused candidate starting at `start`: after the token.
@@ -282,10 +334,23 @@ impl Engine {
                 // A recognised value that is not reported (allowlisted, below the threshold,
                 // without its required context) is still that value: nothing inside it is.
                 (None, Some(silenced_end)) => pos = silenced_end,
-                (None, None) if self.detectors[self.owner[m.pattern().as_usize()]].spec.opaque => pos = end,
+                // A refused token of an opaque detector hides what is inside it, unless the
+                // detector's pattern tolerates separators: then it may be several values
+                // (`at 06 12 34 56 78` is not an Austrian IBAN, but holds a phone number).
+                (None, None) if self.hides_inside(m.pattern(), &hay[start..end]) => pos = end,
                 (None, None) => pos = next_token(hay, start),
             }
         }
+    }
+
+    /// Whether a refused candidate of pattern `pid` hides what is inside it (see
+    /// [`DetectorSpec::opaque`]). For a detector whose pattern tolerates separators and case
+    /// ([`DetectorSpec::trim`]), only a token that starts like one of its values in upper case
+    /// does: `FR76 4111 1111 1111 1111 0000 000` hides its Luhn-valid run, `at 06 12 34 56 78`
+    /// is a word and a phone number.
+    fn hides_inside(&self, pid: PatternID, raw: &[u8]) -> bool {
+        let spec = &self.detectors[self.owner[pid.as_usize()]].spec;
+        spec.opaque && (!spec.trim || raw.iter().take(2).all(u8::is_ascii_uppercase) || raw.iter().all(u8::is_ascii_alphanumeric))
     }
 
     /// The next leftmost-first match of the union in `hay[pos..]`: the forward lazy DFA finds
@@ -408,6 +473,14 @@ impl Engine {
         best
     }
 
+    /// The validator `v` on `raw`, with this engine's settings (the phone regions).
+    fn check(&self, v: Validator, raw: &[u8]) -> Option<Vec<u8>> {
+        match v {
+            Validator::Phone => phone_in(raw, &self.options.phone_regions),
+            v => v.check(raw),
+        }
+    }
+
     /// See [`Engine::judge`].
     fn confirm(&self, hay: &[u8], start: usize, end: usize, pid: PatternID, only_positive: bool) -> Outcome {
         match self.judge(hay, start, end, pid, only_positive) {
@@ -458,11 +531,28 @@ impl Engine {
         } else {
             None
         };
-        let normalized = match det.spec.validator {
-            Some(v) => v.check(raw)?,
-            None => raw.to_vec(),
+        let (start, end, normalized) = match det.spec.validator {
+            // A name's candidate starts with its key: the finding starts at the name.
+            Some(Validator::PersonName) => {
+                let (offset, n) = person_name_value(raw)?;
+                (start + offset, end, n)
+            }
+            Some(v) => match self.check(v, raw) {
+                Some(n) => (start, end, n),
+                None if det.spec.trim => {
+                    let (end, n) = trimmed(v, hay, start, end)?;
+                    (start, end, n)
+                }
+                None => return None,
+            },
+            None => (start, end, raw.to_vec()),
         };
-        let context = early.unwrap_or_else(context);
+        let raw = &hay[start..end];
+        let mut context = early.unwrap_or_else(context);
+        // A digit run next to a hex id or a UUID is one more part of an identifier.
+        if context == Context::Neutral && is_digit_run(raw) && (hex_before(hay, start) || hex_after(hay, end)) {
+            context = Context::Negative;
+        }
         let positive = context == Context::Positive;
         if (ctx.required || self.needs_context[pid.as_usize()]) && !positive {
             return Some(Err(()));

@@ -1,0 +1,178 @@
+//! Phone numbers, validated against libphonenumber's metadata (the `phonenumber` crate): the
+//! number plan of every region, not hand-written national rules.
+//!
+//! - International forms (`+CC…`, `00CC…`, E.164, with spaces, dots, dashes, brackets, a
+//!   `(0)` trunk written in brackets) are valid for **any** region whose plan accepts them.
+//! - National forms (no country code) are tried against the configured regions only
+//!   ([`PhoneRegions`], `[detection] phone_regions` in the agent's configuration; by default
+//!   FR, DE, ES, IT, NL, BE, PL, GB, US). A region whose plan dials a trunk `0` needs it written:
+//!   `612 34 56 78` is a Spanish mobile, `30 901820` is not a Berlin number.
+//! - An extension (`x123`, `ext. 12`) is not part of the normalised value, which is E.164.
+
+use super::checksum::{Compact, digits};
+use phonenumber::country::Id;
+use std::str::FromStr;
+
+/// The regions whose national forms (without country code) are recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneRegions(Vec<Id>);
+
+/// The regions recognised when none are configured.
+pub const DEFAULT_PHONE_REGIONS: [&str; 9] = ["FR", "DE", "ES", "IT", "NL", "BE", "PL", "GB", "US"];
+
+impl PhoneRegions {
+    /// Regions by their ISO 3166 alpha-2 codes (`"FR"`, any case); an unknown code is an error
+    /// naming it.
+    pub fn new<S: AsRef<str>>(codes: &[S]) -> Result<PhoneRegions, String> {
+        let mut ids = Vec::with_capacity(codes.len());
+        for c in codes {
+            let c = c.as_ref().trim().to_ascii_uppercase();
+            let id = Id::from_str(&c).map_err(|_| format!("unknown phone region `{c}` (an ISO 3166 alpha-2 code such as FR, DE, US)"))?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(PhoneRegions(ids))
+    }
+}
+
+impl Default for PhoneRegions {
+    fn default() -> Self {
+        PhoneRegions::new(&DEFAULT_PHONE_REGIONS).expect("the default regions are known")
+    }
+}
+
+fn default_regions() -> &'static PhoneRegions {
+    static DEFAULT: std::sync::OnceLock<PhoneRegions> = std::sync::OnceLock::new();
+    DEFAULT.get_or_init(PhoneRegions::default)
+}
+
+/// [`phone_in`] with the default regions.
+pub fn phone(raw: &[u8]) -> Option<Vec<u8>> {
+    phone_in(raw, default_regions())
+}
+
+/// The number without its extension (`x123`, `ext 12`, `#12`).
+fn without_extension(raw: &[u8]) -> &[u8] {
+    match raw.iter().position(|&b| matches!(b, b'x' | b'X' | b'e' | b'E' | b'#')) {
+        Some(x) => &raw[..x],
+        None => raw,
+    }
+}
+
+/// A phone number in an international form valid for its region's plan, or in a national form
+/// valid for one of `regions`; normalised to E.164 (`+33612345678`).
+pub fn phone_in(raw: &[u8], regions: &PhoneRegions) -> Option<Vec<u8>> {
+    let body = without_extension(raw);
+    let first = *body.first()?;
+    let mut d = digits(body);
+    if !(5..=17).contains(&d.len()) {
+        return None;
+    }
+    // A trunk zero in brackets after the country code is not dialled: `+33 (0)6 …`.
+    let drop_bracket_zero = |d: &mut Compact, skip: usize| {
+        if let Some(p) = body.windows(3).position(|w| w == b"(0)") {
+            let before = digits(&body[..p]).len().saturating_sub(skip);
+            if d.get(before) == Some(&b'0') {
+                d.remove(before);
+            }
+        }
+    };
+    if first == b'+' {
+        drop_bracket_zero(&mut d, 0);
+        return international(&d);
+    }
+    if d.starts_with(b"00") && d.get(2).is_some_and(|b| *b != b'0') {
+        d.drain(..2);
+        drop_bracket_zero(&mut d, 2);
+        // A refused `00…` is not read again as a national number.
+        return international(&d);
+    }
+    national(body, &d, regions)
+}
+
+fn e164(n: &phonenumber::PhoneNumber) -> Vec<u8> {
+    n.format().mode(phonenumber::Mode::E164).to_string().into_bytes()
+}
+
+/// Country code and national number (digits, without `+`), valid in that country's plan.
+fn international(d: &[u8]) -> Option<Vec<u8>> {
+    if d.len() > 15 || d.first() == Some(&b'0') {
+        return None;
+    }
+    let mut s = String::with_capacity(d.len() + 1);
+    s.push('+');
+    s.extend(d.iter().map(|&b| b as char));
+    let n = phonenumber::parse(None, &s).ok()?;
+    n.is_valid().then(|| e164(&n))
+}
+
+/// Digits grouped as a US Social Security number (3-2-4) are not a phone number in any plan
+/// written that way.
+fn ssn_shaped(body: &[u8]) -> bool {
+    let groups: Vec<usize> = body.split(|b| !b.is_ascii_digit()).filter(|g| !g.is_empty()).map(<[u8]>::len).collect();
+    groups == [3, 2, 4]
+}
+
+/// A national form valid in one of `regions`.
+fn national(body: &[u8], d: &[u8], regions: &PhoneRegions) -> Option<Vec<u8>> {
+    // A run of three zeros is a zero-padded counter, not a dialling prefix.
+    if d.len() < 6 || d.len() > 13 || d.starts_with(b"000") || ssn_shaped(body) {
+        return None;
+    }
+    let s: String = d.iter().map(|&b| b as char).collect();
+    for &region in &regions.0 {
+        let Some(meta) = phonenumber::metadata::DATABASE.by_id(region.as_ref()) else { continue };
+        // Where the plan has a trunk prefix, a national number is written with it.
+        if let Some(prefix) = meta.national_prefix()
+            && prefix.starts_with('0')
+            && !s.starts_with(prefix)
+        {
+            continue;
+        }
+        if let Ok(n) = phonenumber::parse(Some(region), &s)
+            && n.is_valid()
+            && n.country().id() == Some(region)
+        {
+            return Some(e164(&n));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_in_international_formats() {
+        assert_eq!(phone(b"+33 6 12 34 56 78").unwrap(), b"+33612345678");
+        assert_eq!(phone(b"+33 (0)6 12 34 56 78").unwrap(), b"+33612345678");
+        assert_eq!(phone(b"0033 6 12 34 56 78").unwrap(), b"+33612345678");
+        assert_eq!(phone(b"001-428-835-0057x46285").unwrap(), b"+14288350057");
+        assert!(phone(b"+49 30 901820").is_some());
+        assert!(phone(b"+39 06 698 81234").is_some(), "Italian landlines keep their 0");
+        assert!(phone(b"+590690001234").is_some(), "Guadeloupe");
+        assert!(phone(b"+2348021234567").is_some(), "Nigeria");
+        assert!(phone(b"+800 1234 5678").is_some(), "non-geographic toll free");
+        assert!(phone(b"+33 6 12 34 56").is_none(), "French numbers have 9 digits after +33");
+        assert!(phone(b"+999 1234 5678").is_none(), "no such country code");
+        assert!(phone(b"+3312345678").is_none());
+    }
+
+    #[test]
+    fn phones_in_national_formats_of_the_configured_regions() {
+        assert_eq!(phone(b"06 12 34 56 78").unwrap(), b"+33612345678");
+        assert_eq!(phone(b"612 34 56 78").unwrap(), b"+34612345678", "Spain has no trunk 0");
+        assert!(phone(b"(301) 865-6779").is_some());
+        assert!(phone(b"512 345 678").is_some(), "Polish mobile");
+        assert!(phone(b"078 05 1123").is_none(), "SSN-shaped");
+        assert!(phone(b"0612").is_none());
+        assert!(phone(b"0000012345").is_none(), "zero-padded counter");
+        assert!(phone(b"123-456-7890").is_none(), "area code 1xx does not exist");
+        let ch = PhoneRegions::new(&["ch"]).unwrap();
+        assert!(phone_in(b"021 234 56 78", &ch).is_some());
+        assert!(phone_in(b"612 34 56 78", &ch).is_none(), "Swiss numbers are written with their trunk 0");
+        assert!(PhoneRegions::new(&["XX"]).unwrap_err().contains("XX"));
+    }
+}
