@@ -348,9 +348,12 @@ impl Engine {
     /// ([`DetectorSpec::trim`]), only a token that starts like one of its values in upper case
     /// does: `FR76 4111 1111 1111 1111 0000 000` hides its Luhn-valid run, `at 06 12 34 56 78`
     /// is a word and a phone number.
+    ///
+    /// A refused international number (`+1 268460123`) hides its digits too: they are not a
+    /// national number of their own.
     fn hides_inside(&self, pid: PatternID, raw: &[u8]) -> bool {
         let spec = &self.detectors[self.owner[pid.as_usize()]].spec;
-        spec.opaque && (!spec.trim || raw.iter().take(2).all(u8::is_ascii_uppercase) || raw.iter().all(u8::is_ascii_alphanumeric))
+        raw.first() == Some(&b'+') || (spec.opaque && (!spec.trim || raw.iter().take(2).all(u8::is_ascii_uppercase) || raw.iter().all(u8::is_ascii_alphanumeric)))
     }
 
     /// The next leftmost-first match of the union in `hay[pos..]`: the forward lazy DFA finds

@@ -218,6 +218,7 @@ fn refused_values_leave_nothing_behind() {
     let e = engine();
     assert!(found(&e, "ssn 078-05-1120").is_empty(), "specimen card number");
     assert!(found(&e, "phone +3312345678").is_empty(), "no national number after a refused +");
+    assert!(found(&e, "phone +1 268460123").is_empty(), "nor after a refused + and a space");
     assert!(found(&e, "iban NL56 3003 0A17 1643 00").is_empty(), "letter where NL wants digits");
 }
 

@@ -246,7 +246,7 @@ pub fn dk_cpr(raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Finnish henkilötunnus: DDMMYY, century sign (`+` 1800s, `-`/`U`–`Y` 1900s, `A`–`F` 2000s),
-/// individual number, check character `0123456789ABCDEFHJKLMNPRSTUVWXY`[DDMMYYNNN mod 31].
+/// individual number (002–899), check character `0123456789ABCDEFHJKLMNPRSTUVWXY`[DDMMYYNNN mod 31].
 pub fn fi_hetu(raw: &[u8]) -> Option<Vec<u8>> {
     const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
     let s = raw.to_ascii_uppercase();
@@ -260,6 +260,10 @@ pub fn fi_hetu(raw: &[u8]) -> Option<Vec<u8>> {
         _ => return None,
     };
     if !is_date(century + two(&s[4..])?, two(&s[2..])?, two(&s)?) {
+        return None;
+    }
+    // Individual numbers 002-899; 900-999 are temporary numbers.
+    if !(2..=899).contains(&number(&s[7..10])?) {
         return None;
     }
     let mut n = Compact::from_slice(&s[..6]);
@@ -343,8 +347,8 @@ pub fn us_ssn(raw: &[u8]) -> Option<Vec<u8>> {
     if area == b"000" || area == b"666" || area[0] == b'9' || group == b"00" || serial == b"0000" {
         return None;
     }
-    // Numbers made public on a specimen card or in advertising, and the textbook examples.
-    if [b"078051120", b"457555462", b"219099999", b"123456789", b"111223333"].iter().any(|n| n[..] == d[..]) {
+    // Numbers made public on a specimen card or in advertising.
+    if [b"078051120", b"457555462", b"219099999"].iter().any(|n| n[..] == d[..]) {
         return None;
     }
     Some(d.to_vec())

@@ -11,7 +11,10 @@
 
 use super::checksum::{Compact, digits};
 use phonenumber::country::Id;
+use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// The regions whose national forms (without country code) are recognised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,20 +94,71 @@ pub fn phone_in(raw: &[u8], regions: &PhoneRegions) -> Option<Vec<u8>> {
     national(body, &d, regions)
 }
 
-fn e164(n: &phonenumber::PhoneNumber) -> Vec<u8> {
-    n.format().mode(phonenumber::Mode::E164).to_string().into_bytes()
+/// A region's number plan as compiled regexes: the general pattern and one per number type
+/// (fixed line, mobile, toll free, premium rate, shared cost, personal, VoIP, pager, UAN,
+/// voicemail), each with its possible lengths. The `phonenumber` crate's own parser compiles
+/// the metadata's regexes through a cache of 100, which thrashes when numbers of many regions
+/// are checked (a scan fell to 0.3 MB/s): these are compiled once per region and kept.
+struct Plan {
+    general: (Regex, Vec<u16>),
+    types: Vec<(Regex, Vec<u16>)>,
 }
 
-/// Country code and national number (digits, without `+`), valid in that country's plan.
+type Regex = regex::bytes::Regex;
+
+impl Plan {
+    fn new(meta: &Metadata) -> Option<Plan> {
+        let compile = |d: &Descriptor| -> Option<(Regex, Vec<u16>)> {
+            let re = Regex::new(&format!("(?x-u)^(?:{})$", d.national_number().as_str())).ok()?;
+            Some((re, d.possible_length().to_vec()))
+        };
+        let ds = meta.descriptors();
+        let types = [ds.fixed_line(), ds.mobile(), ds.toll_free(), ds.premium_rate(), ds.shared_cost(), ds.personal_number(), ds.voip(), ds.pager(), ds.uan(), ds.voicemail()];
+        Some(Plan { general: compile(ds.general())?, types: types.into_iter().flatten().filter_map(compile).collect() })
+    }
+
+    /// Whether `national` (the national significant number) is a number of this plan.
+    fn accepts(&self, national: &[u8]) -> bool {
+        let fits = |(re, lengths): &(Regex, Vec<u16>)| (lengths.is_empty() || lengths.contains(&(national.len() as u16))) && re.is_match(national);
+        fits(&self.general) && self.types.iter().any(fits)
+    }
+}
+
+/// The compiled plan of a region (by its id in the metadata), compiled on first use.
+fn plan(meta: &Metadata) -> Option<Arc<Plan>> {
+    static PLANS: OnceLock<RwLock<HashMap<String, Option<Arc<Plan>>>>> = OnceLock::new();
+    let plans = PLANS.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Some(p) = plans.read().ok()?.get(meta.id()) {
+        return p.clone();
+    }
+    let p = Plan::new(meta).map(Arc::new);
+    plans.write().ok()?.insert(meta.id().to_string(), p.clone());
+    p
+}
+
+/// `+`, the country code and the national number.
+fn e164(code: &[u8], national: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(code.len() + national.len() + 1);
+    out.push(b'+');
+    out.extend_from_slice(code);
+    out.extend_from_slice(national);
+    out
+}
+
+/// Country code and national number (digits, without `+`), valid in the plan of a region of
+/// that code.
 fn international(d: &[u8]) -> Option<Vec<u8>> {
     if d.len() > 15 || d.first() == Some(&b'0') {
         return None;
     }
-    let mut s = String::with_capacity(d.len() + 1);
-    s.push('+');
-    s.extend(d.iter().map(|&b| b as char));
-    let n = phonenumber::parse(None, &s).ok()?;
-    n.is_valid().then(|| e164(&n))
+    // Country codes are a prefix code: at most one of the first three prefixes is one.
+    for len in 1..=3.min(d.len() - 1) {
+        let code = std::str::from_utf8(&d[..len]).ok()?.parse::<u16>().ok()?;
+        let Some(regions) = DATABASE.by_code(&code) else { continue };
+        let national = &d[len..];
+        return regions.into_iter().any(|meta| plan(meta).is_some_and(|p| p.accepts(national))).then(|| e164(&d[..len], national));
+    }
+    None
 }
 
 /// Digits grouped as a US Social Security number (3-2-4) are not a phone number in any plan
@@ -120,21 +174,17 @@ fn national(body: &[u8], d: &[u8], regions: &PhoneRegions) -> Option<Vec<u8>> {
     if d.len() < 6 || d.len() > 13 || d.starts_with(b"000") || ssn_shaped(body) {
         return None;
     }
-    let s: String = d.iter().map(|&b| b as char).collect();
     for &region in &regions.0 {
-        let Some(meta) = phonenumber::metadata::DATABASE.by_id(region.as_ref()) else { continue };
-        // Where the plan has a trunk prefix, a national number is written with it.
-        if let Some(prefix) = meta.national_prefix()
-            && prefix.starts_with('0')
-            && !s.starts_with(prefix)
-        {
-            continue;
-        }
-        if let Ok(n) = phonenumber::parse(Some(region), &s)
-            && n.is_valid()
-            && n.country().id() == Some(region)
-        {
-            return Some(e164(&n));
+        let Some(meta) = DATABASE.by_id(region.as_ref()) else { continue };
+        // Where the plan has a trunk prefix, a national number is written with it (NANP's
+        // `1` may be left out).
+        let national = match meta.national_prefix() {
+            Some(prefix) if d.starts_with(prefix.as_bytes()) => &d[prefix.len()..],
+            Some(prefix) if prefix.starts_with('0') => continue,
+            _ => d,
+        };
+        if plan(meta).is_some_and(|p| p.accepts(national)) {
+            return Some(e164(meta.country_code().to_string().as_bytes(), national));
         }
     }
     None

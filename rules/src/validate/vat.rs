@@ -2,7 +2,7 @@
 //! country's format and check digits (old formats included: Belgian 9-digit, Greek 8-digit,
 //! Irish letter-second numbers).
 
-use super::checksum::{all_digits, compact_upper, iso7064_mod11_10, luhn, mod_decimal, number, weighted_sum};
+use super::checksum::{all_digits, compact_upper, is_date, iso7064_mod11_10, luhn, mod_decimal, number, weighted_sum};
 use super::national_id;
 
 /// The check digit that makes `digits` followed by it Luhn-valid.
@@ -58,7 +58,14 @@ fn bg(b: &[u8]) -> bool {
         }
         10 => {
             // A person's EGN, a foreigner's PNF, or another body's number.
-            let egn = wmod(&b[..9], &[2, 4, 8, 5, 10, 9, 7, 3, 6], 11).is_some_and(|r| r % 10 == digit(b[9]));
+            let (yy, mm, dd) = (digit(b[0]) * 10 + digit(b[1]), digit(b[2]) * 10 + digit(b[3]), digit(b[4]) * 10 + digit(b[5]));
+            let born = match mm {
+                1..=12 => is_date(1900 + yy, mm, dd),
+                21..=32 => is_date(1800 + yy, mm - 20, dd),
+                41..=52 => is_date(2000 + yy, mm - 40, dd),
+                _ => false,
+            };
+            let egn = born && wmod(&b[..9], &[2, 4, 8, 5, 10, 9, 7, 3, 6], 11).is_some_and(|r| r % 10 == digit(b[9]));
             let pnf = wmod(&b[..9], &[21, 19, 17, 13, 11, 9, 7, 3, 1], 10) == Some(digit(b[9]));
             let other = weighted_sum(&b[..9], &[4, 3, 2, 7, 6, 5, 4, 3, 2]).is_some_and(|s| (11 - s % 11) % 11 == digit(b[9]));
             egn || pnf || other
@@ -223,7 +230,7 @@ fn mt(b: &[u8]) -> bool {
 }
 
 fn nl(b: &[u8]) -> bool {
-    b.len() == 12 && all_digits(&b[..9]) && b[9] == b'B' && all_digits(&b[10..]) && {
+    b.len() == 12 && all_digits(&b[..9]) && b[9] == b'B' && all_digits(&b[10..]) && &b[10..] != b"00" && {
         let w = weighted_sum(&b[..8], &[9, 8, 7, 6, 5, 4, 3, 2]).unwrap_or(0);
         w % 11 == digit(b[8]) || {
             // Since 2020 the mod-97 form of the "btw-id" is also valid.
