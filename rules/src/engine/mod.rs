@@ -26,7 +26,7 @@ use crate::category::Category;
 use crate::pack::{DetectorSpec, RuleSet};
 use crate::validate::Validator;
 use crate::validate::name::person_name_value;
-use crate::validate::phone::{PhoneRegions, phone_in};
+use crate::validate::phone::{Fit, PhoneRegions, phone_in, phone_judged};
 use aho_corasick::AhoCorasick;
 use allowlist::CompiledAllowlist;
 use automata::{Automata, Caches, CachesFn, Fallback};
@@ -168,13 +168,15 @@ struct Candidate {
 /// number (`ORD-2025-46082646`).
 ///
 /// Digits just after a `+` continue it too: they are the rest of an international number that
-/// was refused, not a national number of their own.
+/// was refused, not a national number of their own; and digits after `digit:` are the seconds
+/// of a time (`00:00:02.183000`).
 fn continues_before(hay: &[u8], start: usize) -> bool {
     start > 0
         && hay[start].is_ascii_alphanumeric()
         && (hay[start - 1].is_ascii_alphanumeric()
             || (start > 1 && hay[start - 1] == b'-' && hay[start - 2].is_ascii_alphanumeric())
-            || (hay[start - 1] == b'+' && hay[start].is_ascii_digit()))
+            || (hay[start - 1] == b'+' && hay[start].is_ascii_digit())
+            || (start > 1 && hay[start - 1] == b':' && hay[start - 2].is_ascii_digit() && hay[start].is_ascii_digit()))
 }
 
 /// True when the candidate ending at `end` is continued by the token after it (see
@@ -190,28 +192,35 @@ fn is_digit_run(raw: &[u8]) -> bool {
     raw.iter().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'/' | b'(' | b')' | b'+'))
 }
 
-/// True when `token` looks like a hex identifier or a UUID: at least eight hex digits and
-/// dashes, with both a letter a–f and a digit.
+/// True when `token` looks like a hex identifier or a UUID: at least eight lower-case hex
+/// digits and dashes, with both a letter a–f and a digit (`DE4374…`, an upper-case IBAN, is
+/// not one).
 fn is_hex_id(token: &[u8]) -> bool {
-    token.len() >= 8 && token.iter().any(u8::is_ascii_digit) && token.iter().any(|b| matches!(b, b'a'..=b'f' | b'A'..=b'F'))
+    token.len() >= 8 && token.iter().any(u8::is_ascii_digit) && token.iter().any(|b| matches!(b, b'a'..=b'f'))
+}
+
+/// Lower-case hex digits and the dashes of a UUID.
+fn is_hex_part(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'a'..=b'f' | b'-')
 }
 
 /// Whether the token just before `start` (one separator away) is a hex id or a UUID.
 fn hex_before(hay: &[u8], start: usize) -> bool {
     let Some(sep) = start.checked_sub(1) else { return false };
-    if !matches!(hay[sep], b' ' | b'-' | b':' | b'/' | b'_' | b'.' | b',') {
+    if !matches!(hay[sep], b' ' | b'-' | b':' | b'/' | b'_' | b'.') {
         return false;
     }
-    let from = hay[..sep].iter().rposition(|b| !(b.is_ascii_hexdigit() || *b == b'-')).map_or(0, |i| i + 1);
-    is_hex_id(&hay[from..sep])
+    let from = hay[..sep].iter().rposition(|b| !is_hex_part(*b)).map_or(0, |i| i + 1);
+    // The token must start there: `abc123def` is hex, `xabc123def` is not.
+    (from == 0 || !hay[from - 1].is_ascii_alphanumeric()) && is_hex_id(&hay[from..sep])
 }
 
 /// Whether the token just after `end` (one separator away) is a hex id or a UUID.
 fn hex_after(hay: &[u8], end: usize) -> bool {
-    if end + 1 >= hay.len() || !matches!(hay[end], b' ' | b'-' | b':' | b'/' | b'_' | b'.' | b',') {
+    if end + 1 >= hay.len() || !matches!(hay[end], b' ' | b'-' | b':' | b'/' | b'_' | b'.') {
         return false;
     }
-    let to = hay[end + 1..].iter().position(|b| !(b.is_ascii_hexdigit() || *b == b'-')).map_or(hay.len(), |i| end + 1 + i);
+    let to = hay[end + 1..].iter().position(|b| !is_hex_part(*b)).map_or(hay.len(), |i| end + 1 + i);
     // The token must end there: `abc123def` is hex, `deadline` is a word.
     (to == hay.len() || !hay[to].is_ascii_alphanumeric()) && is_hex_id(&hay[end + 1..to])
 }
@@ -353,7 +362,8 @@ impl Engine {
     /// national number of their own.
     fn hides_inside(&self, pid: PatternID, raw: &[u8]) -> bool {
         let spec = &self.detectors[self.owner[pid.as_usize()]].spec;
-        raw.first() == Some(&b'+') || (spec.opaque && (!spec.trim || raw.iter().take(2).all(u8::is_ascii_uppercase) || raw.iter().all(u8::is_ascii_alphanumeric)))
+        raw.first() == Some(&b'+')
+            || (spec.opaque && (!spec.trim || raw.iter().take(2).all(u8::is_ascii_uppercase) || raw.iter().all(u8::is_ascii_alphanumeric)))
     }
 
     /// The next leftmost-first match of the union in `hay[pos..]`: the forward lazy DFA finds
@@ -534,11 +544,19 @@ impl Engine {
         } else {
             None
         };
+        let mut weak = false;
         let (start, end, normalized) = match det.spec.validator {
             // A name's candidate starts with its key: the finding starts at the name.
             Some(Validator::PersonName) => {
                 let (offset, n) = person_name_value(raw)?;
                 (start + offset, end, n)
+            }
+            // A number that only has its plan's length needs a phone word (see `Fit`), unless
+            // it is written as people write phone numbers (`+`, brackets, groups).
+            Some(Validator::Phone) => {
+                let (n, fit) = phone_judged(raw, &self.options.phone_regions)?;
+                weak = fit == Fit::Possible && raw.iter().all(u8::is_ascii_digit);
+                (start, end, n)
             }
             Some(v) => match self.check(v, raw) {
                 Some(n) => (start, end, n),
@@ -557,7 +575,7 @@ impl Engine {
             context = Context::Negative;
         }
         let positive = context == Context::Positive;
-        if (ctx.required || self.needs_context[pid.as_usize()]) && !positive {
+        if (ctx.required || self.needs_context[pid.as_usize()] || weak) && !positive {
             return Some(Err(()));
         }
         let confidence = match context {

@@ -191,7 +191,8 @@ mod tests {
     fn the_registry_is_sorted_and_its_lengths_add_up() {
         assert!(IBAN_REGISTRY.windows(2).all(|w| w[0].0 < w[1].0));
         for (cc, len, structure) in IBAN_REGISTRY {
-            let total: usize = structure.split_inclusive(|c: char| c.is_ascii_lowercase()).map(|p| p.split_once('!').unwrap().0.parse::<usize>().unwrap()).sum();
+            let total: usize =
+                structure.split_inclusive(|c: char| c.is_ascii_lowercase()).map(|p| p.split_once('!').unwrap().0.parse::<usize>().unwrap()).sum();
             assert_eq!(total + 4, *len, "{cc}");
         }
     }

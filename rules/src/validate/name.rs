@@ -10,14 +10,51 @@
 
 /// Words that stand where a name would, and are not one.
 const PLACEHOLDERS: &[&[u8]] = &[
-    b"default", b"none", b"null", b"nil", b"unknown", b"admin", b"administrator", b"root", b"system", b"test", b"true", b"false", b"guest", b"anonymous", b"user",
-    b"customer", b"patient", b"name", b"localhost", b"undefined", b"empty", b"sample", b"example", b"service", b"server", b"client", b"main", b"master", b"prod",
-    b"production", b"staging", b"dev", b"development", b"string", b"value", b"yes", b"no", b"ok", b"error",
+    b"default",
+    b"none",
+    b"null",
+    b"nil",
+    b"unknown",
+    b"admin",
+    b"administrator",
+    b"root",
+    b"system",
+    b"test",
+    b"true",
+    b"false",
+    b"guest",
+    b"anonymous",
+    b"user",
+    b"customer",
+    b"patient",
+    b"name",
+    b"localhost",
+    b"undefined",
+    b"empty",
+    b"sample",
+    b"example",
+    b"service",
+    b"server",
+    b"client",
+    b"main",
+    b"master",
+    b"prod",
+    b"production",
+    b"staging",
+    b"dev",
+    b"development",
+    b"string",
+    b"value",
+    b"yes",
+    b"no",
+    b"ok",
+    b"error",
 ];
 
 /// Lower-case particles between the words of a name (`van der`, `de la`, `von`).
 const PARTICLES: &[&[u8]] = &[
-    b"von", b"van", b"de", b"da", b"di", b"del", b"della", b"der", b"den", b"du", b"le", b"la", b"y", b"zu", b"ten", b"ter", b"dos", b"das", b"do", b"af", b"al", b"el", b"bin", b"ibn",
+    b"von", b"van", b"de", b"da", b"di", b"del", b"della", b"der", b"den", b"du", b"le", b"la", b"y", b"zu", b"ten", b"ter", b"dos", b"das", b"do", b"af",
+    b"al", b"el", b"bin", b"ibn",
 ];
 
 /// Where the value starts in a candidate: after the last `|` (HL7), else after the key's `=`

@@ -16,9 +16,34 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock, RwLock};
 
-/// The regions whose national forms (without country code) are recognised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PhoneRegions(Vec<Id>);
+/// The regions whose national forms (without country code) are recognised, with their plans
+/// (compiled on first use, once for every clone).
+#[derive(Clone)]
+pub struct PhoneRegions {
+    ids: Vec<Id>,
+    plans: Arc<OnceLock<Vec<RegionPlan>>>,
+}
+
+/// A configured region's plan, with what a national form needs.
+struct RegionPlan {
+    code: Vec<u8>,
+    prefix: Option<String>,
+    plan: Arc<Plan>,
+}
+
+impl std::fmt::Debug for PhoneRegions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PhoneRegions").field(&self.ids).finish()
+    }
+}
+
+impl PartialEq for PhoneRegions {
+    fn eq(&self, other: &Self) -> bool {
+        self.ids == other.ids
+    }
+}
+
+impl Eq for PhoneRegions {}
 
 /// The regions recognised when none are configured.
 pub const DEFAULT_PHONE_REGIONS: [&str; 9] = ["FR", "DE", "ES", "IT", "NL", "BE", "PL", "GB", "US"];
@@ -35,7 +60,23 @@ impl PhoneRegions {
                 ids.push(id);
             }
         }
-        Ok(PhoneRegions(ids))
+        Ok(PhoneRegions { ids, plans: Arc::new(OnceLock::new()) })
+    }
+
+    fn plans(&self) -> &[RegionPlan] {
+        self.plans.get_or_init(|| {
+            self.ids
+                .iter()
+                .filter_map(|id| {
+                    let meta = DATABASE.by_id(id.as_ref())?;
+                    Some(RegionPlan {
+                        code: meta.country_code().to_string().into_bytes(),
+                        prefix: meta.national_prefix().map(str::to_string),
+                        plan: plan(meta)?,
+                    })
+                })
+                .collect()
+        })
     }
 }
 
@@ -66,6 +107,23 @@ fn without_extension(raw: &[u8]) -> &[u8] {
 /// A phone number in an international form valid for its region's plan, or in a national form
 /// valid for one of `regions`; normalised to E.164 (`+33612345678`).
 pub fn phone_in(raw: &[u8], regions: &PhoneRegions) -> Option<Vec<u8>> {
+    phone_judged(raw, regions).and_then(|(n, fit)| (fit == Fit::Valid).then_some(n))
+}
+
+/// How well a number fits its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// A number of the plan (its pattern for a number type).
+    Valid,
+    /// Only the length of the plan, in a national form: test data (made-up area codes) and
+    /// numbers of ranges opened after the metadata was written look like this; the engine
+    /// reports them when written as phone numbers are (brackets, groups), and a bare run of
+    /// digits only next to a phone context word. An international number is valid or refused.
+    Possible,
+}
+
+/// [`phone_in`], with numbers that only have the length of their plan ([`Fit::Possible`]).
+pub fn phone_judged(raw: &[u8], regions: &PhoneRegions) -> Option<(Vec<u8>, Fit)> {
     let body = without_extension(raw);
     let first = *body.first()?;
     let mut d = digits(body);
@@ -81,15 +139,17 @@ pub fn phone_in(raw: &[u8], regions: &PhoneRegions) -> Option<Vec<u8>> {
             }
         }
     };
+    // An international number must be valid: its country is known, and so is its plan.
+    let valid = |r: Option<(Vec<u8>, Fit)>| r.filter(|(_, fit)| *fit == Fit::Valid);
     if first == b'+' {
         drop_bracket_zero(&mut d, 0);
-        return international(&d);
+        return valid(international(&d));
     }
     if d.starts_with(b"00") && d.get(2).is_some_and(|b| *b != b'0') {
         d.drain(..2);
         drop_bracket_zero(&mut d, 2);
         // A refused `00…` is not read again as a national number.
-        return international(&d);
+        return valid(international(&d));
     }
     national(body, &d, regions)
 }
@@ -102,6 +162,8 @@ pub fn phone_in(raw: &[u8], regions: &PhoneRegions) -> Option<Vec<u8>> {
 struct Plan {
     general: (Regex, Vec<u16>),
     types: Vec<(Regex, Vec<u16>)>,
+    /// The lengths of the plan's numbers (the general ones, else those of every type).
+    lengths: Vec<u16>,
 }
 
 type Regex = regex::bytes::Regex;
@@ -113,14 +175,44 @@ impl Plan {
             Some((re, d.possible_length().to_vec()))
         };
         let ds = meta.descriptors();
-        let types = [ds.fixed_line(), ds.mobile(), ds.toll_free(), ds.premium_rate(), ds.shared_cost(), ds.personal_number(), ds.voip(), ds.pager(), ds.uan(), ds.voicemail()];
-        Some(Plan { general: compile(ds.general())?, types: types.into_iter().flatten().filter_map(compile).collect() })
+        let types = [
+            ds.fixed_line(),
+            ds.mobile(),
+            ds.toll_free(),
+            ds.premium_rate(),
+            ds.shared_cost(),
+            ds.personal_number(),
+            ds.voip(),
+            ds.pager(),
+            ds.uan(),
+            ds.voicemail(),
+        ];
+        let general = compile(ds.general())?;
+        let types: Vec<(Regex, Vec<u16>)> = types.into_iter().flatten().filter_map(compile).collect();
+        let mut lengths = general.1.clone();
+        if lengths.is_empty() {
+            lengths = types.iter().flat_map(|t| t.1.iter().copied()).collect();
+            lengths.sort_unstable();
+            lengths.dedup();
+        }
+        Some(Plan { general, types, lengths })
     }
 
-    /// Whether `national` (the national significant number) is a number of this plan.
-    fn accepts(&self, national: &[u8]) -> bool {
-        let fits = |(re, lengths): &(Regex, Vec<u16>)| (lengths.is_empty() || lengths.contains(&(national.len() as u16))) && re.is_match(national);
-        fits(&self.general) && self.types.iter().any(fits)
+    /// How `national` (the national significant number) fits this plan.
+    fn fit(&self, national: &[u8]) -> Option<Fit> {
+        // Most candidates have no length of the plan: no regex is run for them.
+        if !self.lengths.is_empty() && !self.lengths.contains(&(national.len() as u16)) {
+            return None;
+        }
+        let length = |lengths: &Vec<u16>| lengths.is_empty() || lengths.contains(&(national.len() as u16));
+        let fits = |(re, lengths): &(Regex, Vec<u16>)| length(lengths) && re.is_match(national);
+        if fits(&self.general) && self.types.iter().any(fits) {
+            Some(Fit::Valid)
+        } else if !self.lengths.is_empty() && self.lengths.contains(&(national.len() as u16)) {
+            Some(Fit::Possible)
+        } else {
+            None
+        }
     }
 }
 
@@ -136,6 +228,18 @@ fn plan(meta: &Metadata) -> Option<Arc<Plan>> {
     p
 }
 
+/// The plans of the regions of country code `code` (`None`: no such code), kept once looked up.
+fn plans_of_code(code: u16) -> Option<Arc<Vec<Arc<Plan>>>> {
+    static CODES: OnceLock<RwLock<HashMap<u16, Option<Arc<Vec<Arc<Plan>>>>>>> = OnceLock::new();
+    let codes = CODES.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Some(p) = codes.read().ok()?.get(&code) {
+        return p.clone();
+    }
+    let plans = DATABASE.by_code(&code).map(|metas| Arc::new(metas.into_iter().filter_map(plan).collect::<Vec<_>>()));
+    codes.write().ok()?.insert(code, plans.clone());
+    plans
+}
+
 /// `+`, the country code and the national number.
 fn e164(code: &[u8], national: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(code.len() + national.len() + 1);
@@ -145,18 +249,24 @@ fn e164(code: &[u8], national: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Country code and national number (digits, without `+`), valid in the plan of a region of
-/// that code.
-fn international(d: &[u8]) -> Option<Vec<u8>> {
+/// Country code and national number (digits, without `+`), and how it fits the plan of a
+/// region of that code (the best fit among the regions sharing the code).
+fn international(d: &[u8]) -> Option<(Vec<u8>, Fit)> {
     if d.len() > 15 || d.first() == Some(&b'0') {
         return None;
     }
     // Country codes are a prefix code: at most one of the first three prefixes is one.
     for len in 1..=3.min(d.len() - 1) {
         let code = std::str::from_utf8(&d[..len]).ok()?.parse::<u16>().ok()?;
-        let Some(regions) = DATABASE.by_code(&code) else { continue };
+        let Some(plans) = plans_of_code(code) else { continue };
         let national = &d[len..];
-        return regions.into_iter().any(|meta| plan(meta).is_some_and(|p| p.accepts(national))).then(|| e164(&d[..len], national));
+        // A national significant number does not start with a trunk 0 (Italy's do, and
+        // its plan says so: they are valid, not merely possible).
+        let fit = plans.iter().filter_map(|p| p.fit(national)).min_by_key(|f| *f != Fit::Valid)?;
+        if fit == Fit::Possible && national.first() == Some(&b'0') {
+            return None;
+        }
+        return Some((e164(&d[..len], national), fit));
     }
     None
 }
@@ -168,26 +278,30 @@ fn ssn_shaped(body: &[u8]) -> bool {
     groups == [3, 2, 4]
 }
 
-/// A national form valid in one of `regions`.
-fn national(body: &[u8], d: &[u8], regions: &PhoneRegions) -> Option<Vec<u8>> {
-    // A run of three zeros is a zero-padded counter, not a dialling prefix.
-    if d.len() < 6 || d.len() > 13 || d.starts_with(b"000") || ssn_shaped(body) {
+/// A national form of one of `regions`: the first region it is valid in, else the first
+/// whose lengths it has.
+fn national(body: &[u8], d: &[u8], regions: &PhoneRegions) -> Option<(Vec<u8>, Fit)> {
+    // A run of three zeros is a zero-padded counter, not a dialling prefix; fewer than nine
+    // digits are times (`02.183000`), versions and counters more often than short landlines.
+    if d.len() < 9 || d.len() > 13 || d.starts_with(b"000") || ssn_shaped(body) {
         return None;
     }
-    for &region in &regions.0 {
-        let Some(meta) = DATABASE.by_id(region.as_ref()) else { continue };
+    let mut possible = None;
+    for region in regions.plans() {
         // Where the plan has a trunk prefix, a national number is written with it (NANP's
         // `1` may be left out).
-        let national = match meta.national_prefix() {
+        let national = match region.prefix.as_deref() {
             Some(prefix) if d.starts_with(prefix.as_bytes()) => &d[prefix.len()..],
             Some(prefix) if prefix.starts_with('0') => continue,
             _ => d,
         };
-        if plan(meta).is_some_and(|p| p.accepts(national)) {
-            return Some(e164(meta.country_code().to_string().as_bytes(), national));
+        match region.plan.fit(national) {
+            Some(Fit::Valid) => return Some((e164(&region.code, national), Fit::Valid)),
+            Some(Fit::Possible) if possible.is_none() => possible = Some((e164(&region.code, national), Fit::Possible)),
+            _ => {}
         }
     }
-    None
+    possible
 }
 
 #[cfg(test)]

@@ -88,10 +88,12 @@ fn cz(b: &[u8]) -> bool {
     }
     let w = |p: &[u8]| p.iter().enumerate().map(|(i, c)| (8 - i as u32) * digit(*c)).sum::<u32>();
     match b.len() {
-        8 => b[0] != b'9' && {
-            let check = (11 - w(&b[..7]) % 11) % 11;
-            (if check == 0 { 1 } else { check }) % 10 == digit(b[7])
-        },
+        8 => {
+            b[0] != b'9' && {
+                let check = (11 - w(&b[..7]) % 11) % 11;
+                (if check == 0 { 1 } else { check }) % 10 == digit(b[7])
+            }
+        }
         9 if b[0] == b'6' => {
             let check = w(&b[1..8]) % 11;
             (8 - (10 - check) % 11) % 10 == digit(b[8])
@@ -273,7 +275,10 @@ fn si(b: &[u8]) -> bool {
 }
 
 fn sk(b: &[u8]) -> bool {
-    b.len() == 10 && all_digits(b) && (national_id::cz_birth_number(b).is_some() || (b[0] != b'0' && matches!(b[2], b'2' | b'3' | b'4' | b'7' | b'8' | b'9') && mod_decimal(b, 11) == Some(0)))
+    b.len() == 10
+        && all_digits(b)
+        && (national_id::cz_birth_number(b).is_some()
+            || (b[0] != b'0' && matches!(b[2], b'2' | b'3' | b'4' | b'7' | b'8' | b'9') && mod_decimal(b, 11) == Some(0)))
 }
 
 /// EU VAT identification numbers (VIES formats) of the 27 member states, each with its check
