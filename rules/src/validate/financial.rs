@@ -15,7 +15,7 @@ pub fn payment_card(raw: &[u8]) -> Option<Vec<u8>> {
         // UATP (airline cards).
         b'1' => n == 15,
         b'4' => matches!(n, 16 | 19),
-        b'5' => ((51..=55).contains(&prefix(2)) && n == 16) || (prefix(4) == 5019 && n == 16) || maestro(prefix(4)),
+        b'5' => (((51..=55).contains(&prefix(2)) || prefix(4) == 5019) && n == 16) || maestro(prefix(4)),
         b'2' => ((2221..=2720).contains(&prefix(4)) && n == 16) || ((2200..=2204).contains(&prefix(4)) && (16..=19).contains(&n)),
         b'3' => {
             (matches!(prefix(2), 34 | 37) && n == 15)

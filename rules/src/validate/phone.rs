@@ -228,9 +228,12 @@ fn plan(meta: &Metadata) -> Option<Arc<Plan>> {
     p
 }
 
+/// The plans of the regions sharing a country code.
+type Plans = Arc<Vec<Arc<Plan>>>;
+
 /// The plans of the regions of country code `code` (`None`: no such code), kept once looked up.
-fn plans_of_code(code: u16) -> Option<Arc<Vec<Arc<Plan>>>> {
-    static CODES: OnceLock<RwLock<HashMap<u16, Option<Arc<Vec<Arc<Plan>>>>>>> = OnceLock::new();
+fn plans_of_code(code: u16) -> Option<Plans> {
+    static CODES: OnceLock<RwLock<HashMap<u16, Option<Plans>>>> = OnceLock::new();
     let codes = CODES.get_or_init(|| RwLock::new(HashMap::new()));
     if let Some(p) = codes.read().ok()?.get(&code) {
         return p.clone();
