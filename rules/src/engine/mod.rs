@@ -13,13 +13,15 @@
 //!    search resumes at the next token, so a detector whose shape overlaps a refused one still
 //!    gets its chance — except after an *opaque* detector (IBAN, card, Steuer-ID, NIR): a refused
 //!    IBAN-shaped token hides what is inside it, which is how a Luhn-valid run inside an invalid
-//!    IBAN stays unreported.
+//!    IBAN stays unreported. A `trim` detector's refused candidate is tried again without its
+//!    last groups first; a refused `+…` number hides its digits.
 //! 4. **Collisions**: a valid candidate with no positive context word is compared with the other
 //!    detectors valid on the same span; one with a context word wins (`pesel: 44051401359` is a
 //!    PESEL even where it is also a valid Steuer-ID), else priority decides.
 //! 5. **Context**: words in a window around the candidate (same line) raise or lower the
 //!    confidence; a detector that requires context — or a candidate from one of its
-//!    `context_patterns` — is dropped without one.
+//!    `context_patterns`, or a phone number that only has its plan's length — is dropped without
+//!    one. A digit run next to a hex id or a UUID has negative context.
 //! 6. Allowlists drop test accounts and company domains; a threshold drops weak candidates.
 
 use crate::category::Category;
