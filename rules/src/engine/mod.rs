@@ -518,6 +518,14 @@ impl Engine {
         if memchr::memchr(b'\n', raw).is_some() {
             return None;
         }
+        // A lower-case candidate between dots of a longer token is part of a file or host name
+        // (`runtime.1427050f.chunk.js`).
+        if raw.iter().any(u8::is_ascii_lowercase)
+            && ((start > 1 && hay[start - 1] == b'.' && hay[start - 2].is_ascii_alphanumeric())
+                || (end + 1 < hay.len() && hay[end] == b'.' && hay[end + 1].is_ascii_alphanumeric()))
+        {
+            return None;
+        }
         if let Some(pf) = &det.prefilter {
             let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
             let line_end = memchr::memchr(b'\n', &hay[end..]).map_or(hay.len(), |i| end + i);

@@ -115,10 +115,11 @@ pub fn phone_in(raw: &[u8], regions: &PhoneRegions) -> Option<Vec<u8>> {
 pub enum Fit {
     /// A number of the plan (its pattern for a number type).
     Valid,
-    /// Only the length of the plan, in a national form: test data (made-up area codes) and
-    /// numbers of ranges opened after the metadata was written look like this; the engine
-    /// reports them when written as phone numbers are (brackets, groups), and a bare run of
-    /// digits only next to a phone context word. An international number is valid or refused.
+    /// Only the length of the plan, in a national form written with its trunk 0 or in the NANP
+    /// shape: test data (made-up area codes) and numbers of ranges opened after the metadata
+    /// was written look like this; the engine reports them when written as phone numbers are
+    /// (brackets, groups), and a bare run of digits only next to a phone context word. An
+    /// international number is valid or refused.
     Possible,
 }
 
@@ -274,6 +275,13 @@ fn international(d: &[u8]) -> Option<(Vec<u8>, Fit)> {
     None
 }
 
+/// Digits grouped as NANP numbers are written: `(AAA) EEE-NNNN`, `AAA.EEE.NNNN`, `1-AAA-…`
+/// (a Swedish `670919-9530` is not one).
+fn nanp_groups(body: &[u8]) -> bool {
+    let groups: Vec<usize> = body.split(|b| !b.is_ascii_digit()).filter(|g| !g.is_empty()).map(<[u8]>::len).collect();
+    matches!(groups.as_slice(), [3, 3, 4] | [1, 3, 3, 4] | [3, 7])
+}
+
 /// Digits grouped as a US Social Security number (3-2-4) are not a phone number in any plan
 /// written that way.
 fn ssn_shaped(body: &[u8]) -> bool {
@@ -293,14 +301,19 @@ fn national(body: &[u8], d: &[u8], regions: &PhoneRegions) -> Option<(Vec<u8>, F
     for region in regions.plans() {
         // Where the plan has a trunk prefix, a national number is written with it (NANP's
         // `1` may be left out).
-        let national = match region.prefix.as_deref() {
-            Some(prefix) if d.starts_with(prefix.as_bytes()) => &d[prefix.len()..],
+        let (national, trunk) = match region.prefix.as_deref() {
+            Some(prefix) if d.starts_with(prefix.as_bytes()) => (&d[prefix.len()..], prefix.starts_with('0')),
             Some(prefix) if prefix.starts_with('0') => continue,
-            _ => d,
+            _ => (d, false),
         };
+        // Only the length is not enough where nothing else says "phone": a trunk 0 written, or
+        // the NANP shape (area code and exchange starting with 2-9). `302 1131371` (an HTTP
+        // status and a size) has the length of an Italian number, `1793491200` (an epoch)
+        // that of a NANP one.
+        let nanp = region.code == b"1" && national.len() == 10 && matches!(national[0], b'2'..=b'9') && matches!(national[3], b'2'..=b'9') && nanp_groups(body);
         match region.plan.fit(national) {
             Some(Fit::Valid) => return Some((e164(&region.code, national), Fit::Valid)),
-            Some(Fit::Possible) if possible.is_none() => possible = Some((e164(&region.code, national), Fit::Possible)),
+            Some(Fit::Possible) if possible.is_none() && (trunk || nanp) => possible = Some((e164(&region.code, national), Fit::Possible)),
             _ => {}
         }
     }
