@@ -2,7 +2,7 @@
 //! scanned by the real `custos-agent scan --json`, scored by the shared `score.py`.
 //!
 //! Targets (issue 3): precision ≥ 0.99 and recall ≥ 0.98 for every checksum-validated detector,
-//! phone precision ≥ 0.95 and recall ≥ 0.90, and no detector — including those the corpus has
+//! phone precision ≥ 0.95 and recall ≥ 0.87 (0.90 before #18: see below), and no detector — including those the corpus has
 //! no labels for, which must then stay silent — below 0.95 precision at the default threshold.
 //!
 //! The corpus needs Python with Faker: `CUSTOS_BENCH_PYTHON` (set by `scripts/test.sh`), else
@@ -105,7 +105,11 @@ fn detectors_meet_the_precision_and_recall_targets_on_a_generated_corpus() {
         let (p, rc) = (r.precision.unwrap_or(1.0), r.recall.unwrap_or(1.0));
         let (min_p, min_r) = match r.kind.as_str() {
             k if CHECKSUM_TYPES.contains(&k) => (0.99, 0.98),
-            "PHONE" => (0.95, 0.90),
+            // Recall 0.90 until #18: phones are now validated against libphonenumber's plans, and
+            // about one Faker phone in ten is outside them (made-up NANP area codes, the UK's
+            // drama numbers +44 1632 960…, Dutch and German area codes that do not exist). An
+            // international one is refused; a national one is reported when written in groups.
+            "PHONE" => (0.95, 0.87),
             "EMAIL" | "IP" => (0.99, 0.98),
             _ => (0.95, 0.0), // detectors without labels in this corpus: findings there are false positives
         };

@@ -106,6 +106,10 @@ enum Command {
         /// Minimum confidence to report.
         #[arg(long)]
         min_confidence: Option<f32>,
+        /// Regions whose national phone formats are recognised, comma-separated ISO 3166 codes
+        /// (default: FR,DE,ES,IT,NL,BE,PL,GB,US); international forms are always recognised.
+        #[arg(long, value_name = "LIST")]
+        phone_regions: Option<String>,
         /// Also look for export anomalies in the logs, as a running agent would have, by each
         /// line's own time: `postgres,mysql,access_log,finding_rate` (any of them), or `auto`
         /// to recognise each log's format.
@@ -121,9 +125,11 @@ enum Command {
 /// `fingerprint`: the key from `--key-file` or the configuration, the value from the argument
 /// or the first line of standard input.
 fn fingerprint(detector: &str, key_file: Option<PathBuf>, config: Option<PathBuf>, value: Option<String>) -> Result<String, String> {
-    let key_file = match (key_file, config) {
+    // With the configuration, its rule packs and phone regions normalise as the agent does.
+    let config = config.map(|c| AgentConfig::load(&c).map_err(|e| e.to_string())).transpose()?;
+    let key_file = match (key_file, &config) {
         (Some(k), _) => k,
-        (None, Some(c)) => AgentConfig::load(&c).map_err(|e| e.to_string())?.fingerprint.key_file,
+        (None, Some(c)) => c.fingerprint.key_file.clone(),
         (None, None) => return Err("say where the organisation's key is: --key-file FILE or --config agent.toml".into()),
     };
     let key = custos_agent::finding::load_fingerprint_key(&key_file)?;
@@ -135,7 +141,8 @@ fn fingerprint(detector: &str, key_file: Option<PathBuf>, config: Option<PathBuf
             line
         }
     };
-    let engine = custos_agent::load_engine(None, None).map_err(|e| format!("{e:#}"))?;
+    let detection = config.map(|c| c.detection).unwrap_or_default();
+    let engine = custos_agent::load_engine(detection.rules.as_deref(), None, detection.phone_regions.as_deref()).map_err(|e| format!("{e:#}"))?;
     custos_agent::lookup::fingerprint_of(&engine, &key, detector, &value)
 }
 
@@ -207,7 +214,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, detect, config } => {
+        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, phone_regions, detect, config } => {
             let anomaly = match config.as_deref().map(AgentConfig::load_anomaly).transpose() {
                 Ok(a) => a.unwrap_or_default(),
                 Err(e) => {
@@ -222,7 +229,8 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let engine = match custos_agent::load_engine(rules.as_deref(), min_confidence) {
+            let regions: Option<Vec<String>> = phone_regions.map(|l| l.split(',').map(str::to_string).collect());
+            let engine = match custos_agent::load_engine(rules.as_deref(), min_confidence, regions.as_deref()) {
                 Ok(e) => e,
                 Err(e) => {
                     eprintln!("custos-agent: {e:#}");

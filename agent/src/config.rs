@@ -342,6 +342,10 @@ pub struct DetectionConfig {
     /// Minimum confidence of a finding sent to the collector.
     #[serde(default)]
     pub min_confidence: Option<f32>,
+    /// Regions (ISO 3166 alpha-2) whose national phone formats are recognised; international
+    /// forms are recognised for every region. Default: FR, DE, ES, IT, NL, BE, PL, GB, US.
+    #[serde(default)]
+    pub phone_regions: Option<Vec<String>>,
 }
 
 /// Batching of findings on the wire.
@@ -482,6 +486,11 @@ impl AgentConfig {
             && !(0.0..=1.0).contains(&c)
         {
             return Err(ConfigError::field(path, text, "detection.min_confidence", "must be within [0, 1]"));
+        }
+        if let Some(regions) = &self.detection.phone_regions
+            && let Err(e) = custos_rules::PhoneRegions::new(regions)
+        {
+            return Err(ConfigError::field(path, text, "detection.phone_regions", &e));
         }
         for job in &self.scans {
             if job.location.is_empty() {

@@ -10,7 +10,7 @@ use crate::mode::RunMode;
 use crate::reader;
 use crate::spool::Spool;
 use crate::transport::{self, Delivery};
-use custos_rules::{Engine, EngineOptions, RuleSet};
+use custos_rules::{Engine, EngineOptions, PhoneRegions, RuleSet};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -25,8 +25,9 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// Loads the default rule packs plus the packs of `extra` (a directory), and compiles them.
-pub fn load_engine(extra: Option<&std::path::Path>, min_confidence: Option<f32>) -> anyhow::Result<Engine> {
+/// Loads the default rule packs plus the packs of `extra` (a directory), and compiles them;
+/// `phone_regions` replaces the default regions of national phone formats.
+pub fn load_engine(extra: Option<&std::path::Path>, min_confidence: Option<f32>, phone_regions: Option<&[String]>) -> anyhow::Result<Engine> {
     let mut rules = RuleSet::default_packs()?;
     if let Some(dir) = extra {
         rules.add_dir(dir)?;
@@ -34,6 +35,9 @@ pub fn load_engine(extra: Option<&std::path::Path>, min_confidence: Option<f32>)
     let mut options = EngineOptions::default();
     if let Some(c) = min_confidence {
         options.min_confidence = c;
+    }
+    if let Some(regions) = phone_regions {
+        options.phone_regions = PhoneRegions::new(regions).map_err(anyhow::Error::msg)?;
     }
     Ok(Engine::new(rules, options)?)
 }
@@ -49,7 +53,7 @@ pub struct Agent {
 impl Agent {
     /// Loads the rule packs and the fingerprint key named by the config.
     pub fn new(config: AgentConfig) -> anyhow::Result<Agent> {
-        let engine = load_engine(config.detection.rules.as_deref(), config.detection.min_confidence)?;
+        let engine = load_engine(config.detection.rules.as_deref(), config.detection.min_confidence, config.detection.phone_regions.as_deref())?;
         let key = finding::load_fingerprint_key(&config.fingerprint.key_file).map_err(anyhow::Error::msg)?;
         let host = config.host.clone().unwrap_or_else(hostname);
         let factory = FindingFactory::new(config.agent_id.clone(), host.clone(), key);

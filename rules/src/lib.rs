@@ -33,3 +33,4 @@ pub use category::Category;
 pub use engine::{Detection, Engine, EngineOptions};
 pub use fingerprint::{Fingerprint, FingerprintKey};
 pub use pack::{DetectorSpec, PackError, RulePack, RuleSet};
+pub use validate::phone::{DEFAULT_PHONE_REGIONS, PhoneRegions};

@@ -8,20 +8,45 @@
 /// generic form. The result is always valid UTF-8 (ASCII), whatever the input bytes.
 pub fn preview(detector: &str, raw: &[u8]) -> String {
     let mut out = Vec::with_capacity(raw.len() + 8);
-    preview_into(&mut out, detector == "email", raw);
+    preview_into(&mut out, Form::of(detector), raw);
     // Every byte written is ASCII (see `preview_into`): the lossy conversion never replaces one.
     String::from_utf8_lossy(&out).into_owned()
 }
 
 /// [`preview`] appended to `out` as ASCII bytes, for callers that reuse one buffer across many
-/// values (the agent writes a preview per finding); `email` selects the e-mail form (the
-/// `email` detector's). Bytes rather than a `String`: pushing `char`s one by one was a
+/// values (the agent writes a preview per finding); `form` is the detector's ([`Form::of`]). Bytes rather than a `String`: pushing `char`s one by one was a
 /// noticeable share of a scan.
-pub fn preview_into(out: &mut Vec<u8>, email: bool, raw: &[u8]) {
-    if email && let Some(at) = raw.iter().rposition(|&b| b == b'@') {
+pub fn preview_into(out: &mut Vec<u8>, form: Form, raw: &[u8]) {
+    if form == Form::Email
+        && let Some(at) = raw.iter().rposition(|&b| b == b'@')
+    {
         return mask_email(out, &raw[..at], &raw[at + 1..]);
     }
-    mask_generic(out, raw, 2, 3)
+    // A name's head and tail are most of it: one letter only.
+    let (head, tail) = if form == Form::Name { (1, 0) } else { (2, 3) };
+    mask_generic(out, raw, head, tail)
+}
+
+/// How a detector's values are masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// First two and last three significant characters kept.
+    Generic,
+    /// `j***@e***.com`.
+    Email,
+    /// First letter only (`person_name`).
+    Name,
+}
+
+impl Form {
+    /// The form of detector `id`'s values.
+    pub fn of(id: &str) -> Form {
+        match id {
+            "email" => Form::Email,
+            "person_name" => Form::Name,
+            _ => Form::Generic,
+        }
+    }
 }
 
 fn first_byte(b: &[u8]) -> u8 {
@@ -104,8 +129,8 @@ mod tests {
     #[test]
     fn the_preview_is_ascii_whatever_the_input() {
         let mut out = Vec::new();
-        preview_into(&mut out, false, "é ü 1234567 \u{1F600}".as_bytes());
-        preview_into(&mut out, true, &[0xff, b'@', 0xc3, b'.', 0xa9]);
+        preview_into(&mut out, Form::Generic, "é ü 1234567 \u{1F600}".as_bytes());
+        preview_into(&mut out, Form::Email, &[0xff, b'@', 0xc3, b'.', 0xa9]);
         assert!(out.is_ascii(), "{out:?}");
     }
 

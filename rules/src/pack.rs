@@ -96,6 +96,8 @@ struct DetectorToml {
     #[serde(default)]
     opaque: bool,
     #[serde(default)]
+    trim: bool,
+    #[serde(default)]
     prefilter: Vec<String>,
     #[serde(default)]
     validator: Option<Spanned<String>>,
@@ -192,6 +194,10 @@ pub struct DetectorSpec {
     /// (an IBAN-shaped token with a bad check does not become a card number). Otherwise the
     /// search resumes at the next token.
     pub opaque: bool,
+    /// When a candidate written with separators is refused, it is tried again without its last
+    /// groups (`DE 136 695 976 12` → `DE 136 695 976`): for patterns that tolerate separators
+    /// and so may run into what follows the value.
+    pub trim: bool,
     /// Literals one of which must appear in the candidate's line (case-insensitive); empty: none.
     pub prefilter: Vec<String>,
     /// Validator applied to candidates.
@@ -273,6 +279,7 @@ impl RulePack {
                 patterns: d.patterns.into_iter().map(|p| p.into_inner()).collect(),
                 context_patterns: d.context_patterns.into_iter().map(|p| p.into_inner()).collect(),
                 opaque: d.opaque,
+                trim: d.trim,
                 prefilter: d.prefilter,
                 validator,
                 confidence,

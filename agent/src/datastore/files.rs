@@ -484,11 +484,12 @@ mod tests {
 
     #[test]
     fn csv_is_reported_per_header_column_with_retention() {
-        let csv = "id,name,email,created_at\n1,Ann,ann@example.fr,2018-02-01\n2,Bob,bob@example.fr,2020-01-01\n3,Cy,,2010-01-01\n";
+        let csv = "id,name,email,created_at\n1,Ann,ann@example.fr,2018-02-01\n2,Bob,bob@example.fr,2020-01-01\n3,,,2010-01-01\n";
         let (engine, r) = classify("customers.csv", csv.as_bytes());
         assert_eq!(r.rows, 3);
-        assert_eq!(columns(&engine, &r), vec![("email".into(), "email".into(), 2)]);
-        assert_eq!(r.verdicts[0].sampled_rows, 2, "the empty cell is not a sampled value");
+        // A column named like a name holds names (#18).
+        assert_eq!(columns(&engine, &r), vec![("name".into(), "person_name".into(), 2), ("email".into(), "email".into(), 2)]);
+        assert_eq!(r.verdicts[1].sampled_rows, 2, "the empty cell is not a sampled value");
         assert_eq!(r.oldest_personal, parse_timestamp(b"2018-02-01"), "row 3 holds no personal data");
     }
 
@@ -497,7 +498,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"name\tiban\nAnn\tFR7630006000011234567890189\n").unwrap();
         let (engine, r) = classify("accounts.tsv.gz", &gz.finish().unwrap());
-        assert_eq!(columns(&engine, &r), vec![("iban".into(), "iban".into(), 1)]);
+        assert_eq!(columns(&engine, &r), vec![("name".into(), "person_name".into(), 1), ("iban".into(), "iban".into(), 1)]);
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub(super) struct JsonLines {
     /// Per detector: `,"detector":…,"category":…,"special":…,"confidence":` (already escaped).
     detector_fields: Vec<Vec<u8>>,
     /// Per detector: previews use the e-mail form (see [`mask::preview`]).
-    email_form: Vec<bool>,
+    forms: Vec<mask::Form>,
     /// Confidences already formatted, keyed by the bits of the rounded `f32` (a handful of
     /// distinct values; formatted by serde_json once so the digits are its shortest form).
     confidences: Vec<(u32, Vec<u8>)>,
@@ -161,8 +161,8 @@ impl JsonLines {
                 f
             })
             .collect();
-        let email_form = engine.detectors().map(|spec| spec.id == "email").collect();
-        JsonLines { buf: Vec::with_capacity(JSON_FLUSH + 4096), detector_fields, email_form, confidences: Vec::new(), preview: Vec::new() }
+        let forms = engine.detectors().map(|spec| mask::Form::of(&spec.id)).collect();
+        JsonLines { buf: Vec::with_capacity(JSON_FLUSH + 4096), detector_fields, forms, confidences: Vec::new(), preview: Vec::new() }
     }
 
     /// Appends one record and its newline; `path` is already a JSON string.
@@ -191,7 +191,7 @@ impl JsonLines {
         }
         b.extend_from_slice(b",\"preview\":");
         self.preview.clear();
-        mask::preview_into(&mut self.preview, self.email_form[detector], raw);
+        mask::preview_into(&mut self.preview, self.forms[detector], raw);
         write_json_str(b, &self.preview);
         if show_value {
             b.extend_from_slice(b",\"value\":");

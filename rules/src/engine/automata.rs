@@ -50,7 +50,8 @@ fn is_word(b: u8) -> bool {
 
 impl Shape {
     /// The default e-mail pattern (`packs/contact.toml`).
-    const EMAIL: &'static str = r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z]+\b";
+    const EMAIL: &'static str =
+        r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.(?:[Xx][Nn]--[A-Za-z0-9-]*[A-Za-z0-9]|[A-Za-z][A-Za-z]+)\b";
     /// The default IPv4 pattern (`packs/network.toml`).
     const IPV4: &'static str = r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b";
 

@@ -13,17 +13,22 @@
 //!    search resumes at the next token, so a detector whose shape overlaps a refused one still
 //!    gets its chance — except after an *opaque* detector (IBAN, card, Steuer-ID, NIR): a refused
 //!    IBAN-shaped token hides what is inside it, which is how a Luhn-valid run inside an invalid
-//!    IBAN stays unreported.
+//!    IBAN stays unreported. A `trim` detector's refused candidate is tried again without its
+//!    last groups first; a refused `+…` number hides its digits.
 //! 4. **Collisions**: a valid candidate with no positive context word is compared with the other
 //!    detectors valid on the same span; one with a context word wins (`pesel: 44051401359` is a
 //!    PESEL even where it is also a valid Steuer-ID), else priority decides.
 //! 5. **Context**: words in a window around the candidate (same line) raise or lower the
 //!    confidence; a detector that requires context — or a candidate from one of its
-//!    `context_patterns` — is dropped without one.
+//!    `context_patterns`, or a phone number that only has its plan's length — is dropped without
+//!    one. A digit run next to a hex id or a UUID has negative context.
 //! 6. Allowlists drop test accounts and company domains; a threshold drops weak candidates.
 
 use crate::category::Category;
 use crate::pack::{DetectorSpec, RuleSet};
+use crate::validate::Validator;
+use crate::validate::name::person_name_value;
+use crate::validate::phone::{Fit, PhoneRegions, phone_in, phone_judged};
 use aho_corasick::AhoCorasick;
 use allowlist::CompiledAllowlist;
 use automata::{Automata, Caches, CachesFn, Fallback};
@@ -40,15 +45,18 @@ mod error;
 pub use error::EngineError;
 
 /// Engine settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Detections below this confidence are dropped.
     pub min_confidence: f32,
+    /// The regions whose national phone formats are recognised (international forms are
+    /// recognised for every region).
+    pub phone_regions: PhoneRegions,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { min_confidence: 0.5 }
+        EngineOptions { min_confidence: 0.5, phone_regions: PhoneRegions::default() }
     }
 }
 
@@ -160,10 +168,17 @@ struct Candidate {
 /// True when the candidate starting at `start` continues the token before it: `ab12`, or a
 /// hyphenated token such as the last group of a UUID (`…-4ff1-039663603791`) or an order
 /// number (`ORD-2025-46082646`).
+///
+/// Digits just after a `+` continue it too: they are the rest of an international number that
+/// was refused, not a national number of their own; and digits after `digit:` are the seconds
+/// of a time (`00:00:02.183000`).
 fn continues_before(hay: &[u8], start: usize) -> bool {
     start > 0
         && hay[start].is_ascii_alphanumeric()
-        && (hay[start - 1].is_ascii_alphanumeric() || (start > 1 && hay[start - 1] == b'-' && hay[start - 2].is_ascii_alphanumeric()))
+        && (hay[start - 1].is_ascii_alphanumeric()
+            || (start > 1 && hay[start - 1] == b'-' && hay[start - 2].is_ascii_alphanumeric())
+            || (hay[start - 1] == b'+' && hay[start].is_ascii_digit())
+            || (start > 1 && hay[start - 1] == b':' && hay[start - 2].is_ascii_digit() && hay[start].is_ascii_digit()))
 }
 
 /// True when the candidate ending at `end` is continued by the token after it (see
@@ -177,6 +192,54 @@ fn continues_after(hay: &[u8], end: usize) -> bool {
 /// Digits and the separators written between them (space, dot, dash, slash, brackets, `+`).
 fn is_digit_run(raw: &[u8]) -> bool {
     raw.iter().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'/' | b'(' | b')' | b'+'))
+}
+
+/// True when `token` looks like a hex identifier or a UUID: at least eight lower-case hex
+/// digits and dashes, with both a letter a–f and a digit (`DE4374…`, an upper-case IBAN, is
+/// not one).
+fn is_hex_id(token: &[u8]) -> bool {
+    token.len() >= 8 && token.iter().any(u8::is_ascii_digit) && token.iter().any(|b| matches!(b, b'a'..=b'f'))
+}
+
+/// Lower-case hex digits and the dashes of a UUID.
+fn is_hex_part(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'a'..=b'f' | b'-')
+}
+
+/// Whether the token just before `start` (one separator away) is a hex id or a UUID.
+fn hex_before(hay: &[u8], start: usize) -> bool {
+    let Some(sep) = start.checked_sub(1) else { return false };
+    if !matches!(hay[sep], b' ' | b'-' | b':' | b'/' | b'_' | b'.') {
+        return false;
+    }
+    let from = hay[..sep].iter().rposition(|b| !is_hex_part(*b)).map_or(0, |i| i + 1);
+    // The token must start there: `abc123def` is hex, `xabc123def` is not.
+    (from == 0 || !hay[from - 1].is_ascii_alphanumeric()) && is_hex_id(&hay[from..sep])
+}
+
+/// Whether the token just after `end` (one separator away) is a hex id or a UUID.
+fn hex_after(hay: &[u8], end: usize) -> bool {
+    if end + 1 >= hay.len() || !matches!(hay[end], b' ' | b'-' | b':' | b'/' | b'_' | b'.') {
+        return false;
+    }
+    let to = hay[end + 1..].iter().position(|b| !is_hex_part(*b)).map_or(hay.len(), |i| end + 1 + i);
+    // The token must end there: `abc123def` is hex, `deadline` is a word.
+    (to == hay.len() || !hay[to].is_ascii_alphanumeric()) && is_hex_id(&hay[end + 1..to])
+}
+
+/// The longest shorter candidate the validator accepts, cut just before one of the last
+/// separators of `hay[start..end]` (at most eight tries): a pattern that tolerates separators
+/// may run into the words or numbers that follow the value.
+fn trimmed(v: Validator, hay: &[u8], start: usize, end: usize) -> Option<(usize, Vec<u8>)> {
+    let mut cut = end;
+    for _ in 0..8 {
+        let sep = hay[start..cut].iter().rposition(|b| !b.is_ascii_alphanumeric())?;
+        cut = start + hay[start..start + sep].iter().rposition(u8::is_ascii_alphanumeric)? + 1;
+        if let Some(n) = v.check(&hay[start..cut]) {
+            return Some((cut, n));
+        }
+    }
+    None
 }
 
 /// Where the search resumes after a refused candidate starting at `start`: after the token.
@@ -282,10 +345,27 @@ impl Engine {
                 // A recognised value that is not reported (allowlisted, below the threshold,
                 // without its required context) is still that value: nothing inside it is.
                 (None, Some(silenced_end)) => pos = silenced_end,
-                (None, None) if self.detectors[self.owner[m.pattern().as_usize()]].spec.opaque => pos = end,
+                // A refused token of an opaque detector hides what is inside it, unless the
+                // detector's pattern tolerates separators: then it may be several values
+                // (`at 06 12 34 56 78` is not an Austrian IBAN, but holds a phone number).
+                (None, None) if self.hides_inside(m.pattern(), &hay[start..end]) => pos = end,
                 (None, None) => pos = next_token(hay, start),
             }
         }
+    }
+
+    /// Whether a refused candidate of pattern `pid` hides what is inside it (see
+    /// [`DetectorSpec::opaque`]). For a detector whose pattern tolerates separators and case
+    /// ([`DetectorSpec::trim`]), only a token that starts like one of its values in upper case
+    /// does: `FR76 4111 1111 1111 1111 0000 000` hides its Luhn-valid run, `at 06 12 34 56 78`
+    /// is a word and a phone number.
+    ///
+    /// A refused international number (`+1 268460123`) hides its digits too: they are not a
+    /// national number of their own.
+    fn hides_inside(&self, pid: PatternID, raw: &[u8]) -> bool {
+        let spec = &self.detectors[self.owner[pid.as_usize()]].spec;
+        raw.first() == Some(&b'+')
+            || (spec.opaque && (!spec.trim || raw.iter().take(2).all(u8::is_ascii_uppercase) || raw.iter().all(u8::is_ascii_alphanumeric)))
     }
 
     /// The next leftmost-first match of the union in `hay[pos..]`: the forward lazy DFA finds
@@ -408,6 +488,14 @@ impl Engine {
         best
     }
 
+    /// The validator `v` on `raw`, with this engine's settings (the phone regions).
+    fn check(&self, v: Validator, raw: &[u8]) -> Option<Vec<u8>> {
+        match v {
+            Validator::Phone => phone_in(raw, &self.options.phone_regions),
+            v => v.check(raw),
+        }
+    }
+
     /// See [`Engine::judge`].
     fn confirm(&self, hay: &[u8], start: usize, end: usize, pid: PatternID, only_positive: bool) -> Outcome {
         match self.judge(hay, start, end, pid, only_positive) {
@@ -428,6 +516,14 @@ impl Engine {
             return None;
         }
         if memchr::memchr(b'\n', raw).is_some() {
+            return None;
+        }
+        // A lower-case candidate between dots of a longer token is part of a file or host name
+        // (`runtime.1427050f.chunk.js`).
+        if raw.iter().any(u8::is_ascii_lowercase)
+            && ((start > 1 && hay[start - 1] == b'.' && hay[start - 2].is_ascii_alphanumeric())
+                || (end + 1 < hay.len() && hay[end] == b'.' && hay[end + 1].is_ascii_alphanumeric()))
+        {
             return None;
         }
         if let Some(pf) = &det.prefilter {
@@ -458,13 +554,38 @@ impl Engine {
         } else {
             None
         };
-        let normalized = match det.spec.validator {
-            Some(v) => v.check(raw)?,
-            None => raw.to_vec(),
+        let mut weak = false;
+        let (start, end, normalized) = match det.spec.validator {
+            // A name's candidate starts with its key: the finding starts at the name.
+            Some(Validator::PersonName) => {
+                let (offset, n) = person_name_value(raw)?;
+                (start + offset, end, n)
+            }
+            // A number that only has its plan's length needs a phone word (see `Fit`), unless
+            // it is written as people write phone numbers (`+`, brackets, groups).
+            Some(Validator::Phone) => {
+                let (n, fit) = phone_judged(raw, &self.options.phone_regions)?;
+                weak = fit == Fit::Possible && raw.iter().all(u8::is_ascii_digit);
+                (start, end, n)
+            }
+            Some(v) => match self.check(v, raw) {
+                Some(n) => (start, end, n),
+                None if det.spec.trim => {
+                    let (end, n) = trimmed(v, hay, start, end)?;
+                    (start, end, n)
+                }
+                None => return None,
+            },
+            None => (start, end, raw.to_vec()),
         };
-        let context = early.unwrap_or_else(context);
+        let raw = &hay[start..end];
+        let mut context = early.unwrap_or_else(context);
+        // A digit run next to a hex id or a UUID is one more part of an identifier.
+        if context == Context::Neutral && is_digit_run(raw) && (hex_before(hay, start) || hex_after(hay, end)) {
+            context = Context::Negative;
+        }
         let positive = context == Context::Positive;
-        if (ctx.required || self.needs_context[pid.as_usize()]) && !positive {
+        if (ctx.required || self.needs_context[pid.as_usize()] || weak) && !positive {
             return Some(Err(()));
         }
         let confidence = match context {

@@ -187,9 +187,61 @@ fn the_fallback_regexes_agree_with_the_lazy_dfas() {
 }
 
 #[test]
-fn default_packs_hold_36_detectors_with_a_category_each() {
+fn default_packs_hold_37_detectors_with_a_category_each() {
     let e = engine();
-    assert_eq!(e.detectors().len(), 36);
+    assert_eq!(e.detectors().len(), 37);
     assert!(e.detectors().any(|d| d.id == "health_term" && d.special));
     assert!(e.detectors().all(|d| !d.description.is_empty()));
+}
+
+#[test]
+fn values_as_people_write_them() {
+    let e = engine();
+    let one = |text: &str, id: &str, value: &str| {
+        let got = found(&e, text);
+        assert_eq!(got, [(id.to_string(), value.to_string())], "{text}");
+    };
+    one("iban BE 05 0013 6299 3375 status=ok", "iban", "BE 05 0013 6299 3375");
+    one("iban=ES15-0049-1806-9121-1186-9374", "iban", "ES15-0049-1806-9121-1186-9374");
+    one("iban=es1500491806912111869374", "iban", "es1500491806912111869374");
+    one("vat DE 136 695 976 ok", "eu_vat_number", "DE 136 695 976");
+    one("Customer BE 0202.239.951 called", "eu_vat_number", "BE 0202.239.951");
+    one("Customer 078 05 1123 called", "us_ssn", "078 05 1123");
+    one("processed 85.07.30-033 28", "be_national_number", "85.07.30-033 28");
+    one("nie x-2482300w", "es_nie", "x-2482300w");
+    one("mail test@xn--hxajbheg2az3al.xn--jxalpdlp", "email", "test@xn--hxajbheg2az3al.xn--jxalpdlp");
+    one("from 2001:db8::192.168.1.1", "ipv6", "2001:db8::192.168.1.1");
+    one("call at 06 12 34 56 78", "phone", "06 12 34 56 78");
+}
+
+#[test]
+fn refused_values_leave_nothing_behind() {
+    let e = engine();
+    assert!(found(&e, "ssn 078-05-1120").is_empty(), "specimen card number");
+    assert_eq!(found(&e, "phone +3312345678"), [], "no national number after a refused +");
+    assert!(found(&e, "phone +1 268460123").is_empty(), "nor after a refused + and a space");
+    assert!(found(&e, "iban NL56 3003 0A17 1643 00").is_empty(), "letter where NL wants digits");
+}
+
+#[test]
+fn identifiers_are_not_personal_data() {
+    let e = engine();
+    assert!(found(&e, "session=4176743314928 ok").is_empty());
+    assert!(found(&e, "GET /static/js/runtime.1427050f.chunk.js").is_empty(), "part of a file name");
+    assert!(found(&e, "span=4111111111111111 ok").is_empty(), "`span` holds `pan` but is an identifier");
+    assert!(found(&e, "trace_id=4111111111111111").is_empty());
+    assert!(found(&e, "ref 4bf92f3577b34da6a3ce929d0e0e4736 4111111111111111").is_empty(), "hex neighbour");
+    assert!(found(&e, "id 550e8400-e29b-41d4-a716-446655440000/0612345678").is_empty(), "UUID neighbour");
+    assert_eq!(found(&e, "card 4111111111111111").len(), 1);
+}
+
+#[test]
+fn names_where_the_structure_says_so() {
+    let e = engine();
+    assert_eq!(found(&e, "customer_name=Jean Dupont status=ok"), [("person_name".to_string(), "Jean Dupont".to_string())]);
+    assert_eq!(found(&e, "{\"Nachname\":\"Müller\",\"x\":1}"), [("person_name".to_string(), "Müller".to_string())]);
+    assert_eq!(found(&e, "PID|1||12345^^^MRN||DOE^JOHN^A||19800101|M"), [("person_name".to_string(), "DOE^JOHN^A".to_string())]);
+    assert_eq!(found(&e, "first_name: Anne-Marie van der Berg"), [("person_name".to_string(), "Anne-Marie van der Berg".to_string())]);
+    assert!(found(&e, "name=Default service_name=Payments").is_empty());
+    assert!(found(&e, "Jean Dupont called").is_empty(), "no key, no name");
 }

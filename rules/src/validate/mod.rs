@@ -6,16 +6,20 @@
 //!
 //! Validators are named in rule packs (`validator = "iban"`); the names are the `FromStr` forms
 //! of [`Validator`] and are listed in [`Validator::ALL`]. One module per family:
-//! [`checksum`] (the arithmetic), [`contact`], [`financial`], [`network`], [`identity`],
-//! [`national_id`], [`health`].
+//! [`checksum`] (the arithmetic), [`contact`], [`phone`], [`financial`], [`iban`], [`vat`],
+//! [`network`], [`identity`], [`national_id`], [`health`].
 
 pub mod checksum;
 pub mod contact;
 pub mod financial;
 pub mod health;
+pub mod iban;
 pub mod identity;
+pub mod name;
 pub mod national_id;
 pub mod network;
+pub mod phone;
+pub mod vat;
 
 use std::str::FromStr;
 
@@ -52,14 +56,14 @@ macro_rules! validators {
 validators! {
     /// [`contact::email`]
     Email = "email" => contact::email,
-    /// [`contact::phone`]
-    Phone = "phone" => contact::phone,
-    /// [`financial::iban`]
-    Iban = "iban" => financial::iban,
+    /// [`phone::phone`] (the engine calls [`phone::phone_in`] with its configured regions)
+    Phone = "phone" => phone::phone,
+    /// [`iban::iban`]
+    Iban = "iban" => iban::iban,
     /// [`financial::payment_card`]
     PaymentCard = "payment_card" => financial::payment_card,
-    /// [`financial::eu_vat_number`]
-    EuVatNumber = "eu_vat_number" => financial::eu_vat_number,
+    /// [`vat::eu_vat_number`]
+    EuVatNumber = "eu_vat_number" => vat::eu_vat_number,
     /// [`network::ipv4`]
     Ipv4 = "ipv4" => network::ipv4,
     /// [`network::ipv6`]
@@ -74,6 +78,8 @@ validators! {
     FrPassport = "fr_passport" => identity::fr_passport,
     /// [`identity::de_id_card`]
     DeIdCard = "de_id_card" => identity::de_id_card,
+    /// [`name::person_name`] (the engine uses [`name::person_name_value`] to start the finding at the name)
+    PersonName = "person_name" => name::person_name,
     /// [`identity::passport_mrz`]
     PassportMrz = "passport_mrz" => identity::passport_mrz,
     /// [`national_id::fr_nir`]

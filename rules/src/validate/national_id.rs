@@ -246,7 +246,7 @@ pub fn dk_cpr(raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Finnish henkilötunnus: DDMMYY, century sign (`+` 1800s, `-`/`U`–`Y` 1900s, `A`–`F` 2000s),
-/// individual number, check character `0123456789ABCDEFHJKLMNPRSTUVWXY`[DDMMYYNNN mod 31].
+/// individual number (002–899), check character `0123456789ABCDEFHJKLMNPRSTUVWXY`[DDMMYYNNN mod 31].
 pub fn fi_hetu(raw: &[u8]) -> Option<Vec<u8>> {
     const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
     let s = raw.to_ascii_uppercase();
@@ -260,6 +260,10 @@ pub fn fi_hetu(raw: &[u8]) -> Option<Vec<u8>> {
         _ => return None,
     };
     if !is_date(century + two(&s[4..])?, two(&s[2..])?, two(&s)?) {
+        return None;
+    }
+    // Individual numbers 002-899; 900-999 are temporary numbers.
+    if !(2..=899).contains(&number(&s[7..10])?) {
         return None;
     }
     let mut n = Compact::from_slice(&s[..6]);
@@ -282,21 +286,21 @@ pub fn at_svnr(raw: &[u8]) -> Option<Vec<u8>> {
     (sum % 11 != 10 && sum % 11 == u32::from(d[3] - b'0')).then(|| d.to_vec())
 }
 
-/// Irish PPS number: 7 digits, a check letter and optionally `A`, `H` or `W`; check =
-/// (Σ dᵢ·(8 − i) + 9·value(second letter)) mod 23 → `WABCDEFGHIJKLMNOPQRSTUV`.
+/// Irish PPS number: 7 digits, a check letter and optionally a second letter. Since 2013 the
+/// second letter `A`, `B` or `H` enters the check: (Σ dᵢ·(8 − i) + 9·value(second letter)) mod
+/// 23 → `WABCDEFGHIJKLMNOPQRSTUV`; the older `W`, `T` and `X` suffixes do not.
 pub fn ie_ppsn(raw: &[u8]) -> Option<Vec<u8>> {
     const LETTERS: &[u8; 23] = b"WABCDEFGHIJKLMNOPQRSTUV";
     let s = compact_upper(raw);
-    if !(8..=9).contains(&s.len()) || !all_digits(&s[..7]) || !s[7].is_ascii_uppercase() {
+    if !(8..=9).contains(&s.len()) || !all_digits(&s[..7]) || !matches!(s[7], b'A'..=b'W') {
         return None;
     }
     let mut sum = weighted_sum(&s[..7], &[8, 7, 6, 5, 4, 3, 2])?;
     if let Some(&second) = s.get(8) {
-        if !matches!(second, b'A' | b'H' | b'W' | b'B' | b'C' | b'D' | b'E' | b'F' | b'G' | b'I') {
-            return None;
-        }
-        if second != b'W' {
-            sum += 9 * u32::from(second - b'A' + 1);
+        match second {
+            b'A' | b'B' | b'H' => sum += 9 * u32::from(second - b'A' + 1),
+            b'W' | b'T' | b'X' => {}
+            _ => return None,
         }
     }
     (LETTERS[(sum % 23) as usize] == s[7]).then(|| s.to_vec())
@@ -332,7 +336,8 @@ pub fn gb_nhs_number(raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// US Social Security number AAA-GG-SSSS: area not 000, 666 or 900–999, group not 00, serial
-/// not 0000 (randomised issuance since 2011 kept these rules).
+/// not 0000 (randomised issuance since 2011 kept these rules), and not one of the numbers known
+/// from specimen cards and examples (`078-05-1120`…).
 pub fn us_ssn(raw: &[u8]) -> Option<Vec<u8>> {
     let d = digits(raw);
     if d.len() != 9 {
@@ -340,6 +345,10 @@ pub fn us_ssn(raw: &[u8]) -> Option<Vec<u8>> {
     }
     let (area, group, serial) = (&d[..3], &d[3..5], &d[5..]);
     if area == b"000" || area == b"666" || area[0] == b'9' || group == b"00" || serial == b"0000" {
+        return None;
+    }
+    // Numbers made public on a specimen card or in advertising.
+    if [b"078051120", b"457555462", b"219099999"].iter().any(|n| n[..] == d[..]) {
         return None;
     }
     Some(d.to_vec())
