@@ -36,6 +36,8 @@ pub mod discovery;
 pub mod enrollment;
 pub mod finding;
 pub mod metrics;
+#[cfg(test)]
+mod model_test;
 pub mod mode;
 pub mod place;
 pub mod private;
