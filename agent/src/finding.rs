@@ -126,7 +126,12 @@ impl FindingFactory {
         if detections.is_empty() {
             return;
         }
-        let (sent, id_source) = self.sources(engine, source);
+        let (sent, mut id_source) = self.sources(engine, source);
+        if !id_source.identity.is_empty() {
+            // A line's id is its file's identity and its position, never the file's name: a
+            // file renamed while the agent was down gives the lines read again their old ids.
+            id_source.locator.clear();
+        }
         let mut strongest = crate::subject::Strongest::default();
         let fingerprints: Vec<[u8; 32]> = detections
             .iter()

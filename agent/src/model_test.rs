@@ -26,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::mode::RunMode;
 use crate::reader::{Reader, ReaderContext};
 use crate::spool::{FsyncPolicy, FullPolicy, Position, Spool, SpoolConfig};
+use custos_proto::v1 as pb;
 use custos_rules::{Engine, FingerprintKey};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -69,8 +70,8 @@ struct World {
     spool_cfg: SpoolConfig,
     agent: Option<Running>,
     collector_up: bool,
-    /// The collector's store: finding id → fingerprint.
-    store: HashMap<String, [u8; 32]>,
+    /// The collector's store: finding id → (fingerprint, where: path, identity and offset).
+    store: HashMap<String, ([u8; 32], String)>,
     /// Personal lines written: fingerprint → (line number, expectation).
     lines: HashMap<[u8; 32], (u64, Expect)>,
     /// Lines (by fingerprint) in each file, by the file's current name.
@@ -140,8 +141,8 @@ impl World {
     fn start(&mut self) {
         assert!(self.agent.is_none());
         let metrics = Arc::new(Metrics::default());
+        let resume = crate::checkpoint::resume(&self.data).unwrap();
         let spool = Spool::open(&self.data.join("spool"), self.spool_cfg.clone(), metrics.clone()).unwrap();
-        let saved = crate::checkpoint::Checkpoints::load(&self.data.join("checkpoints.json")).unwrap();
         let (tx, rx) = tokio::sync::watch::channel(false);
         let source = LogSource {
             paths: vec![format!("{}/*.log", self.logs.display()), format!("{}/*.log.1", self.logs.display())],
@@ -158,7 +159,9 @@ impl World {
             spool: spool.clone(),
             metrics: metrics.clone(),
             checkpoints_path: self.data.join("checkpoints.json"),
-            saved,
+            checkpoints_copy: crate::checkpoint::copy_path(&self.data),
+            saved: resume.saved,
+            read_whole: resume.read_whole,
             mode: RunMode::Follow,
             shutdown: rx,
             anomaly: AnomalyConfig::default(),
@@ -166,6 +169,8 @@ impl World {
         };
         let sent = spool.acked();
         self.agent = Some(Running { reader: Reader::new(ctx), spool, metrics, sent, _shutdown: tx });
+        // The reader's first poll comes at once (what is there then is "present at start").
+        self.poll(true);
     }
 
     fn kill(&mut self) {
@@ -231,7 +236,12 @@ impl World {
         };
         for f in &batch {
             let fp: [u8; 32] = f.fingerprint.as_slice().try_into().expect("a personal-data finding has a fingerprint");
-            self.store.entry(f.id.clone()).or_insert(fp);
+            let src = f.source.clone().unwrap_or_default();
+            let offset = match f.position.as_ref().and_then(|p| p.at.clone()) {
+                Some(pb::position::At::Text(t)) => t.line_offset,
+                _ => 0,
+            };
+            self.store.entry(f.id.clone()).or_insert((fp, format!("{} {} @{offset}", src.locator, src.identity)));
         }
         if lose_ack {
             a.sent = a.spool.acked(); // the transport reconnects and resends
@@ -412,15 +422,17 @@ impl World {
     /// The property. Returns what is wrong.
     fn check(&self) -> Result<(), String> {
         let mut stored: HashMap<[u8; 32], u64> = HashMap::new();
-        for fp in self.store.values() {
+        let mut places: HashMap<[u8; 32], Vec<&str>> = HashMap::new();
+        for (fp, place) in self.store.values() {
             *stored.entry(*fp).or_default() += 1;
+            places.entry(*fp).or_default().push(place);
         }
         let mut problems: Vec<String> = self.errors.iter().take(1).cloned().collect();
         let mut missing = 0u64;
         for (fp, (n, expect)) in &self.lines {
             let got = stored.get(fp).copied().unwrap_or(0);
             if got > 1 {
-                problems.push(format!("line {n} stored {got} times"));
+                problems.push(format!("line {n} stored {got} times ({})", places[fp].join(", ")));
             } else if got == 0 && *expect == Expect::Once {
                 missing += 1;
                 if missing <= 5 {

@@ -30,7 +30,11 @@ pub struct ReaderContext {
     pub(crate) spool: Spool,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) checkpoints_path: std::path::PathBuf,
+    /// A second copy of the checkpoints, beside the spool (see [`crate::checkpoint::resume`]).
+    pub(crate) checkpoints_copy: std::path::PathBuf,
     pub(crate) saved: Option<Checkpoints>,
+    /// The agent ran before but no checkpoint was found: read files present at start whole.
+    pub(crate) read_whole: bool,
     pub(crate) mode: RunMode,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) anomaly: anomaly::AnomalyConfig,
@@ -70,6 +74,9 @@ impl Reader {
     pub fn new(ctx: ReaderContext) -> Reader {
         let mut tailer = tail::Tailer::new(ctx.sources.clone(), ctx.saved.clone());
         tailer.set_orphan_grace(Duration::from_millis(ctx.tail.orphan_grace_ms));
+        if ctx.read_whole {
+            tailer.read_whole_files();
+        }
         let mut watches = anomaly::LogWatches::new(&ctx.sources, &ctx.anomaly);
         watches.share_sizes(ctx.sizes.clone());
         Reader {
@@ -164,15 +171,18 @@ impl Reader {
 
     /// True when the checkpoints should be saved now (`finishing`: the loop is about to end).
     pub fn checkpoint_due(&self, finishing: bool) -> bool {
-        self.checkpoint_dirty && (finishing || self.last_checkpoint.elapsed() >= Duration::from_millis(self.ctx.tail.checkpoint_interval_ms))
+        self.tailer.needs_checkpoint() || self.checkpoint_dirty && (finishing || self.last_checkpoint.elapsed() >= Duration::from_millis(self.ctx.tail.checkpoint_interval_ms))
     }
 
     /// Makes the spool durable, then saves the read positions.
     pub fn checkpoint(&mut self) -> anyhow::Result<()> {
         // The findings of every line before the checkpoint must be durable first.
         self.ctx.spool.sync()?;
-        let path = &self.ctx.checkpoints_path;
-        self.tailer.checkpoints().save(path).map_err(|e| anyhow::anyhow!("{}: cannot save checkpoints: {e}", path.display()))?;
+        let c = self.tailer.checkpoints();
+        for path in [&self.ctx.checkpoints_path, &self.ctx.checkpoints_copy] {
+            c.save(path).map_err(|e| anyhow::anyhow!("{}: cannot save checkpoints: {e}", path.display()))?;
+        }
+        self.tailer.saved(c);
         self.last_checkpoint = Instant::now();
         self.checkpoint_dirty = false;
         Ok(())
