@@ -92,8 +92,19 @@ impl Reader {
     }
 
     /// Reads what the followed files gained (and looks for new files when `rescan`), and
-    /// appends the findings to the spool.
+    /// appends the findings to the spool. When the tailer needs a durable checkpoint before it
+    /// reads on (a first start, a new generation of a file), it is saved at once and the files
+    /// read again.
     pub fn poll(&mut self, rescan: bool) -> anyhow::Result<Polled> {
+        let polled = self.poll_once(rescan)?;
+        if polled == Polled::Read && self.tailer.needs_checkpoint() {
+            self.checkpoint()?;
+            return self.poll_once(false);
+        }
+        Ok(polled)
+    }
+
+    fn poll_once(&mut self, rescan: bool) -> anyhow::Result<Polled> {
         let Reader { ctx, tailer, pending, detections, watches, anomalies, .. } = self;
         let shutdown = ctx.shutdown.clone();
         let stop = || *shutdown.borrow();
