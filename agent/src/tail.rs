@@ -26,7 +26,8 @@
 //! and the hash of the head bytes known when it was taken (`head_len` ≤ `HEAD_BYTES`): a
 //! restart resumes a file when its first `head_len` bytes still hash alike and it is not shorter
 //! than the offset. A checkpointed file renamed out of the globs while the agent was down is
-//! looked for by `dev:inode` in the directory it was last seen in, and read to its end.
+//! looked for by `dev:inode` in the directory it was last seen in, and read to its end, when
+//! its whole head (`HEAD_BYTES`) still matches.
 //!
 //! What these rules cannot tell apart (the only ways to lose or duplicate): a file truncated and
 //! rewritten, while the agent was down or between two polls, with the same first bytes and at
@@ -295,10 +296,11 @@ impl Tailer {
         let Some(saved) = &self.saved else { return };
         let mut missing: Vec<(u64, u64, Checkpoint)> = Vec::new();
         for (key, cp) in &saved.files {
-            // Only a file identified by its first bytes: an inode freed and reused elsewhere in
-            // the directory (a copytruncate copy) is not the file we followed.
+            // Only a file identified by its whole head: an inode freed and reused elsewhere in
+            // the directory (a copytruncate copy of a file with the same first line) is not the
+            // file we followed.
             if let Some((dev, ino)) = key_dev_ino(key)
-                && cp.head_len > 0
+                && cp.head_len == HEAD_BYTES
                 && !self.followed.iter().any(|f| f.dev == dev && f.ino == ino)
             {
                 missing.push((dev, ino, cp.clone()));
