@@ -263,8 +263,9 @@ fn scan_segment(path: &Path, count_upto: u64) -> io::Result<Scanned> {
                 at += HEADER as usize + len as usize;
                 out.valid = at as u64;
             }
-            Rec::End => break, // torn tail
-            Rec::Bad => match resync(&buf, at + 1) {
+            // A record running past the end is a torn tail only if nothing good follows (a
+            // corrupt length looks the same).
+            Rec::End | Rec::Bad => match resync(&buf, at + 1) {
                 (Some(next), markers) => {
                     out.corrupt.push((at as u64, 1 + markers));
                     at = next;
@@ -284,6 +285,23 @@ fn scan_segment(path: &Path, count_upto: u64) -> io::Result<Scanned> {
         }
     }
     Ok(out)
+}
+
+/// A segment of the older format: no marker, and its first record checks out as one of that
+/// format (a new segment whose first marker is damaged is not one).
+fn is_legacy(path: &Path) -> io::Result<bool> {
+    let mut f = File::open(path)?;
+    let mut header = [0u8; LEGACY_HEADER as usize];
+    if f.read_exact(&mut header).is_err() || header[..4] == MAGIC {
+        return Ok(false);
+    }
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if len > MAX_RECORD {
+        return Ok(false);
+    }
+    let mut payload = vec![0u8; len as usize];
+    Ok(f.read_exact(&mut payload).is_ok() && crc32fast::hash(&payload) == crc)
 }
 
 /// Converts a segment of the older format (`[len][crc][payload]`, no marker) in place;
@@ -377,9 +395,7 @@ impl Spool {
                 let _ = std::fs::remove_file(&p);
                 continue;
             }
-            let mut head = [0u8; 4];
-            let legacy = File::open(&p)?.read_exact(&mut head).is_ok() && head != MAGIC;
-            if legacy {
+            if is_legacy(&p)? {
                 let at = if id == acked.segment { acked.offset } else { 0 };
                 let new_at = convert_legacy(&p, at)?;
                 if id == acked.segment {
