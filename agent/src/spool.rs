@@ -248,11 +248,12 @@ struct Scanned {
     corrupt: Vec<(u64, u64)>,
 }
 
-/// Checks a segment record by record (see the module documentation).
-fn scan_segment(path: &Path, count_upto: u64) -> io::Result<Scanned> {
+/// Checks a segment record by record from `start` (a record boundary: 0, or the acknowledged
+/// offset, before which nothing matters any more); see the module documentation.
+fn scan_segment(path: &Path, start: u64, count_upto: u64) -> io::Result<Scanned> {
     let buf = std::fs::read(path)?;
-    let mut out = Scanned { valid: 0, records: 0, records_before: 0, corrupt: Vec::new() };
-    let mut at = 0usize;
+    let mut out = Scanned { valid: start.min(buf.len() as u64), records: 0, records_before: 0, corrupt: Vec::new() };
+    let mut at = start as usize;
     while at < buf.len() {
         match parse(&buf[at..]) {
             Rec::Good(len) => {
@@ -340,9 +341,9 @@ fn encode_record(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
-/// Good records before `upto` in a segment.
-fn count_records(path: &Path, upto: u64) -> io::Result<u64> {
-    Ok(scan_segment(path, upto)?.records_before)
+/// Good records from `from` to `upto` in a segment.
+fn count_records(path: &Path, from: u64, upto: u64) -> io::Result<u64> {
+    Ok(scan_segment(path, from, upto)?.records_before)
 }
 
 fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
@@ -386,7 +387,6 @@ impl Spool {
         ids.sort_unstable();
         let mut segments = BTreeMap::new();
         let mut corrupt_seen = HashSet::new();
-        let mut acked_records_in_first = 0;
         let mut converted_ack = false;
         for id in ids {
             let p = segment_path(dir, id);
@@ -403,28 +403,26 @@ impl Spool {
                     converted_ack = true;
                 }
             }
-            let upto = if id == acked.segment { acked.offset } else { 0 };
-            let scanned = scan_segment(&p, upto)?;
+            // The acknowledged part of the first segment is not looked at (nor cut, nor counted).
+            let start = if id == acked.segment { acked.offset } else { 0 };
+            let scanned = scan_segment(&p, start, 0)?;
             let len = std::fs::metadata(&p)?.len();
             for &(offset, lost) in &scanned.corrupt {
                 metrics.spool_corrupt.inc_by(lost);
                 corrupt_seen.insert(Position { segment: id, offset });
                 tracing::error!(segment = %p.display(), offset, lost, "corrupt records in the spool: skipped, their findings are lost (custos_agent_spool_corrupt_records_total)");
             }
-            if len != scanned.valid {
+            if len > scanned.valid {
                 tracing::warn!(segment = %p.display(), kept = scanned.valid, cut = len - scanned.valid, "spool segment had a torn tail; cut after the last good record");
                 OpenOptions::new().write(true).open(&p)?.set_len(scanned.valid)?;
             }
-            if id == acked.segment {
-                acked_records_in_first = scanned.records_before;
-            }
-            segments.insert(id, Segment { bytes: scanned.valid, records: scanned.records });
+            // Records of the first segment are counted from the acknowledged offset on.
+            segments.insert(id, Segment { bytes: scanned.valid.max(start), records: scanned.records });
         }
         if let Some((&first, _)) = segments.iter().next()
             && acked.segment < first
         {
             acked = Position { segment: first, offset: 0 };
-            acked_records_in_first = 0;
         }
         let write_segment = segments.keys().next_back().copied().unwrap_or(acked.segment.max(1));
         segments.entry(write_segment).or_insert(Segment { bytes: 0, records: 0 });
@@ -439,7 +437,7 @@ impl Spool {
             writer: BufWriter::with_capacity(256 * 1024, file),
             write_segment,
             acked,
-            acked_records_in_first,
+            acked_records_in_first: 0,
             last_sync: Instant::now(),
             dirty: false,
             last_ack_persist: Instant::now(),
@@ -661,10 +659,15 @@ impl Inner {
                 self.segments.remove(&id);
             }
         }
+        let path = segment_path(&dir, upto.segment);
         match records {
             Some(n) if self.acked.segment == upto.segment && !self.recount => self.acked_records_in_first += n,
+            _ if self.acked.segment == upto.segment => {
+                self.acked_records_in_first += count_records(&path, self.acked.offset, upto.offset).unwrap_or(0);
+                self.recount = false;
+            }
             _ => {
-                self.acked_records_in_first = if upto.offset == 0 { 0 } else { count_records(&segment_path(&dir, upto.segment), upto.offset).unwrap_or(0) };
+                self.acked_records_in_first = if upto.offset == 0 { 0 } else { count_records(&path, 0, upto.offset).unwrap_or(0) };
                 self.recount = false;
             }
         }
