@@ -16,8 +16,9 @@
 //! a valid record, so a good record is never lost because a neighbour is bad. What could not be
 //! recovered is counted (`custos_agent_spool_corrupt_records_total`, one per marker in the bad
 //! stretch, at least one) and logged, once per place. An incomplete record at the end of a
-//! segment (a crash in the middle of an append, before the checkpoint that would have covered
-//! its line) is cut off. Everything after `acked` is sent again — the collector stores each
+//! segment is cut off, and counted too: it is what a crash in the middle of an append leaves
+//! (its line comes after the last checkpoint and is read again, so the count is then an upper
+//! bound), but also what a damaged length field looks like. Everything after `acked` is sent again — the collector stores each
 //! finding id once, so this never duplicates.
 //!
 //! # When the spool is full
@@ -277,9 +278,10 @@ fn scan_segment(path: &Path, start: u64, count_upto: u64) -> io::Result<Scanned>
                         let len = u32::from_le_bytes([buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]]) as usize;
                         buf[at..at + 4] == MAGIC && at + HEADER as usize + len <= buf.len()
                     };
-                    if complete || markers > 0 {
-                        out.corrupt.push((at as u64, (complete as u64 + markers).max(1)));
-                    }
+                    // An incomplete last record is what a crash in the middle of an append
+                    // leaves (its line, after the last checkpoint, is read again), but also
+                    // what a damaged length looks like: counted either way.
+                    out.corrupt.push((at as u64, (complete as u64 + markers).max(1)));
                     break;
                 }
             },
@@ -736,85 +738,4 @@ impl Inner {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn finding(i: u64) -> pb::Finding {
-        pb::Finding { id: format!("f{i}"), detector: "email".into(), preview: "x".repeat(50), ..Default::default() }
-    }
-
-    fn spool(dir: &Path, cfg: SpoolConfig) -> Spool {
-        Spool::open(dir, cfg, Arc::new(Metrics::default())).unwrap()
-    }
-
-    fn ids(v: &[pb::Finding]) -> Vec<String> {
-        v.iter().map(|f| f.id.clone()).collect()
-    }
-
-    #[test]
-    fn unacked_findings_survive_a_reopen_and_acked_ones_do_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = SpoolConfig { segment_bytes: 300, ..Default::default() };
-        let s = spool(dir.path(), cfg.clone());
-        s.append(&(0..10).map(finding).collect::<Vec<_>>(), &|| false).unwrap();
-        let (first, pos) = s.read(s.acked(), 4).unwrap();
-        assert_eq!(ids(&first), ["f0", "f1", "f2", "f3"]);
-        s.ack(pos, 4).unwrap();
-        s.sync().unwrap();
-        drop(s);
-        let s = spool(dir.path(), cfg);
-        assert_eq!(s.depth(), 6);
-        let (rest, _) = s.read(s.acked(), 100).unwrap();
-        assert_eq!(ids(&rest), ["f4", "f5", "f6", "f7", "f8", "f9"]);
-    }
-
-    #[test]
-    fn a_torn_tail_is_cut_at_the_last_good_record() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = spool(dir.path(), SpoolConfig::default());
-        s.append(&[finding(1), finding(2)], &|| false).unwrap();
-        drop(s);
-        let seg = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "seg")).unwrap();
-        let mut f = OpenOptions::new().append(true).open(&seg).unwrap();
-        f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 9, 9]).unwrap(); // header promising 200 bytes, then EOF
-        drop(f);
-        let s = spool(dir.path(), SpoolConfig::default());
-        let (all, _) = s.read(s.acked(), 100).unwrap();
-        assert_eq!(ids(&all), ["f1", "f2"]);
-        s.append(&[finding(3)], &|| false).unwrap();
-        let (all, _) = s.read(s.acked(), 100).unwrap();
-        assert_eq!(ids(&all), ["f1", "f2", "f3"]);
-    }
-
-    #[test]
-    fn drop_oldest_policy_bounds_the_spool_and_counts_losses() {
-        let dir = tempfile::tempdir().unwrap();
-        let metrics = Arc::new(Metrics::default());
-        let cfg = SpoolConfig { segment_bytes: 200, max_bytes: 600, when_full: FullPolicy::DropOldest, ..Default::default() };
-        let s = Spool::open(dir.path(), cfg, metrics.clone()).unwrap();
-        for i in 0..40 {
-            s.append(&[finding(i)], &|| false).unwrap();
-        }
-        let (all, _) = s.read(s.acked(), 1000).unwrap();
-        assert!(all.len() < 40 && !all.is_empty());
-        assert_eq!(ids(&all).last().unwrap(), "f39", "newest kept");
-        assert_eq!(metrics.spool_dropped.get() + all.len() as u64, 40);
-    }
-
-    #[test]
-    fn block_policy_waits_for_an_ack() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = SpoolConfig { segment_bytes: 200, max_bytes: 300, ..Default::default() };
-        let s = spool(dir.path(), cfg);
-        s.append(&(0..4).map(finding).collect::<Vec<_>>(), &|| false).unwrap();
-        let s2 = s.clone();
-        let t = std::thread::spawn(move || s2.append(&[finding(99)], &|| false));
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(!t.is_finished(), "append must wait while full");
-        let (got, pos) = s.read(s.acked(), 100).unwrap();
-        s.ack(pos, got.len() as u64).unwrap();
-        t.join().unwrap().unwrap();
-        let (rest, _) = s.read(s.acked(), 100).unwrap();
-        assert_eq!(ids(&rest), ["f99"]);
-    }
-}
+mod tests;
