@@ -36,9 +36,9 @@ pub mod discovery;
 pub mod enrollment;
 pub mod finding;
 pub mod metrics;
+pub mod mode;
 #[cfg(test)]
 mod model_test;
-pub mod mode;
 pub mod place;
 pub mod private;
 pub mod reader;

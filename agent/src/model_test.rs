@@ -263,7 +263,8 @@ impl World {
 
     fn corrupt(&mut self) {
         let dir = self.data.join("spool");
-        let mut segs: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "seg")).collect();
+        let mut segs: Vec<PathBuf> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "seg")).collect();
         segs.sort();
         segs.retain(|p| std::fs::metadata(p).map(|m| m.len() > 0).unwrap_or(false));
         if segs.is_empty() {

@@ -157,8 +157,8 @@ impl Reader {
         if spool_error.is_none() && !pending.is_empty() {
             match ctx.spool.append(pending, &stop) {
                 Ok(()) => {
-                            ctx.metrics.findings.inc_by(pending.len() as u64);
-                        }
+                    ctx.metrics.findings.inc_by(pending.len() as u64);
+                }
                 Err(e) => spool_error = Some(e),
             }
             pending.clear();
@@ -182,7 +182,8 @@ impl Reader {
 
     /// True when the checkpoints should be saved now (`finishing`: the loop is about to end).
     pub fn checkpoint_due(&self, finishing: bool) -> bool {
-        self.tailer.needs_checkpoint() || self.checkpoint_dirty && (finishing || self.last_checkpoint.elapsed() >= Duration::from_millis(self.ctx.tail.checkpoint_interval_ms))
+        self.tailer.needs_checkpoint()
+            || self.checkpoint_dirty && (finishing || self.last_checkpoint.elapsed() >= Duration::from_millis(self.ctx.tail.checkpoint_interval_ms))
     }
 
     /// Makes the spool durable, then saves the read positions.
