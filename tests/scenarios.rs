@@ -361,7 +361,7 @@ const PATIENTS_EXPORTED: u64 = 50_000;
 /// An HL7 v2 message as the lab's interface engine logs it, segments joined on one line: the
 /// patient's lab id, NIR, name, birth date, address and phone in PID, a result in OBX.
 fn hl7_line(seq: u64, p: &Person, at: &str) -> String {
-    let kind = if seq % 3 == 0 { "ADT^A04" } else { "ORU^R01" };
+    let kind = if seq.is_multiple_of(3) { "ADT^A04" } else { "ORU^R01" };
     let phone: String = p.phone.chars().filter(|c| !c.is_whitespace()).collect();
     format!(
         "{at} INFO  [hl7-listener] received {kind} MSH|^~\\&|LABSYS|BIOLAB|DPI|CHU|20261118081203||{kind}|MSG{seq:07}|P|2.5 PID|1||PAT{:06}^^^BIOLAB^PI~{}^^^INS-NIR^NH||{}^{}||{}|{}|||12 RUE DES LILAS^^LYON^^69003^FRA||{phone} OBX|1|NM|2345-7^GLUCOSE^LN||{}.{}|mmol/L|3.9-5.8|N|||F\n",

@@ -340,7 +340,7 @@ impl Tailer {
     }
 
     /// Where reading of a newly tracked file starts, from its durable checkpoint if any.
-    fn start_of(&self, file: &File, dev: u64, ino: u64, size: u64, first: bool, source: &LogSource, compressed: bool) -> io::Result<Start> {
+    fn start_of(&self, file: &File, dev: u64, ino: u64, size: u64, may_skip: bool) -> io::Result<Start> {
         let cp = self.saved.as_ref().and_then(|s| s.files.iter().find(|(k, _)| key_dev_ino(k) == Some((dev, ino))).map(|(_, cp)| cp));
         if let Some(cp) = cp {
             let same = cp.head_len <= size.min(HEAD_BYTES) && cp.offset <= size && hash_hex(&read_head(file, cp.head_len)?) == cp.head_hash;
@@ -352,7 +352,7 @@ impl Tailer {
             return Ok(Start { generation: cp.generation + 1, offset: 0, lines: 0, hold: true });
         }
         // Files present at the very first start honour read_from; later ones are new.
-        let at_end = first && self.saved.is_none() && !self.read_whole && source.read_from == ReadFrom::End && !compressed;
+        let at_end = may_skip && self.saved.is_none() && !self.read_whole;
         let offset = if at_end { size } else { 0 };
         let lines = if offset > 0 { count_lines(file, offset) } else { 0 };
         Ok(Start { generation: 0, offset, lines, hold: false })
@@ -372,7 +372,8 @@ impl Tailer {
         }
         let source = &self.sources[src];
         let compressed = is_compressed(path);
-        let start = self.start_of(&file, dev, ino, size, first, source, compressed)?;
+        let may_skip = first && source.read_from == ReadFrom::End && !compressed;
+        let start = self.start_of(&file, dev, ino, size, may_skip)?;
         let head = if start.hold { Vec::new() } else { read_head(&file, size.min(HEAD_BYTES))? };
         let mut f = Followed {
             file,
