@@ -25,8 +25,9 @@
 //! `max_bytes` caps the unacknowledged bytes. `when_full = "block"` (default) makes the readers
 //! wait — the logs themselves keep the data — while `"drop_oldest"` drops the oldest
 //! unacknowledged records, one by one, until the new ones fit (counted in a metric). The
-//! `spool_full` gauge is 1 from the moment an append had to wait or drop until the spool has
-//! room again (an append that fits, or acknowledgements bringing it under 90 % of the cap).
+//! `spool_full` gauge is 1 while an append waits, and after an append had to drop until the
+//! spool has room again (an append that fits without dropping, or acknowledgements bringing it
+//! under 90 % of the cap).
 
 use crate::metrics::Metrics;
 use custos_proto::v1 as pb;
@@ -466,6 +467,7 @@ impl Spool {
         }
         let mut g = self.lock();
         let incoming: u64 = findings.iter().map(|f| HEADER + f.encoded_len() as u64).sum();
+        let mut dropped = false;
         loop {
             let used = g.unacked_bytes();
             if used == 0 || used + incoming <= g.cfg.max_bytes {
@@ -483,14 +485,14 @@ impl Spool {
                 FullPolicy::DropOldest => {
                     let excess = used + incoming - g.cfg.max_bytes;
                     g.drop_oldest(excess, &self.metrics)?;
+                    dropped = true;
                     break;
                 }
             }
         }
-        if g.cfg.when_full == FullPolicy::Block || g.unacked_bytes() + incoming <= g.cfg.max_bytes {
-            // It fitted (or was made to fit by dropping exactly what it needed).
-            g.full = g.full && g.cfg.when_full == FullPolicy::DropOldest;
-        }
+        // Full while appends have to drop; an append that fits (at once, or after waiting)
+        // means there is room again.
+        g.full = dropped;
         let mut buf = Vec::with_capacity(256);
         let mut payload = Vec::with_capacity(256);
         let segment_bytes = g.segment_bytes();
