@@ -177,6 +177,43 @@ fn rotation_by_rename_and_by_copytruncate_while_writing_misses_no_line() {
     assert_exactly(&db, written, &format!("agent log:\n{}", agent.stderr()));
 }
 
+/// Issue #17 with real processes: a rename out of the globs while the agent is down (kill
+/// mid-read), then a copytruncate followed by a kill at once, then a new file under the head
+/// length and a kill: each line stored exactly once.
+#[test]
+fn rename_while_down_and_copytruncate_then_kill_store_each_line_once() {
+    let d = Deployment::new(&logs_register());
+    let log = d.root().join("logs/app.log");
+    let _collector = d.start_collector();
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    let mut agent = d.start_agent(&cfg, "agent");
+    let db = d.db();
+    write_lines(&log, 0, 200);
+    assert!(wait_for_count(&db, 200, 30), "agent did not catch up:\n{}", agent.stderr());
+    // Lines arrive, the agent is killed mid-read, the file is renamed out of the globs.
+    append(&log, &(200..400).map(line).collect::<String>());
+    std::thread::sleep(Duration::from_millis(150));
+    agent.kill();
+    std::fs::rename(&log, d.root().join("logs/app.log.1")).unwrap();
+    write_lines(&log, 400, 500);
+    agent = d.start_agent(&cfg, "agent");
+    assert_exactly(&db, 500, &format!("after a rename while down; agent log:\n{}", agent.stderr()));
+    // Copytruncate, new lines, and a kill at once (within the second).
+    std::fs::copy(&log, d.root().join("logs/app.log-copy")).unwrap();
+    std::fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
+    append(&log, &(500..600).map(line).collect::<String>());
+    std::thread::sleep(Duration::from_millis(400));
+    agent.kill();
+    agent = d.start_agent(&cfg, "agent");
+    // A new file, shorter than the head, then a kill before it is checkpointed; it grows.
+    append(&d.root().join("logs/new.log"), &line(600));
+    std::thread::sleep(Duration::from_millis(400));
+    agent.kill();
+    append(&d.root().join("logs/new.log"), &(601..650).map(line).collect::<String>());
+    agent = d.start_agent(&cfg, "agent");
+    assert_exactly(&db, 650, &format!("after copytruncate and a short file, each with a kill; agent log:\n{}", agent.stderr()));
+}
+
 fn run(bin_name: &str, args: &[&str]) -> std::process::Output {
     Command::new(bin(bin_name)).args(args).output().unwrap()
 }

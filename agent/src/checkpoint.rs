@@ -24,9 +24,12 @@ pub struct Checkpoint {
     pub head_len: u64,
     /// Hash of the first `head_len` bytes.
     pub head_hash: String,
+    /// Times the file was found truncated or rewritten in place (see `tail.rs`).
+    #[serde(default)]
+    pub generation: u64,
 }
 
-/// All checkpoints, keyed by file identity (`dev:inode:headhash`).
+/// All checkpoints, keyed by `dev:inode` (older files: `dev:inode:headhash`).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Checkpoints {
     /// Identity → checkpoint.
@@ -61,6 +64,49 @@ impl Checkpoints {
     }
 }
 
+/// Where a start resumes from (see [`resume`]).
+#[derive(Debug)]
+pub struct Resume {
+    /// The checkpoints found, if any.
+    pub saved: Option<Checkpoints>,
+    /// No checkpoint was found, yet the agent ran before (its spool exists): files present at
+    /// start must be read whole, whatever `read_from` says.
+    pub read_whole: bool,
+}
+
+/// The copy of the checkpoints kept beside the spool.
+pub fn copy_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("spool").join("checkpoints.json")
+}
+
+/// Loads the checkpoints of `data_dir` at start (call it before opening the spool).
+///
+/// They are saved twice, as `checkpoints.json` and as a copy in the spool directory; the copy
+/// is used (and said so) when the first is missing. When both are missing but the spool
+/// directory exists, the agent ran before and lost its read positions: `read_from = "end"`
+/// would skip what was written while it was down, so files present at start are read whole
+/// instead (findings already delivered keep their ids and are stored once), loudly.
+pub fn resume(data_dir: &Path) -> io::Result<Resume> {
+    let primary = data_dir.join("checkpoints.json");
+    if let Some(c) = Checkpoints::load(&primary)? {
+        return Ok(Resume { saved: Some(c), read_whole: false });
+    }
+    let copy = copy_path(data_dir);
+    if let Some(c) = Checkpoints::load(&copy)? {
+        tracing::warn!(missing = %primary.display(), copy = %copy.display(), "the checkpoint file is missing: resuming from its copy");
+        return Ok(Resume { saved: Some(c), read_whole: false });
+    }
+    let ran_before = data_dir.join("spool").is_dir();
+    if ran_before {
+        tracing::warn!(
+            missing = %primary.display(),
+            "no checkpoint, yet the agent ran before (its spool exists): every followed file present now is read from its beginning, not its end \
+             (read_from), so that nothing written while the agent was down is skipped; findings already delivered are stored once"
+        );
+    }
+    Ok(Resume { saved: None, read_whole: ran_before })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,7 +117,7 @@ mod tests {
         let p = dir.path().join("checkpoints.json");
         assert!(Checkpoints::load(&p).unwrap().is_none());
         let mut c = Checkpoints::default();
-        c.files.insert("1:2:ab".into(), Checkpoint { path: "/x.log".into(), offset: 10, lines: 2, head_len: 5, head_hash: "ab".into() });
+        c.files.insert("1:2:ab".into(), Checkpoint { path: "/x.log".into(), offset: 10, lines: 2, head_len: 5, head_hash: "ab".into(), generation: 1 });
         c.save(&p).unwrap();
         assert_eq!(Checkpoints::load(&p).unwrap().unwrap().files, c.files);
         std::fs::write(&p, b"{garbage").unwrap();

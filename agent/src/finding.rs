@@ -126,7 +126,12 @@ impl FindingFactory {
         if detections.is_empty() {
             return;
         }
-        let (sent, id_source) = self.sources(engine, source);
+        let (sent, mut id_source) = self.sources(engine, source);
+        if !id_source.identity.is_empty() {
+            // A line's id is its file's identity and its position, never the file's name: a
+            // file renamed while the agent was down gives the lines read again their old ids.
+            id_source.locator.clear();
+        }
         let mut strongest = crate::subject::Strongest::default();
         let fingerprints: Vec<[u8; 32]> = detections
             .iter()
@@ -437,11 +442,20 @@ mod tests {
         assert!(!locator.chars().any(char::is_control), "{locator:?}");
         assert_eq!(redact_locator(&engine, "postgres://db.internal:5432/shop/crm.ann@example.fr"), "postgres://db.internal:5432/shop/c***@e***.fr");
         assert_eq!(clean("a\0b\nc\u{9f}d"), "a\u{fffd}b\u{fffd}c\u{fffd}d");
-        // Two files whose names mask alike keep different ids.
-        let s2 = pb::Source { locator: "/srv/exports/jane.dupont@example.fr/name.log".into(), ..s.clone() };
-        let mut out2 = Vec::new();
+        // A line's id is its file's identity and position, not the file's name (a rename)...
+        let renamed = pb::Source { locator: "/srv/exports/other-name.log".into(), ..s.clone() };
+        let mut again = Vec::new();
+        f.line_findings(&engine, &renamed, 1, 0, &ds, line, &mut again);
+        assert_eq!(out[0].id, again[0].id);
+        // ...and without an identity, two files whose names mask alike keep different ids.
+        let (s1, s2) = (
+            pb::Source { identity: String::new(), ..s.clone() },
+            pb::Source { locator: "/srv/exports/jane.dupont@example.fr/name.log".into(), identity: String::new(), ..s.clone() },
+        );
+        let (mut out1, mut out2) = (Vec::new(), Vec::new());
+        f.line_findings(&engine, &s1, 1, 0, &ds, line, &mut out1);
         f.line_findings(&engine, &s2, 1, 0, &ds, line, &mut out2);
-        assert_ne!(out[0].id, out2[0].id);
+        assert_ne!(out1[0].id, out2[0].id);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub mod finding;
 pub mod lookup;
 pub mod metrics;
 pub mod mode;
+#[cfg(test)]
+mod model_test;
 pub mod place;
 pub mod private;
 pub mod reader;

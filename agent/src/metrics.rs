@@ -38,6 +38,8 @@ pub struct Metrics {
     pub spool_full: Gauge,
     /// Findings dropped because the spool was full (`drop_oldest` policy).
     pub spool_dropped: Counter,
+    /// Spool records that could not be read back (corrupt), skipped.
+    pub spool_corrupt: Counter,
     /// Batches sent (including resends).
     pub batches_sent: Counter,
     /// Batches acknowledged.
@@ -63,6 +65,7 @@ impl Default for Metrics {
             spool_bytes: Gauge::default(),
             spool_full: Gauge::default(),
             spool_dropped: Counter::default(),
+            spool_corrupt: Counter::default(),
             batches_sent: Counter::default(),
             batches_acked: Counter::default(),
             send_latency: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
@@ -80,6 +83,7 @@ impl Default for Metrics {
         r.register("spool_bytes", "Unacknowledged bytes in the spool", m.spool_bytes.clone());
         r.register("spool_full", "1 while the spool is at its size cap", m.spool_full.clone());
         r.register("spool_dropped_findings", "Findings dropped because the spool was full", m.spool_dropped.clone());
+        r.register("spool_corrupt_records", "Spool records that could not be read back (corrupt) and were skipped", m.spool_corrupt.clone());
         r.register("batches_sent", "Batches sent to the collector, resends included", m.batches_sent.clone());
         r.register("batches_acked", "Batches acknowledged by the collector", m.batches_acked.clone());
         r.register("send_latency_seconds", "Time from sending a batch to its acknowledgement", m.send_latency.clone());

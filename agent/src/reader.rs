@@ -1,6 +1,10 @@
 //! The reader thread: tails the configured logs, runs the detector on every line and the
 //! anomaly watches the sources asked for, and appends the findings to the spool — then, and
 //! only then, checkpoints the read positions.
+//!
+//! [`Reader`] is one step of that loop at a time ([`Reader::poll`], [`Reader::checkpoint`]),
+//! so that a test can drive it deterministically and "kill" it between any two steps (dropping
+//! it saves nothing); [`read_loop`] is the thread that runs it with file-system events.
 
 use crate::anomaly;
 use crate::checkpoint::Checkpoints;
@@ -12,7 +16,7 @@ use crate::mode::RunMode;
 use crate::spool::Spool;
 use crate::tail;
 use custos_proto::v1 as pb;
-use custos_rules::Engine;
+use custos_rules::{Detection, Engine};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -26,7 +30,11 @@ pub struct ReaderContext {
     pub(crate) spool: Spool,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) checkpoints_path: std::path::PathBuf,
+    /// A second copy of the checkpoints, beside the spool (see [`crate::checkpoint::resume`]).
+    pub(crate) checkpoints_copy: std::path::PathBuf,
     pub(crate) saved: Option<Checkpoints>,
+    /// The agent ran before but no checkpoint was found: read files present at start whole.
+    pub(crate) read_whole: bool,
     pub(crate) mode: RunMode,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) anomaly: anomaly::AnomalyConfig,
@@ -40,14 +48,170 @@ fn anomaly_finding(engine: &Engine, factory: &FindingFactory, a: &anomaly::LogAn
     factory.anomaly_finding(engine, &source, &a.anomaly)
 }
 
+/// What one [`Reader::poll`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polled {
+    /// Read what there was; findings are in the spool.
+    Read,
+    /// Stopped while the spool was full (`block`): nothing past the last checkpoint counts.
+    Stopped,
+}
+
+/// The tailing loop, one step at a time.
+pub struct Reader {
+    ctx: ReaderContext,
+    tailer: tail::Tailer,
+    pending: Vec<pb::Finding>,
+    detections: Vec<Detection>,
+    watches: anomaly::LogWatches,
+    anomalies: Vec<anomaly::LogAnomaly>,
+    last_checkpoint: Instant,
+    checkpoint_dirty: bool,
+}
+
+impl Reader {
+    /// A reader resuming from `ctx.saved`.
+    pub fn new(ctx: ReaderContext) -> Reader {
+        let mut tailer = tail::Tailer::new(ctx.sources.clone(), ctx.saved.clone());
+        tailer.set_orphan_grace(Duration::from_millis(ctx.tail.orphan_grace_ms));
+        if ctx.read_whole {
+            tailer.read_whole_files();
+        }
+        let mut watches = anomaly::LogWatches::new(&ctx.sources, &ctx.anomaly);
+        watches.share_sizes(ctx.sizes.clone());
+        Reader {
+            ctx,
+            tailer,
+            pending: Vec::with_capacity(1024),
+            detections: Vec::new(),
+            watches,
+            anomalies: Vec::new(),
+            last_checkpoint: Instant::now(),
+            checkpoint_dirty: false,
+        }
+    }
+
+    /// Reads what the followed files gained (and looks for new files when `rescan`), and
+    /// appends the findings to the spool. When the tailer needs a durable checkpoint before it
+    /// reads on (a first start, a new generation of a file), it is saved at once and the files
+    /// read again.
+    pub fn poll(&mut self, rescan: bool) -> anyhow::Result<Polled> {
+        let polled = self.poll_once(rescan)?;
+        if polled == Polled::Read && self.tailer.needs_checkpoint() {
+            self.checkpoint()?;
+            return self.poll_once(false);
+        }
+        Ok(polled)
+    }
+
+    fn poll_once(&mut self, rescan: bool) -> anyhow::Result<Polled> {
+        let Reader { ctx, tailer, pending, detections, watches, anomalies, .. } = self;
+        let shutdown = ctx.shutdown.clone();
+        let stop = || *shutdown.borrow();
+        let mut spool_error: Option<std::io::Error> = None;
+        let now_ms = custos_proto::time::now_ms;
+        let stats = {
+            let mut on_line = |l: tail::LogLine<'_>| {
+                detections.clear();
+                ctx.engine.scan(l.bytes, detections);
+                if !watches.is_empty() {
+                    let before = anomalies.len();
+                    watches.line(l.path, l.identity, l.line, l.offset, l.bytes, detections.len(), now_ms(), anomalies);
+                    for a in anomalies.drain(before..) {
+                        pending.push(anomaly_finding(&ctx.engine, &ctx.factory, &a));
+                    }
+                }
+                if detections.is_empty() {
+                    return;
+                }
+                let source =
+                    pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
+                ctx.factory.line_findings(&ctx.engine, &source, l.line, l.offset, detections, l.bytes, pending);
+                if pending.len() >= 1024 && spool_error.is_none() {
+                    // Blocks while the spool is full (backpressure on reading).
+                    match ctx.spool.append(pending, &stop) {
+                        Ok(()) => {
+                            ctx.metrics.findings.inc_by(pending.len() as u64);
+                        }
+                        Err(e) => spool_error = Some(e),
+                    }
+                    pending.clear();
+                }
+            };
+            let mut warn = |p: &std::path::Path, e: &str| tracing::warn!(path = %p.display(), error = %e, "cannot read log file; skipping it for now");
+            let stats = tailer.poll(rescan, &mut on_line, &mut warn);
+            if ctx.mode == RunMode::Once {
+                tailer.flush_partial_lines(&mut on_line);
+            }
+            stats
+        };
+        if !watches.is_empty() {
+            watches.tick(now_ms(), anomalies);
+            if ctx.mode == RunMode::Once {
+                watches.flush(anomalies); // the end of what there is to read
+            }
+            for a in anomalies.drain(..) {
+                pending.push(anomaly_finding(&ctx.engine, &ctx.factory, &a));
+            }
+        }
+        if spool_error.is_none() && !pending.is_empty() {
+            match ctx.spool.append(pending, &stop) {
+                Ok(()) => {
+                    ctx.metrics.findings.inc_by(pending.len() as u64);
+                }
+                Err(e) => spool_error = Some(e),
+            }
+            pending.clear();
+        }
+        if let Some(e) = spool_error.take() {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(Polled::Stopped); // shutdown while the spool was full; checkpoints not advanced
+            }
+            return Err(anyhow::anyhow!("cannot write to the spool: {e}"));
+        }
+        ctx.metrics.lines_read.inc_by(stats.lines);
+        ctx.metrics.bytes_read.inc_by(stats.bytes);
+        ctx.metrics.overlong_lines.inc_by(stats.overlong);
+        ctx.metrics.files_followed.set(tailer.followed() as i64);
+        if stats.overlong > 0 {
+            tracing::warn!(lines = stats.overlong, "overlong lines were scanned in pieces of max_line_bytes");
+        }
+        self.checkpoint_dirty |= stats.bytes > 0 || rescan;
+        Ok(Polled::Read)
+    }
+
+    /// True when the checkpoints should be saved now (`finishing`: the loop is about to end).
+    pub fn checkpoint_due(&self, finishing: bool) -> bool {
+        self.tailer.needs_checkpoint()
+            || self.checkpoint_dirty && (finishing || self.last_checkpoint.elapsed() >= Duration::from_millis(self.ctx.tail.checkpoint_interval_ms))
+    }
+
+    /// Makes the spool durable, then saves the read positions.
+    pub fn checkpoint(&mut self) -> anyhow::Result<()> {
+        // The findings of every line before the checkpoint must be durable first.
+        self.ctx.spool.sync()?;
+        let c = self.tailer.checkpoints();
+        for path in [&self.ctx.checkpoints_path, &self.ctx.checkpoints_copy] {
+            c.save(path).map_err(|e| anyhow::anyhow!("{}: cannot save checkpoints: {e}", path.display()))?;
+        }
+        self.tailer.saved(c);
+        self.last_checkpoint = Instant::now();
+        self.checkpoint_dirty = false;
+        Ok(())
+    }
+
+    fn stopping(&self) -> bool {
+        *self.ctx.shutdown.borrow()
+    }
+}
+
 /// Tails, detects, spools findings and persists checkpoints. Runs on its own thread.
 pub fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
     use notify::Watcher;
-    let mut tailer = tail::Tailer::new(ctx.sources.clone(), ctx.saved);
-    tailer.set_orphan_grace(Duration::from_millis(ctx.tail.orphan_grace_ms));
+    let (mode, tail_cfg) = (ctx.mode, ctx.tail.clone());
     // File-system events wake the loop early; the periodic poll is the fallback.
     let (wake_tx, wake_rx) = std::sync::mpsc::channel::<bool>();
-    let _watcher = if ctx.mode == RunMode::Follow {
+    let _watcher = if mode == RunMode::Follow {
         let tx = wake_tx.clone();
         match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
             // Only structural events (new, renamed, removed files) wake the reader early: data
@@ -79,108 +243,28 @@ pub fn read_loop(ctx: ReaderContext) -> anyhow::Result<()> {
     } else {
         None
     };
-    let stop = || *ctx.shutdown.borrow();
-    let mut pending: Vec<pb::Finding> = Vec::with_capacity(1024);
-    let mut detections = Vec::new();
-    let mut spool_error: Option<std::io::Error> = None;
-    let mut watches = anomaly::LogWatches::new(&ctx.sources, &ctx.anomaly);
-    watches.share_sizes(ctx.sizes.clone());
-    let mut anomalies: Vec<anomaly::LogAnomaly> = Vec::new();
-    let now_ms = custos_proto::time::now_ms;
+    let mut reader = Reader::new(ctx);
     let mut last_rescan = Instant::now();
-    let mut last_checkpoint = Instant::now();
     let mut rescan = true;
-    let mut checkpoint_dirty = false;
     loop {
-        let stats = {
-            let mut on_line = |l: tail::LogLine<'_>| {
-                detections.clear();
-                ctx.engine.scan(l.bytes, &mut detections);
-                if !watches.is_empty() {
-                    let before = anomalies.len();
-                    watches.line(l.path, l.identity, l.line, l.offset, l.bytes, detections.len(), now_ms(), &mut anomalies);
-                    for a in anomalies.drain(before..) {
-                        pending.push(anomaly_finding(&ctx.engine, &ctx.factory, &a));
-                    }
-                }
-                if detections.is_empty() {
-                    return;
-                }
-                let source =
-                    pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
-                ctx.factory.line_findings(&ctx.engine, &source, l.line, l.offset, &detections, l.bytes, &mut pending);
-                if pending.len() >= 1024 && spool_error.is_none() {
-                    // Blocks while the spool is full (backpressure on reading).
-                    match ctx.spool.append(&pending, &stop) {
-                        Ok(()) => {
-                            ctx.metrics.findings.inc_by(pending.len() as u64);
-                        }
-                        Err(e) => spool_error = Some(e),
-                    }
-                    pending.clear();
-                }
-            };
-            let mut warn = |p: &std::path::Path, e: &str| tracing::warn!(path = %p.display(), error = %e, "cannot read log file; skipping it for now");
-            let stats = tailer.poll(rescan, &mut on_line, &mut warn);
-            if ctx.mode == RunMode::Once {
-                tailer.flush_partial_lines(&mut on_line);
-            }
-            stats
-        };
-        if !watches.is_empty() {
-            watches.tick(now_ms(), &mut anomalies);
-            if ctx.mode == RunMode::Once {
-                watches.flush(&mut anomalies); // the end of what there is to read
-            }
-            for a in anomalies.drain(..) {
-                pending.push(anomaly_finding(&ctx.engine, &ctx.factory, &a));
-            }
+        if reader.poll(rescan)? == Polled::Stopped {
+            return Ok(());
         }
-        if spool_error.is_none() && !pending.is_empty() {
-            match ctx.spool.append(&pending, &stop) {
-                Ok(()) => {
-                    ctx.metrics.findings.inc_by(pending.len() as u64);
-                }
-                Err(e) => spool_error = Some(e),
-            }
-            pending.clear();
-        }
-        if let Some(e) = spool_error.take() {
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                return Ok(()); // shutdown while the spool was full; checkpoints not advanced
-            }
-            return Err(anyhow::anyhow!("cannot write to the spool: {e}"));
-        }
-        ctx.metrics.lines_read.inc_by(stats.lines);
-        ctx.metrics.bytes_read.inc_by(stats.bytes);
-        ctx.metrics.overlong_lines.inc_by(stats.overlong);
-        ctx.metrics.files_followed.set(tailer.followed() as i64);
-        if stats.overlong > 0 {
-            tracing::warn!(lines = stats.overlong, "overlong lines were scanned in pieces of max_line_bytes");
-        }
-        checkpoint_dirty |= stats.bytes > 0 || rescan;
-        let finishing = ctx.mode == RunMode::Once || stop();
-        if checkpoint_dirty && (finishing || last_checkpoint.elapsed() >= Duration::from_millis(ctx.tail.checkpoint_interval_ms)) {
-            // The findings of every line before the checkpoint must be durable first.
-            ctx.spool.sync()?;
-            tailer
-                .checkpoints()
-                .save(&ctx.checkpoints_path)
-                .map_err(|e| anyhow::anyhow!("{}: cannot save checkpoints: {e}", ctx.checkpoints_path.display()))?;
-            last_checkpoint = Instant::now();
-            checkpoint_dirty = false;
+        let finishing = mode == RunMode::Once || reader.stopping();
+        if reader.checkpoint_due(finishing) {
+            reader.checkpoint()?;
         }
         if finishing {
             return Ok(());
         }
         rescan = false;
-        if let Ok(structural) = wake_rx.recv_timeout(Duration::from_millis(ctx.tail.poll_interval_ms)) {
+        if let Ok(structural) = wake_rx.recv_timeout(Duration::from_millis(tail_cfg.poll_interval_ms)) {
             rescan = structural
         }
         while let Ok(structural) = wake_rx.try_recv() {
             rescan |= structural;
         }
-        if last_rescan.elapsed() >= Duration::from_millis(ctx.tail.rescan_interval_ms) {
+        if last_rescan.elapsed() >= Duration::from_millis(tail_cfg.rescan_interval_ms) {
             rescan = true;
         }
         if rescan {

@@ -1,7 +1,6 @@
 //! A running agent, wired: the reader thread (tailing, detection, anomaly watches), the
 //! scheduled data-store scans, the spool and the transport to the collector, metrics.
 
-use crate::checkpoint::Checkpoints;
 use crate::config::AgentConfig;
 use crate::datastore::schedule::{ScanContext, Scheduler, scan_loop};
 use crate::finding::{self, FindingFactory};
@@ -78,10 +77,11 @@ impl Agent {
                 }
             });
         }
+        // Before the spool is opened (and its directory created): did the agent run before?
+        let resume = crate::checkpoint::resume(&data_dir)?;
         let spool = Spool::open(&data_dir.join("spool"), self.config.spool.clone(), metrics.clone())
             .map_err(|e| anyhow::anyhow!("{}: cannot open the spool: {e}", data_dir.join("spool").display()))?;
         let checkpoints_path = data_dir.join("checkpoints.json");
-        let saved = Checkpoints::load(&checkpoints_path)?;
         let (done_tx, done_rx) = watch::channel(false);
         let mut scheduler = Scheduler::new(self.config.scans.clone(), data_dir.join("scan-state.json"), self.config.anomaly.clone())
             .map_err(|e| anyhow::anyhow!("cannot load the scan state: {e}"))?;
@@ -112,7 +112,9 @@ impl Agent {
                 spool: spool.clone(),
                 metrics: metrics.clone(),
                 checkpoints_path,
-                saved,
+                checkpoints_copy: crate::checkpoint::copy_path(&data_dir),
+                saved: resume.saved,
+                read_whole: resume.read_whole,
                 mode,
                 shutdown: shutdown.clone(),
                 anomaly: self.config.anomaly.clone(),

@@ -3,25 +3,37 @@
 //!
 //! # Layout
 //! `DIR/NNNNNNNNNNNNNNNNNNNN.seg` are append-only segments of records
-//! `[len: u32 LE][crc32: u32 LE][protobuf Finding]`; a segment is closed at `segment_bytes`.
-//! `DIR/acked` holds the position (segment, offset) before which everything is acknowledged;
-//! it is replaced atomically (write, fsync, rename). Segments entirely before it are deleted.
+//! `[sync marker: 4 bytes][len: u32 LE][crc32 of len and payload: u32 LE][protobuf Finding]`;
+//! a segment is closed at `segment_bytes` (or an eighth of `max_bytes` if smaller, so that the
+//! cap can be kept close). `DIR/acked` holds the position (segment, offset) before which
+//! everything is acknowledged; it is replaced atomically (write, fsync, rename). Segments
+//! entirely before it are deleted. Segments of the older format (no marker) are converted when
+//! the spool is opened.
 //!
-//! # Crash safety
-//! On open, every segment is checked record by record; a torn or corrupt tail (a crash in the
-//! middle of an append) is cut off at the last good record. Everything after `acked` is sent
-//! again — the collector stores each finding id once, so this never duplicates.
+//! # Crash safety and corruption
+//! On open, every segment is checked record by record. A record that does not check out (bad
+//! marker, length or CRC) is skipped: reading resynchronises on the next sync marker that starts
+//! a valid record, so a good record is never lost because a neighbour is bad. What could not be
+//! recovered is counted (`custos_agent_spool_corrupt_records_total`, one per marker in the bad
+//! stretch, at least one) and logged, once per place. An incomplete record at the end of a
+//! segment is cut off, and counted too: it is what a crash in the middle of an append leaves
+//! (its line comes after the last checkpoint and is read again, so the count is then an upper
+//! bound), but also what a damaged length field looks like. Everything after `acked` is sent again — the collector stores each
+//! finding id once, so this never duplicates.
 //!
 //! # When the spool is full
 //! `max_bytes` caps the unacknowledged bytes. `when_full = "block"` (default) makes the readers
-//! wait — the logs themselves keep the data — while `"drop_oldest"` deletes the oldest segment
-//! and counts the findings lost in a metric.
+//! wait — the logs themselves keep the data — while `"drop_oldest"` drops the oldest
+//! unacknowledged records, one by one, until the new ones fit (counted in a metric). The
+//! `spool_full` gauge is 1 while an append waits, and after an append had to drop until the
+//! spool has room again (an append that fits without dropping, or acknowledgements bringing it
+//! under 90 % of the cap).
 
 use crate::metrics::Metrics;
 use custos_proto::v1 as pb;
 use prost::Message;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -96,7 +108,7 @@ impl Default for SpoolConfig {
 }
 
 /// A place in the spool: segment id and byte offset in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
 pub struct Position {
     /// Segment id.
     pub segment: u64,
@@ -123,6 +135,12 @@ struct Inner {
     dirty: bool,
     last_ack_persist: Instant,
     ack_dirty: bool,
+    /// Bad stretches already counted.
+    corrupt_seen: HashSet<Position>,
+    /// What the `spool_full` gauge says (see the module documentation).
+    full: bool,
+    /// The records before `acked` in its segment must be counted again at the next ack.
+    recount: bool,
 }
 
 /// The spool, shared by the readers (append) and the transport (read, ack).
@@ -135,66 +153,200 @@ pub struct Spool {
     metrics: Arc<Metrics>,
 }
 
-const HEADER: u64 = 8;
+/// Marks the start of every record (resynchronisation after a bad one looks for it).
+const MAGIC: [u8; 4] = [0xC5, 0x5F, 0x0C, 0x1E];
+const HEADER: u64 = 12;
+const LEGACY_HEADER: u64 = 8;
 const MAX_RECORD: u32 = 16 << 20;
 
 fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:020}.seg"))
 }
 
-/// Reads one record at the reader's position. `Ok(None)` at a clean end.
-fn read_record(r: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
-    let mut header = [0u8; 8];
+fn record_crc(len: &[u8], payload: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(len);
+    h.update(payload);
+    h.finalize()
+}
+
+/// What is at a place of a segment.
+enum Rec {
+    /// A good record of this payload length.
+    Good(u32),
+    /// Not a record (bad marker, length or CRC).
+    Bad,
+    /// The segment ends inside the record (a torn append, or the end).
+    End,
+}
+
+/// Parses the record at `buf[0..]` (in memory).
+fn parse(buf: &[u8]) -> Rec {
+    if buf.len() < HEADER as usize {
+        return Rec::End;
+    }
+    if buf[..4] != MAGIC {
+        return Rec::Bad;
+    }
+    let len = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    if len > MAX_RECORD {
+        return Rec::Bad;
+    }
+    let crc = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]);
+    let Some(payload) = buf.get(HEADER as usize..HEADER as usize + len as usize) else { return Rec::End };
+    if record_crc(&buf[4..8], payload) != crc { Rec::Bad } else { Rec::Good(len) }
+}
+
+/// The next place at or after `from` where a good record starts, and the sync markers passed
+/// on the way (records that could not be recovered).
+fn resync(buf: &[u8], from: usize) -> (Option<usize>, u64) {
+    let mut markers = 0;
+    let mut at = from;
+    while let Some(i) = memchr::memmem::find(&buf[at.min(buf.len())..], &MAGIC) {
+        let p = at + i;
+        if let Rec::Good(_) = parse(&buf[p..]) {
+            return (Some(p), markers);
+        }
+        markers += 1;
+        at = p + 1;
+    }
+    (None, markers)
+}
+
+/// Reads one record at the reader's position (the hot path).
+fn read_record(r: &mut impl Read) -> io::Result<Result<Vec<u8>, Rec>> {
+    let mut header = [0u8; HEADER as usize];
     match r.read_exact(&mut header) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Err(Rec::End)),
         Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if header[..4] != MAGIC || len > MAX_RECORD {
+        return Ok(Err(Rec::Bad));
+    }
+    let crc = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+    let mut payload = vec![0u8; len as usize];
+    match r.read_exact(&mut payload) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Err(Rec::End)),
+        Err(e) => return Err(e),
+    }
+    if record_crc(&header[4..8], &payload) != crc {
+        return Ok(Err(Rec::Bad));
+    }
+    Ok(Ok(payload))
+}
+
+/// What the check of a segment at open found.
+struct Scanned {
+    /// Where the good data ends (an incomplete last record is cut there).
+    valid: u64,
+    /// Good records.
+    records: u64,
+    /// Good records before `count_upto`.
+    records_before: u64,
+    /// Bad stretches: (offset, records that could not be recovered).
+    corrupt: Vec<(u64, u64)>,
+}
+
+/// Checks a segment record by record from `start` (a record boundary: 0, or the acknowledged
+/// offset, before which nothing matters any more); see the module documentation.
+fn scan_segment(path: &Path, start: u64, count_upto: u64) -> io::Result<Scanned> {
+    let buf = std::fs::read(path)?;
+    let mut out = Scanned { valid: start.min(buf.len() as u64), records: 0, records_before: 0, corrupt: Vec::new() };
+    let mut at = start as usize;
+    while at < buf.len() {
+        match parse(&buf[at..]) {
+            Rec::Good(len) => {
+                if (at as u64) < count_upto {
+                    out.records_before += 1;
+                }
+                out.records += 1;
+                at += HEADER as usize + len as usize;
+                out.valid = at as u64;
+            }
+            // A record running past the end is a torn tail only if nothing good follows (a
+            // corrupt length looks the same).
+            Rec::End | Rec::Bad => match resync(&buf, at + 1) {
+                (Some(next), markers) => {
+                    out.corrupt.push((at as u64, 1 + markers));
+                    at = next;
+                }
+                (None, markers) => {
+                    // Nothing good after it: a bad last record, or a torn one.
+                    let complete = buf.len() >= at + HEADER as usize && {
+                        let len = u32::from_le_bytes([buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]]) as usize;
+                        buf[at..at + 4] == MAGIC && at + HEADER as usize + len <= buf.len()
+                    };
+                    // An incomplete last record is what a crash in the middle of an append
+                    // leaves (its line, after the last checkpoint, is read again), but also
+                    // what a damaged length looks like: counted either way.
+                    out.corrupt.push((at as u64, (complete as u64 + markers).max(1)));
+                    break;
+                }
+            },
+        }
+    }
+    Ok(out)
+}
+
+/// A segment of the older format: no marker, and its first record checks out as one of that
+/// format (a new segment whose first marker is damaged is not one).
+fn is_legacy(path: &Path) -> io::Result<bool> {
+    let mut f = File::open(path)?;
+    let mut header = [0u8; LEGACY_HEADER as usize];
+    if f.read_exact(&mut header).is_err() || header[..4] == MAGIC {
+        return Ok(false);
     }
     let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
     let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
     if len > MAX_RECORD {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "record length out of range"));
+        return Ok(false);
     }
     let mut payload = vec![0u8; len as usize];
-    match r.read_exact(&mut payload) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    if crc32fast::hash(&payload) != crc {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "record checksum mismatch"));
-    }
-    Ok(Some(payload))
+    Ok(f.read_exact(&mut payload).is_ok() && crc32fast::hash(&payload) == crc)
 }
 
-/// Scans a segment: (valid bytes, records). Stops at the first torn or corrupt record.
-fn scan_segment(path: &Path) -> io::Result<(u64, u64)> {
-    let mut r = io::BufReader::new(File::open(path)?);
-    let (mut bytes, mut records) = (0u64, 0u64);
-    loop {
-        match read_record(&mut r) {
-            Ok(Some(p)) => {
-                bytes += HEADER + p.len() as u64;
-                records += 1;
-            }
-            Ok(None) | Err(_) => return Ok((bytes, records)),
+/// Converts a segment of the older format (`[len][crc][payload]`, no marker) in place;
+/// returns the new offset of `old_offset`.
+fn convert_legacy(path: &Path, old_offset: u64) -> io::Result<u64> {
+    let buf = std::fs::read(path)?;
+    let (mut at, mut new_offset, mut out) = (0usize, 0u64, Vec::with_capacity(buf.len() + buf.len() / 8));
+    let mut mapped = old_offset == 0;
+    while at + LEGACY_HEADER as usize <= buf.len() {
+        let len = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+        let crc = u32::from_le_bytes([buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]]);
+        let Some(payload) = buf.get(at + LEGACY_HEADER as usize..at + LEGACY_HEADER as usize + len) else { break };
+        if len as u32 > MAX_RECORD || crc32fast::hash(payload) != crc {
+            break;
         }
+        if !mapped && at as u64 >= old_offset {
+            new_offset = out.len() as u64;
+            mapped = true;
+        }
+        encode_record(&mut out, payload);
+        at += LEGACY_HEADER as usize + len;
     }
+    if !mapped {
+        new_offset = out.len() as u64;
+    }
+    write_atomic(path, &out)?;
+    tracing::info!(segment = %path.display(), "spool segment converted to the framed format (sync marker, length, CRC)");
+    Ok(new_offset)
 }
 
-fn count_records(path: &Path, upto: u64) -> io::Result<u64> {
-    let mut r = io::BufReader::new(File::open(path)?);
-    let (mut at, mut n) = (0u64, 0u64);
-    while at < upto {
-        match read_record(&mut r)? {
-            Some(p) => {
-                at += HEADER + p.len() as u64;
-                n += 1;
-            }
-            None => break,
-        }
-    }
-    Ok(n)
+fn encode_record(out: &mut Vec<u8>, payload: &[u8]) {
+    let len = (payload.len() as u32).to_le_bytes();
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&record_crc(&len, payload).to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// Good records from `from` to `upto` in a segment.
+fn count_records(path: &Path, from: u64, upto: u64) -> io::Result<u64> {
+    Ok(scan_segment(path, from, upto)?.records_before)
 }
 
 fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
@@ -212,24 +364,10 @@ fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 }
 
 impl Spool {
-    /// Opens (or creates) the spool in `dir`, repairing a torn tail.
+    /// Opens (or creates) the spool in `dir`, repairing a torn tail and skipping corrupt
+    /// records (counted).
     pub fn open(dir: &Path, cfg: SpoolConfig, metrics: Arc<Metrics>) -> io::Result<Spool> {
         crate::private::create_dir(dir)?;
-        let mut segments = BTreeMap::new();
-        for e in std::fs::read_dir(dir)? {
-            let p = e?.path();
-            if p.extension().is_some_and(|x| x == "seg")
-                && let Some(id) = p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok())
-            {
-                let (bytes, records) = scan_segment(&p)?;
-                let len = std::fs::metadata(&p)?.len();
-                if len != bytes {
-                    tracing::warn!(segment = %p.display(), kept = bytes, cut = len - bytes, "spool segment had a torn or corrupt tail; cut at the last good record");
-                    OpenOptions::new().write(true).open(&p)?.set_len(bytes)?;
-                }
-                segments.insert(id, Segment { bytes, records });
-            }
-        }
         let mut acked = match std::fs::read_to_string(dir.join("acked")) {
             Ok(s) => {
                 let mut it = s.split_whitespace().map(|x| x.parse::<u64>());
@@ -240,11 +378,49 @@ impl Spool {
             }
             Err(_) => Position::default(),
         };
-        // Segments wholly before the acked position are gone for good.
-        let stale: Vec<u64> = segments.range(..acked.segment).map(|(id, _)| *id).collect();
-        for id in stale {
-            let _ = std::fs::remove_file(segment_path(dir, id));
-            segments.remove(&id);
+        let mut ids = Vec::new();
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if p.extension().is_some_and(|x| x == "seg")
+                && let Some(id) = p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok())
+            {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        let mut segments = BTreeMap::new();
+        let mut corrupt_seen = HashSet::new();
+        let mut converted_ack = false;
+        for id in ids {
+            let p = segment_path(dir, id);
+            if id < acked.segment {
+                // Wholly before the acked position: gone for good.
+                let _ = std::fs::remove_file(&p);
+                continue;
+            }
+            if is_legacy(&p)? {
+                let at = if id == acked.segment { acked.offset } else { 0 };
+                let new_at = convert_legacy(&p, at)?;
+                if id == acked.segment {
+                    acked.offset = new_at;
+                    converted_ack = true;
+                }
+            }
+            // The acknowledged part of the first segment is not looked at (nor cut, nor counted).
+            let start = if id == acked.segment { acked.offset } else { 0 };
+            let scanned = scan_segment(&p, start, 0)?;
+            let len = std::fs::metadata(&p)?.len();
+            for &(offset, lost) in &scanned.corrupt {
+                metrics.spool_corrupt.inc_by(lost);
+                corrupt_seen.insert(Position { segment: id, offset });
+                tracing::error!(segment = %p.display(), offset, lost, "corrupt records in the spool: skipped, their findings are lost (custos_agent_spool_corrupt_records_total)");
+            }
+            if len > scanned.valid {
+                tracing::warn!(segment = %p.display(), kept = scanned.valid, cut = len - scanned.valid, "spool segment had a torn tail; cut after the last good record");
+                OpenOptions::new().write(true).open(&p)?.set_len(scanned.valid)?;
+            }
+            // Records of the first segment are counted from the acknowledged offset on.
+            segments.insert(id, Segment { bytes: scanned.valid.max(start), records: scanned.records });
         }
         if let Some((&first, _)) = segments.iter().next()
             && acked.segment < first
@@ -256,10 +432,6 @@ impl Spool {
         if acked.segment == 0 {
             acked = Position { segment: *segments.keys().next().unwrap_or(&write_segment), offset: 0 };
         }
-        let acked_records_in_first = match segments.get(&acked.segment) {
-            Some(_) if acked.offset > 0 => count_records(&segment_path(dir, acked.segment), acked.offset)?,
-            _ => 0,
-        };
         let file = crate::private::options().create(true).append(true).open(segment_path(dir, write_segment))?;
         let inner = Inner {
             dir: dir.to_path_buf(),
@@ -268,13 +440,17 @@ impl Spool {
             writer: BufWriter::with_capacity(256 * 1024, file),
             write_segment,
             acked,
-            acked_records_in_first,
+            acked_records_in_first: 0,
             last_sync: Instant::now(),
             dirty: false,
             last_ack_persist: Instant::now(),
-            ack_dirty: false,
+            ack_dirty: converted_ack,
+            corrupt_seen,
+            full: false,
+            recount: false,
         };
         let spool = Spool { inner: Arc::new(Mutex::new(inner)), space: Arc::new(Condvar::new()), appended: Arc::new(tokio::sync::Notify::new()), metrics };
+        spool.lock().persist_ack(true)?;
         spool.update_metrics();
         Ok(spool)
     }
@@ -291,12 +467,13 @@ impl Spool {
         }
         let mut g = self.lock();
         let incoming: u64 = findings.iter().map(|f| HEADER + f.encoded_len() as u64).sum();
+        let mut dropped = false;
         loop {
             let used = g.unacked_bytes();
             if used == 0 || used + incoming <= g.cfg.max_bytes {
-                self.metrics.spool_full.set(0);
                 break;
             }
+            g.full = true;
             self.metrics.spool_full.set(1);
             match g.cfg.when_full {
                 FullPolicy::Block => {
@@ -306,24 +483,30 @@ impl Spool {
                     g = self.space.wait_timeout(g, Duration::from_millis(200)).unwrap_or_else(|p| p.into_inner()).0;
                 }
                 FullPolicy::DropOldest => {
-                    if !g.drop_oldest(&self.metrics)? {
-                        break; // only the segment being written is left: accept the overshoot
-                    }
+                    let excess = used + incoming - g.cfg.max_bytes;
+                    g.drop_oldest(excess, &self.metrics)?;
+                    dropped = true;
+                    break;
                 }
             }
         }
+        // Full while appends have to drop; an append that fits (at once, or after waiting)
+        // means there is room again.
+        g.full = dropped;
         let mut buf = Vec::with_capacity(256);
+        let mut payload = Vec::with_capacity(256);
+        let segment_bytes = g.segment_bytes();
         for f in findings {
+            payload.clear();
+            f.encode(&mut payload).map_err(io::Error::other)?;
             buf.clear();
-            f.encode(&mut buf).map_err(io::Error::other)?;
+            encode_record(&mut buf, &payload);
             let seg = g.write_segment;
-            g.writer.write_all(&(buf.len() as u32).to_le_bytes())?;
-            g.writer.write_all(&crc32fast::hash(&buf).to_le_bytes())?;
             g.writer.write_all(&buf)?;
             let s = g.segments.entry(seg).or_insert(Segment { bytes: 0, records: 0 });
-            s.bytes += HEADER + buf.len() as u64;
+            s.bytes += buf.len() as u64;
             s.records += 1;
-            if s.bytes >= g.cfg.segment_bytes {
+            if s.bytes >= segment_bytes {
                 g.roll()?;
             }
         }
@@ -349,71 +532,35 @@ impl Spool {
     }
 
     /// Reads up to `max` findings from `from`; returns them and the position after the last.
-    /// Positions before the acked one (dropped segments) are skipped.
+    /// Positions before the acked one (dropped records) are skipped, and so are corrupt
+    /// records (counted once).
     pub fn read(&self, from: Position, max: usize) -> io::Result<(Vec<pb::Finding>, Position)> {
-        let g = self.lock();
-        let mut pos = from.max(g.acked);
-        let mut out = Vec::new();
-        while out.len() < max {
-            let Some(seg) = g.segments.get(&pos.segment).copied() else {
-                match g.segments.range(pos.segment + 1..).next() {
-                    Some((&next, _)) => {
-                        pos = Position { segment: next, offset: 0 };
-                        continue;
-                    }
-                    None => break,
-                }
-            };
-            if pos.offset >= seg.bytes {
-                match g.segments.range(pos.segment + 1..).next() {
-                    Some((&next, _)) => {
-                        pos = Position { segment: next, offset: 0 };
-                        continue;
-                    }
-                    None => break,
-                }
-            }
-            let mut f = File::open(segment_path(&g.dir, pos.segment))?;
-            f.seek(SeekFrom::Start(pos.offset))?;
-            let mut r = io::BufReader::new(f.take(seg.bytes - pos.offset));
-            while out.len() < max {
-                match read_record(&mut r)? {
-                    Some(p) => {
-                        pos.offset += HEADER + p.len() as u64;
-                        match pb::Finding::decode(p.as_slice()) {
-                            Ok(f) => out.push(f),
-                            Err(e) => tracing::error!(error = %e, "undecodable record in the spool; skipped"),
-                        }
-                    }
-                    None => break,
-                }
+        let mut g = self.lock();
+        let start = from.max(g.acked);
+        let (payloads, pos) = g.read_raw(start, max, &self.metrics)?;
+        drop(g);
+        let mut out = Vec::with_capacity(payloads.len());
+        for p in payloads {
+            match pb::Finding::decode(p.as_slice()) {
+                Ok(f) => out.push(f),
+                Err(e) => tracing::error!(error = %e, "undecodable record in the spool; skipped"),
             }
         }
         Ok((out, pos))
     }
 
-    /// Marks everything before `upto` as acknowledged; deletes segments no longer needed.
+    /// Marks everything before `upto` as acknowledged (`records` findings since the last
+    /// acknowledged position); deletes segments no longer needed.
     pub fn ack(&self, upto: Position, records: u64) -> io::Result<()> {
         let mut g = self.lock();
         if upto <= g.acked {
             return Ok(());
         }
-        let dir = g.dir.clone();
-        let done: Vec<u64> = g.segments.range(..upto.segment).map(|(id, _)| *id).collect();
-        for id in done {
-            if id != g.write_segment {
-                let _ = std::fs::remove_file(segment_path(&dir, id));
-                g.segments.remove(&id);
-            }
-        }
-        if g.acked.segment == upto.segment {
-            g.acked_records_in_first += records;
-        } else {
-            g.acked_records_in_first = count_records(&segment_path(&dir, upto.segment), upto.offset).unwrap_or(0);
-        }
-        g.acked = upto;
-        g.ack_dirty = true;
+        g.advance(upto, Some(records))?;
         g.persist_ack(false)?;
+        if g.full && g.unacked_bytes() * 10 < g.cfg.max_bytes * 9 {
+            g.full = false;
+        }
         drop(g);
         self.space.notify_all();
         self.update_metrics();
@@ -429,6 +576,7 @@ impl Spool {
         let g = self.lock();
         self.metrics.spool_depth.set(g.depth() as i64);
         self.metrics.spool_bytes.set(g.unacked_bytes() as i64);
+        self.metrics.spool_full.set(i64::from(g.full));
     }
 }
 
@@ -447,6 +595,89 @@ impl Inner {
             .filter(|(id, _)| **id >= self.acked.segment)
             .map(|(id, s)| if *id == self.acked.segment { s.records.saturating_sub(self.acked_records_in_first) } else { s.records })
             .sum()
+    }
+
+    /// Segments close at `segment_bytes`, or at an eighth of the cap when that is smaller, so
+    /// that the bytes on disk stay close to the cap.
+    fn segment_bytes(&self) -> u64 {
+        self.cfg.segment_bytes.min((self.cfg.max_bytes / 8).max(4096))
+    }
+
+    /// Raw records from `pos` (at most `max`), skipping bad stretches (counted once each).
+    fn read_raw(&mut self, mut pos: Position, max: usize, metrics: &Metrics) -> io::Result<(Vec<Vec<u8>>, Position)> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            let seg = match self.segments.get(&pos.segment).copied() {
+                Some(seg) if pos.offset < seg.bytes => seg,
+                _ => match self.segments.range(pos.segment + 1..).next() {
+                    Some((&next, _)) => {
+                        pos = Position { segment: next, offset: 0 };
+                        continue;
+                    }
+                    None => break,
+                },
+            };
+            let path = segment_path(&self.dir, pos.segment);
+            let mut f = File::open(&path)?;
+            f.seek(SeekFrom::Start(pos.offset))?;
+            let mut r = io::BufReader::new(f.take(seg.bytes - pos.offset));
+            while out.len() < max && pos.offset < seg.bytes {
+                match read_record(&mut r)? {
+                    Ok(p) => {
+                        pos.offset += HEADER + p.len() as u64;
+                        out.push(p);
+                    }
+                    Err(_) => {
+                        // Bad (or cut short inside what was written): resynchronise.
+                        let mut rest = vec![0u8; (seg.bytes - pos.offset) as usize];
+                        let mut f = File::open(&path)?;
+                        f.seek(SeekFrom::Start(pos.offset))?;
+                        f.read_exact(&mut rest)?;
+                        let (next, markers) = resync(&rest, 1);
+                        let bad_at = pos;
+                        pos.offset = next.map_or(seg.bytes, |n| pos.offset + n as u64);
+                        if self.corrupt_seen.insert(bad_at) {
+                            let lost = 1 + markers;
+                            metrics.spool_corrupt.inc_by(lost);
+                            if let Some(s) = self.segments.get_mut(&bad_at.segment) {
+                                s.records = s.records.saturating_sub(lost);
+                            }
+                            tracing::error!(segment = %path.display(), offset = bad_at.offset, lost, "corrupt records in the spool: skipped, their findings are lost (custos_agent_spool_corrupt_records_total)");
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((out, pos))
+    }
+
+    /// Moves the acknowledged position to `upto`, deleting the segments before it. `records`:
+    /// how many records lie between the old and the new position, when known.
+    fn advance(&mut self, upto: Position, records: Option<u64>) -> io::Result<()> {
+        let dir = self.dir.clone();
+        let done: Vec<u64> = self.segments.range(..upto.segment).map(|(id, _)| *id).collect();
+        for id in done {
+            if id != self.write_segment {
+                let _ = std::fs::remove_file(segment_path(&dir, id));
+                self.segments.remove(&id);
+            }
+        }
+        let path = segment_path(&dir, upto.segment);
+        match records {
+            Some(n) if self.acked.segment == upto.segment && !self.recount => self.acked_records_in_first += n,
+            _ if self.acked.segment == upto.segment => {
+                self.acked_records_in_first += count_records(&path, self.acked.offset, upto.offset).unwrap_or(0);
+                self.recount = false;
+            }
+            _ => {
+                self.acked_records_in_first = if upto.offset == 0 { 0 } else { count_records(&path, 0, upto.offset).unwrap_or(0) };
+                self.recount = false;
+            }
+        }
+        self.acked = upto;
+        self.ack_dirty = true;
+        Ok(())
     }
 
     fn roll(&mut self) -> io::Result<()> {
@@ -486,105 +717,27 @@ impl Inner {
         Ok(())
     }
 
-    /// Drops the oldest segment that is not being written. Returns false when there is none.
-    fn drop_oldest(&mut self, metrics: &Metrics) -> io::Result<bool> {
-        let Some((&oldest, seg)) = self.segments.iter().find(|(id, _)| **id != self.write_segment) else {
-            return Ok(false);
-        };
-        let lost = if oldest == self.acked.segment { seg.records.saturating_sub(self.acked_records_in_first) } else { seg.records };
-        let _ = std::fs::remove_file(segment_path(&self.dir, oldest));
-        self.segments.remove(&oldest);
-        let next = self.segments.keys().next().copied().unwrap_or(self.write_segment);
-        self.acked = Position { segment: next, offset: 0 };
-        self.acked_records_in_first = 0;
-        self.ack_dirty = true;
+    /// Drops the oldest unacknowledged records, one by one, until `excess` bytes are freed
+    /// (or nothing is left); counts them.
+    fn drop_oldest(&mut self, excess: u64, metrics: &Metrics) -> io::Result<()> {
+        let before = self.unacked_bytes();
+        let mut lost = 0u64;
+        while before - self.unacked_bytes() < excess && self.unacked_bytes() > 0 {
+            let (records, to) = self.read_raw(self.acked, 1, metrics)?;
+            if to <= self.acked {
+                break;
+            }
+            self.recount = true;
+            self.advance(to, None)?;
+            lost += records.len() as u64;
+        }
         self.persist_ack(true)?;
+        self.recount = true; // an in-flight batch may have covered dropped records
         metrics.spool_dropped.inc_by(lost);
-        tracing::error!(lost, "spool full: dropped the oldest unacknowledged segment (when_full = \"drop_oldest\")");
-        Ok(true)
+        tracing::error!(lost, "spool full: dropped the oldest unacknowledged findings (when_full = \"drop_oldest\")");
+        Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn finding(i: u64) -> pb::Finding {
-        pb::Finding { id: format!("f{i}"), detector: "email".into(), preview: "x".repeat(50), ..Default::default() }
-    }
-
-    fn spool(dir: &Path, cfg: SpoolConfig) -> Spool {
-        Spool::open(dir, cfg, Arc::new(Metrics::default())).unwrap()
-    }
-
-    fn ids(v: &[pb::Finding]) -> Vec<String> {
-        v.iter().map(|f| f.id.clone()).collect()
-    }
-
-    #[test]
-    fn unacked_findings_survive_a_reopen_and_acked_ones_do_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = SpoolConfig { segment_bytes: 300, ..Default::default() };
-        let s = spool(dir.path(), cfg.clone());
-        s.append(&(0..10).map(finding).collect::<Vec<_>>(), &|| false).unwrap();
-        let (first, pos) = s.read(s.acked(), 4).unwrap();
-        assert_eq!(ids(&first), ["f0", "f1", "f2", "f3"]);
-        s.ack(pos, 4).unwrap();
-        s.sync().unwrap();
-        drop(s);
-        let s = spool(dir.path(), cfg);
-        assert_eq!(s.depth(), 6);
-        let (rest, _) = s.read(s.acked(), 100).unwrap();
-        assert_eq!(ids(&rest), ["f4", "f5", "f6", "f7", "f8", "f9"]);
-    }
-
-    #[test]
-    fn a_torn_tail_is_cut_at_the_last_good_record() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = spool(dir.path(), SpoolConfig::default());
-        s.append(&[finding(1), finding(2)], &|| false).unwrap();
-        drop(s);
-        let seg = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "seg")).unwrap();
-        let mut f = OpenOptions::new().append(true).open(&seg).unwrap();
-        f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 9, 9]).unwrap(); // header promising 200 bytes, then EOF
-        drop(f);
-        let s = spool(dir.path(), SpoolConfig::default());
-        let (all, _) = s.read(s.acked(), 100).unwrap();
-        assert_eq!(ids(&all), ["f1", "f2"]);
-        s.append(&[finding(3)], &|| false).unwrap();
-        let (all, _) = s.read(s.acked(), 100).unwrap();
-        assert_eq!(ids(&all), ["f1", "f2", "f3"]);
-    }
-
-    #[test]
-    fn drop_oldest_policy_bounds_the_spool_and_counts_losses() {
-        let dir = tempfile::tempdir().unwrap();
-        let metrics = Arc::new(Metrics::default());
-        let cfg = SpoolConfig { segment_bytes: 200, max_bytes: 600, when_full: FullPolicy::DropOldest, ..Default::default() };
-        let s = Spool::open(dir.path(), cfg, metrics.clone()).unwrap();
-        for i in 0..40 {
-            s.append(&[finding(i)], &|| false).unwrap();
-        }
-        let (all, _) = s.read(s.acked(), 1000).unwrap();
-        assert!(all.len() < 40 && !all.is_empty());
-        assert_eq!(ids(&all).last().unwrap(), "f39", "newest kept");
-        assert_eq!(metrics.spool_dropped.get() + all.len() as u64, 40);
-    }
-
-    #[test]
-    fn block_policy_waits_for_an_ack() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = SpoolConfig { segment_bytes: 200, max_bytes: 300, ..Default::default() };
-        let s = spool(dir.path(), cfg);
-        s.append(&(0..4).map(finding).collect::<Vec<_>>(), &|| false).unwrap();
-        let s2 = s.clone();
-        let t = std::thread::spawn(move || s2.append(&[finding(99)], &|| false));
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(!t.is_finished(), "append must wait while full");
-        let (got, pos) = s.read(s.acked(), 100).unwrap();
-        s.ack(pos, got.len() as u64).unwrap();
-        t.join().unwrap().unwrap();
-        let (rest, _) = s.read(s.acked(), 100).unwrap();
-        assert_eq!(ids(&rest), ["f99"]);
-    }
-}
+mod tests;

@@ -1,19 +1,48 @@
 //! Log tailing: discover files by glob, follow each *file* (not name) to its end, hand out
 //! complete lines.
 //!
-//! # Identity
-//! A followed file is identified by device + inode **plus** a hash of its first bytes (up to
-//! 256, fixed when first seen), so an inode number reused by a new file is not mistaken for the
-//! old one. The identity is part of every finding id.
+//! # Identity: the rules
+//! Finding ids are made from a line's identity and its position (byte offset) in its file,
+//! never from the file's name, so that a line read again — after a kill, under another name —
+//! gets the id it had, and the collector stores it once. The identity of a line is
+//! `dev:inode:generation:head`, where:
+//! - **dev, inode**: the file's, while it is followed (through an open handle) and in its
+//!   checkpoint;
+//! - **generation**: 0 for a file first seen without a checkpoint; one more each time the file
+//!   is found truncated or rewritten in place (copytruncate: it shrank below what was read or
+//!   known of it, or its first bytes changed). It is persisted in the checkpoint, and the new
+//!   generation is made durable (a checkpoint saying "generation g+1, offset 0") **before** any
+//!   line of it is read, so a restart computes the same number (no wall clock involved). At a
+//!   (re)start, a file whose checkpoint no longer matches it (shrunk, or other first bytes) is
+//!   generation checkpoint+1 by the same rule; a file without a checkpoint is generation 0.
+//! - **head**: a hash of the file's first `min(HEAD_BYTES, end of the line)` bytes. Once a file
+//!   has [`HEAD_BYTES`] bytes its head is fixed: every later line shares it. A line in the first
+//!   `HEAD_BYTES` of a file hashes the bytes up to its own end, which never change while the
+//!   file is only appended to: a restart recomputes the same value however long the file has
+//!   grown since (no "head length at first sight" to remember). The head tells a reused inode
+//!   from the file that had it.
+//!
+//! A checkpoint (`checkpoint.rs`) is keyed by `dev:inode` and holds the offset, the generation
+//! and the hash of the head bytes known when it was taken (`head_len` ≤ `HEAD_BYTES`): a
+//! restart resumes a file when its first `head_len` bytes still hash alike and it is not shorter
+//! than the offset. A checkpointed file renamed out of the globs while the agent was down is
+//! looked for by `dev:inode` in the directory it was last seen in, and read to its end, when
+//! its whole head (`HEAD_BYTES`) still matches.
+//!
+//! What these rules cannot tell apart (the only ways to lose or duplicate): a file truncated and
+//! rewritten, while the agent was down or between two polls, with the same first bytes and at
+//! least as long as the read offset is taken for the same file (its rewritten part before the
+//! offset is not read); lines byte-identical, at the same offset, in the same inode and
+//! generation are the same line.
 //!
 //! # Rotation
 //! Files are followed through an open handle. After rename-and-create rotation the old handle
 //! still reads the renamed file, so it is read to its end (and for a grace period while the
 //! application may still be writing to it) before it is left; the new file at the path is a new
-//! identity, read from its beginning. A file that shrinks below the read offset was truncated
-//! (copytruncate): what is there now is new content with a new identity, read from 0.
+//! identity, read from its beginning. A file truncated in place (copytruncate) is the same
+//! file in its next generation, read again from 0.
 //! Compressed rotated files (`*.gz`) are ignored unless the source sets `include_compressed`,
-//! in which case each is read once, decompressed.
+//! in which case each is read once, decompressed (its head is that of the compressed bytes).
 //!
 //! # Bounded memory
 //! Lines are bytes (invalid UTF-8 kept as is); a line longer than `max_line_bytes` is handed
@@ -23,6 +52,7 @@
 use crate::checkpoint::{Checkpoint, Checkpoints};
 use crate::config::{LogSource, ReadFrom};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -30,8 +60,8 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Bytes of a file's head used in its identity.
-const HEAD_BYTES: u64 = 256;
+/// Bytes of a file's head in its identity, once it has that many.
+pub const HEAD_BYTES: u64 = 256;
 /// Bytes read from one file per poll at most.
 const READ_BUDGET: u64 = 32 << 20;
 
@@ -40,7 +70,7 @@ const READ_BUDGET: u64 = 32 << 20;
 pub struct LogLine<'a> {
     /// The file's current path.
     pub path: &'a Path,
-    /// The file's identity (`dev:inode:headhash`).
+    /// The line's identity (`dev:inode:generation:head`, see the module documentation).
     pub identity: &'a str,
     /// 1-based line number in this file.
     pub line: u64,
@@ -66,11 +96,15 @@ pub struct PollStats {
 struct Followed {
     file: File,
     path: PathBuf,
-    key: String,
     dev: u64,
     ino: u64,
-    head_len: u64,
-    head_hash: String,
+    generation: u64,
+    /// The file's first bytes as far as known (at most `HEAD_BYTES`).
+    head: Vec<u8>,
+    /// The identity of lines ending past the head, once the head is complete.
+    fixed: Option<String>,
+    /// A new generation not yet in a durable checkpoint: nothing is read until it is.
+    hold: bool,
     /// Next byte to read.
     offset: u64,
     /// Complete lines so far.
@@ -89,16 +123,29 @@ struct Followed {
 pub struct Tailer {
     sources: Vec<LogSource>,
     followed: Vec<Followed>,
+    /// The last durable checkpoints (from disk at start, then each [`Tailer::saved`]).
     saved: Option<Checkpoints>,
     started: bool,
+    /// Files present at start are read whole even with `read_from = "end"`.
+    read_whole: bool,
     reported: HashMap<PathBuf, String>,
     orphan_grace: Duration,
 }
 
-fn head_hash(file: &File, len: u64) -> io::Result<String> {
+fn hash_hex(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..8])
+}
+
+fn read_head(file: &File, len: u64) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len as usize];
     file.read_exact_at(&mut buf, 0)?;
-    Ok(hex::encode(&Sha256::digest(&buf)[..8]))
+    Ok(buf)
+}
+
+/// `dev:inode` out of a checkpoint key (`dev:inode`, or the older `dev:inode:hash[:t…]`).
+fn key_dev_ino(key: &str) -> Option<(u64, u64)> {
+    let mut it = key.split(':');
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
 /// Lines before `upto`, so that line numbers stay true when reading starts at the end of a
@@ -130,11 +177,26 @@ fn is_compressed(p: &Path) -> bool {
     p.extension().is_some_and(|x| x == "gz")
 }
 
+/// Where a file starts being read.
+struct Start {
+    generation: u64,
+    offset: u64,
+    lines: u64,
+    hold: bool,
+}
+
 impl Tailer {
     /// A tailer over these sources, resuming from `saved` checkpoints (`None` on a first start:
     /// then files present at start honour `read_from`).
     pub fn new(sources: Vec<LogSource>, saved: Option<Checkpoints>) -> Self {
-        Tailer { sources, followed: Vec::new(), saved, started: false, reported: HashMap::new(), orphan_grace: Duration::from_secs(2) }
+        Tailer { sources, followed: Vec::new(), saved, started: false, read_whole: false, reported: HashMap::new(), orphan_grace: Duration::from_secs(2) }
+    }
+
+    /// Files present at start are read from their beginning whatever `read_from` says (the
+    /// agent ran before but its checkpoints are gone: their end would skip what was written
+    /// while it was down).
+    pub fn read_whole_files(&mut self) {
+        self.read_whole = true;
     }
 
     /// How long a rotated-away or deleted file is still read after its last growth.
@@ -145,6 +207,21 @@ impl Tailer {
     /// Number of files followed.
     pub fn followed(&self) -> usize {
         self.followed.len()
+    }
+
+    /// True when a checkpoint must be saved before reading on: a first start (files skipped
+    /// by `read_from = "end"` must stay skipped after a kill), or a new generation waiting.
+    pub fn needs_checkpoint(&self) -> bool {
+        (self.started && self.saved.is_none()) || self.followed.iter().any(|f| f.hold)
+    }
+
+    /// Tells the tailer that `c` (taken by [`Tailer::checkpoints`], nothing polled since) is
+    /// durable: new generations in it can be read.
+    pub fn saved(&mut self, c: Checkpoints) {
+        for f in &mut self.followed {
+            f.hold = false;
+        }
+        self.saved = Some(c);
     }
 
     /// Paths currently matched by the globs, with their source.
@@ -188,6 +265,9 @@ impl Tailer {
                     self.reported.remove(&path);
                 }
             }
+            if first {
+                self.find_moved(emit, &mut stats);
+            }
         }
         let grace = self.orphan_grace;
         let mut i = 0;
@@ -197,7 +277,7 @@ impl Tailer {
                 Ok(_) => {}
                 Err(e) => warn(&f.path, &e.to_string()),
             }
-            if !f.present && f.last_growth.elapsed() >= grace {
+            if !f.present && !f.hold && f.last_growth.elapsed() >= grace {
                 // Rotated away or deleted, read to its end, quiet for a while: leave it.
                 f.flush_partial(emit, &mut stats);
                 tracing::debug!(path = %f.path.display(), "left a rotated or deleted file after reading it to its end");
@@ -207,6 +287,75 @@ impl Tailer {
             i += 1;
         }
         stats
+    }
+
+    /// At start: checkpointed files no glob matches any more (renamed out of them while the
+    /// agent was down) are looked for by `dev:inode` where they were last seen, and read to
+    /// their end.
+    fn find_moved(&mut self, emit: &mut dyn FnMut(LogLine<'_>), stats: &mut PollStats) {
+        let Some(saved) = &self.saved else { return };
+        let mut missing: Vec<(u64, u64, Checkpoint)> = Vec::new();
+        for (key, cp) in &saved.files {
+            // Only a file identified by its whole head: an inode freed and reused elsewhere in
+            // the directory (a copytruncate copy of a file with the same first line) is not the
+            // file we followed.
+            if let Some((dev, ino)) = key_dev_ino(key)
+                && cp.head_len == HEAD_BYTES
+                && !self.followed.iter().any(|f| f.dev == dev && f.ino == ino)
+            {
+                missing.push((dev, ino, cp.clone()));
+            }
+        }
+        let mut listed: HashMap<PathBuf, Vec<(PathBuf, u64, u64)>> = HashMap::new();
+        for (dev, ino, cp) in missing {
+            let last = cp.path.clone();
+            let Some(dir) = last.parent() else { continue };
+            let entries = listed.entry(dir.to_path_buf()).or_insert_with(|| {
+                std::fs::read_dir(dir)
+                    .map(|rd| rd.flatten().filter_map(|e| e.metadata().ok().filter(|m| m.is_file()).map(|m| (e.path(), m.dev(), m.ino()))).collect())
+                    .unwrap_or_default()
+            });
+            let Some((path, _, _)) = entries.iter().find(|(_, d, i)| *d == dev && *i == ino).cloned() else { continue };
+            let same = File::open(&path).and_then(|f| {
+                let size = f.metadata()?.len();
+                Ok(size >= cp.offset.max(cp.head_len) && hash_hex(&read_head(&f, cp.head_len)?) == cp.head_hash)
+            });
+            if !matches!(same, Ok(true)) {
+                continue;
+            }
+            let src = self.sources.iter().position(|s| s.paths.iter().any(|g| glob::Pattern::new(g).is_ok_and(|g| g.matches_path(&last)))).unwrap_or(0);
+            if self.sources.is_empty() {
+                return;
+            }
+            match self.track(&path, src, false, emit, stats) {
+                Ok(()) => {
+                    if let Some(f) = self.followed.iter_mut().find(|f| f.dev == dev && f.ino == ino) {
+                        f.present = false; // read to its end, then left
+                        tracing::info!(path = %path.display(), was = %last.display(), "a followed file was renamed out of the globs while the agent was down: reading it to its end");
+                    }
+                }
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot read a file renamed while the agent was down"),
+            }
+        }
+    }
+
+    /// Where reading of a newly tracked file starts, from its durable checkpoint if any.
+    fn start_of(&self, file: &File, dev: u64, ino: u64, size: u64, may_skip: bool) -> io::Result<Start> {
+        let cp = self.saved.as_ref().and_then(|s| s.files.iter().find(|(k, _)| key_dev_ino(k) == Some((dev, ino))).map(|(_, cp)| cp));
+        if let Some(cp) = cp {
+            let same = cp.head_len <= size.min(HEAD_BYTES) && cp.offset <= size && hash_hex(&read_head(file, cp.head_len)?) == cp.head_hash;
+            if same {
+                return Ok(Start { generation: cp.generation, offset: cp.offset, lines: cp.lines, hold: false });
+            }
+            // Truncated or rewritten while we were away (or a reused inode): the next
+            // generation, made durable before it is read.
+            return Ok(Start { generation: cp.generation + 1, offset: 0, lines: 0, hold: true });
+        }
+        // Files present at the very first start honour read_from; later ones are new.
+        let at_end = may_skip && self.saved.is_none() && !self.read_whole;
+        let offset = if at_end { size } else { 0 };
+        let lines = if offset > 0 { count_lines(file, offset) } else { 0 };
+        Ok(Start { generation: 0, offset, lines, hold: false })
     }
 
     /// Starts following `path` if it is a file not followed yet.
@@ -221,42 +370,34 @@ impl Tailer {
             }
             return Ok(());
         }
-        if size == 0 {
-            return Ok(()); // nothing to identify or read yet
-        }
         let source = &self.sources[src];
-        // A checkpoint for this inode whose head still matches: same file, resume.
-        let prefix = format!("{dev}:{ino}:");
-        let resumed = self.saved.as_ref().and_then(|s| {
-            s.files
-                .iter()
-                .find(|(k, cp)| k.starts_with(&prefix) && cp.head_len <= size && head_hash(&file, cp.head_len).ok().as_deref() == Some(cp.head_hash.as_str()))
-        });
         let compressed = is_compressed(path);
-        let mut f = match resumed {
-            Some((key, cp)) => Followed::new(
-                file,
-                path,
-                key.clone(),
-                dev,
-                ino,
-                cp.head_len,
-                cp.head_hash.clone(),
-                cp.offset.min(size),
-                cp.lines,
-                source.max_line_bytes,
-                compressed,
-            ),
-            None => {
-                let head_len = size.min(HEAD_BYTES);
-                let hash = head_hash(&file, head_len)?;
-                let key = format!("{dev}:{ino}:{hash}");
-                // Files present at the very first start honour read_from; later ones are new.
-                let offset = if first && self.saved.is_none() && source.read_from == ReadFrom::End && !compressed { size } else { 0 };
-                let lines = if offset > 0 { count_lines(&file, offset) } else { 0 };
-                Followed::new(file, path, key, dev, ino, head_len, hash, offset, lines, source.max_line_bytes, compressed)
-            }
+        let may_skip = first && source.read_from == ReadFrom::End && !compressed;
+        let start = self.start_of(&file, dev, ino, size, may_skip)?;
+        let head = if start.hold { Vec::new() } else { read_head(&file, size.min(HEAD_BYTES))? };
+        let mut f = Followed {
+            file,
+            path: path.to_path_buf(),
+            dev,
+            ino,
+            generation: start.generation,
+            head,
+            fixed: None,
+            hold: start.hold,
+            offset: start.offset,
+            lines: start.lines,
+            partial: Vec::new(),
+            partial_offset: start.offset,
+            pieces: 0,
+            max_line: source.max_line_bytes.max(1),
+            present: true,
+            last_growth: Instant::now(),
+            compressed,
         };
+        if start.hold {
+            tracing::info!(path = %f.path.display(), generation = f.generation, "file truncated or rewritten while the agent was down: reading it again from the start");
+        }
+        f.fix_head();
         if compressed {
             if f.offset < size {
                 f.read_compressed(emit, stats)?;
@@ -275,14 +416,20 @@ impl Tailer {
         }
     }
 
-    /// The checkpoints of every followed file (offsets of fully consumed lines), plus those
-    /// restored from disk for files not seen yet in this run.
+    /// The checkpoints of every followed file (offsets of fully consumed lines).
     pub fn checkpoints(&self) -> Checkpoints {
         let mut c = Checkpoints::default();
         for f in &self.followed {
             c.files.insert(
-                f.key.clone(),
-                Checkpoint { path: f.path.clone(), offset: f.partial_offset, lines: f.lines, head_len: f.head_len, head_hash: f.head_hash.clone() },
+                format!("{}:{}", f.dev, f.ino),
+                Checkpoint {
+                    path: f.path.clone(),
+                    offset: f.partial_offset,
+                    lines: f.lines,
+                    head_len: f.head.len() as u64,
+                    head_hash: hash_hex(&f.head),
+                    generation: f.generation,
+                },
             );
         }
         c
@@ -290,61 +437,51 @@ impl Tailer {
 }
 
 impl Followed {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        file: File,
-        path: &Path,
-        key: String,
-        dev: u64,
-        ino: u64,
-        head_len: u64,
-        head_hash: String,
-        offset: u64,
-        lines: u64,
-        max_line: usize,
-        compressed: bool,
-    ) -> Self {
-        Followed {
-            file,
-            path: path.to_path_buf(),
-            key,
-            dev,
-            ino,
-            head_len,
-            head_hash,
-            offset,
-            lines,
-            partial: Vec::new(),
-            partial_offset: offset,
-            pieces: 0,
-            max_line: max_line.max(1),
-            present: true,
-            last_growth: Instant::now(),
-            compressed,
+    /// Fixes the identity of lines past the head once the head is complete.
+    fn fix_head(&mut self) {
+        if self.fixed.is_none() && (self.head.len() as u64 >= HEAD_BYTES || self.compressed) {
+            self.fixed = Some(format!("{}:{}:{}:{}", self.dev, self.ino, self.generation, hash_hex(&self.head)));
         }
     }
 
+    /// The identity of a line (or piece) whose bytes end at `end` (see the module doc).
+    fn identity(&self, end: u64) -> Cow<'_, str> {
+        match &self.fixed {
+            Some(id) if end >= HEAD_BYTES || self.compressed => Cow::Borrowed(id.as_str()),
+            _ => {
+                let upto = (end.min(HEAD_BYTES) as usize).min(self.head.len());
+                Cow::Owned(format!("{}:{}:{}:{}", self.dev, self.ino, self.generation, hash_hex(&self.head[..upto])))
+            }
+        }
+    }
+
+    /// The file shrank below what we know of it, or its first bytes changed.
+    fn truncated(&self, size: u64) -> io::Result<bool> {
+        let known = self.head.len() as u64;
+        if size < self.offset.max(known) {
+            return Ok(true);
+        }
+        Ok(known > 0 && read_head(&self.file, known)? != self.head)
+    }
+
     fn read_new(&mut self, emit: &mut dyn FnMut(LogLine<'_>), stats: &mut PollStats) -> io::Result<()> {
-        if self.compressed {
+        if self.compressed || self.hold {
             return Ok(());
         }
         let size = self.file.metadata()?.len();
-        // Shrunk, or rewritten from the start (truncated then refilled past our offset between
-        // two polls): the head no longer matches.
-        let rewritten = size >= self.head_len && self.head_len > 0 && head_hash(&self.file, self.head_len)? != self.head_hash;
-        if size < self.offset || rewritten {
-            // Truncated in place (copytruncate): new content, new identity.
+        if self.truncated(size)? {
+            // Truncated in place (copytruncate): the next generation, read from 0 once it is
+            // in a durable checkpoint.
             self.flush_partial(emit, stats);
-            let head_len = size.min(HEAD_BYTES);
-            if head_len > 0 {
-                self.head_hash = head_hash(&self.file, head_len)?;
-            }
-            self.head_len = head_len;
-            self.key = format!("{}:{}:{}:t{}", self.dev, self.ino, self.head_hash, custos_proto::time::now_ms());
+            self.generation += 1;
+            self.head.clear();
+            self.fixed = None;
             self.offset = 0;
             self.partial_offset = 0;
             self.lines = 0;
-            tracing::info!(path = %self.path.display(), "file truncated (copytruncate?): reading it again from the start");
+            self.hold = true;
+            tracing::info!(path = %self.path.display(), generation = self.generation, "file truncated (copytruncate?): reading it again from the start");
+            return Ok(());
         }
         if size == self.offset {
             return Ok(());
@@ -391,6 +528,14 @@ impl Followed {
     }
 
     fn consume(&mut self, mut data: &[u8], emit: &mut dyn FnMut(LogLine<'_>), stats: &mut PollStats) {
+        // The head as far as known: these bytes are the file's from `offset`.
+        let known = self.head.len() as u64;
+        if !self.compressed && known < HEAD_BYTES && self.offset <= known && known < self.offset + data.len() as u64 {
+            let from = (known - self.offset) as usize;
+            let take = (HEAD_BYTES - known) as usize;
+            self.head.extend_from_slice(&data[from..data.len().min(from + take)]);
+            self.fix_head();
+        }
         while !data.is_empty() {
             match memchr::memchr(b'\n', data) {
                 Some(i) => {
@@ -427,8 +572,10 @@ impl Followed {
                             stats.overlong += 1;
                         }
                         let piece: Vec<u8> = self.partial.drain(..self.max_line).collect();
-                        emit(LogLine { path: &self.path, identity: &self.key, line: self.lines + 1, offset: self.partial_offset, bytes: &piece, piece: true });
+                        let identity = self.identity(self.partial_offset + piece.len() as u64);
+                        emit(LogLine { path: &self.path, identity: &identity, line: self.lines + 1, offset: self.partial_offset, bytes: &piece, piece: true });
                         stats.lines += 1;
+                        drop(identity);
                         self.partial_offset += piece.len() as u64;
                         self.pieces += 1;
                     }
@@ -444,7 +591,8 @@ impl Followed {
             stats.overlong += 1;
         }
         for chunk in bytes.chunks(self.max_line) {
-            emit(LogLine { path: &self.path, identity: &self.key, line, offset, bytes: chunk, piece });
+            let identity = self.identity(offset + chunk.len() as u64);
+            emit(LogLine { path: &self.path, identity: &identity, line, offset, bytes: chunk, piece });
             stats.lines += 1;
             offset += chunk.len() as u64;
         }
@@ -457,7 +605,9 @@ impl Followed {
         self.lines += 1;
         let partial = std::mem::take(&mut self.partial);
         let piece = self.pieces > 0;
-        emit(LogLine { path: &self.path, identity: &self.key, line: self.lines, offset: self.partial_offset, bytes: &partial, piece });
+        let identity = self.identity(self.partial_offset + partial.len() as u64);
+        emit(LogLine { path: &self.path, identity: &identity, line: self.lines, offset: self.partial_offset, bytes: &partial, piece });
+        drop(identity);
         stats.lines += 1;
         self.partial_offset += partial.len() as u64;
         self.pieces = 0;
@@ -517,18 +667,53 @@ mod tests {
         assert_eq!(t.followed(), 1, "the rotated file is left once read");
     }
 
+    fn identities(t: &mut Tailer) -> Vec<String> {
+        let mut out = Vec::new();
+        t.poll(true, &mut |l| out.push(l.identity.to_string()), &mut |_, _| {});
+        out
+    }
+
     #[test]
-    fn truncation_restarts_at_zero_with_a_new_identity() {
+    fn truncation_is_the_next_generation_read_from_zero_once_durable() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.log");
         std::fs::write(&p, "aaaaaaaa\nbbbbbbbb\n").unwrap();
         let mut t = Tailer::new(vec![source(dir.path(), ReadFrom::Beginning, 1024)], None);
-        assert_eq!(collect(&mut t).len(), 2);
-        let before = t.checkpoints().files.keys().next().unwrap().clone();
+        let before = identities(&mut t);
+        assert_eq!(before.len(), 2);
+        assert!(before[0].contains(":0:"), "{before:?}");
+        t.saved(t.checkpoints());
         std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(0).unwrap();
         std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(b"c\n").unwrap();
-        assert_eq!(collect(&mut t), vec![(1, "c".to_string())]);
-        assert_ne!(t.checkpoints().files.keys().next().unwrap(), &before);
+        assert!(collect(&mut t).is_empty(), "nothing of the new generation before it is durable");
+        assert!(t.needs_checkpoint());
+        let cp = t.checkpoints();
+        let saved = cp.files.values().next().unwrap().clone();
+        assert_eq!((saved.generation, saved.offset, saved.head_len), (1, 0, 0));
+        t.saved(cp.clone());
+        let after = identities(&mut t);
+        assert_eq!(after.len(), 1);
+        assert!(after[0].contains(":1:"), "{after:?}");
+        // A restart from that checkpoint computes the same identity.
+        let mut again = Tailer::new(vec![source(dir.path(), ReadFrom::End, 1024)], Some(cp));
+        assert_eq!(identities(&mut again), after);
+    }
+
+    #[test]
+    fn a_line_keeps_its_identity_however_long_the_file_grows_and_whatever_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        std::fs::write(&p, "short\n").unwrap();
+        let mut t = Tailer::new(vec![source(dir.path(), ReadFrom::Beginning, 1024)], None);
+        let first = identities(&mut t);
+        // Killed before any checkpoint; the file grows past the head and is renamed.
+        drop(t);
+        std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(format!("{}\n", "x".repeat(400)).as_bytes()).unwrap();
+        std::fs::rename(&p, dir.path().join("b.log")).unwrap();
+        let mut t = Tailer::new(vec![source(dir.path(), ReadFrom::Beginning, 1024)], None);
+        let again = identities(&mut t);
+        assert_eq!(again[0], first[0]);
+        assert_ne!(again[1], first[0], "past the head, the fixed head");
     }
 
     #[test]
@@ -560,6 +745,8 @@ mod tests {
             cp.offset = 17; // where the old file ended
         }
         let mut t = Tailer::new(vec![source(dir.path(), ReadFrom::End, 1024)], Some(saved));
+        assert!(collect(&mut t).is_empty(), "the next generation waits for a durable checkpoint");
+        t.saved(t.checkpoints());
         assert_eq!(texts(&collect(&mut t)), ["totally different first line"]);
     }
 
