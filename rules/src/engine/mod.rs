@@ -316,11 +316,17 @@ impl Engine {
     /// is copied but the normalised values of the detections.
     pub fn scan(&self, hay: &[u8], out: &mut Vec<Detection>) {
         let mut caches = self.caches.get();
-        let c: &mut Caches = &mut caches;
-        let mut pos = 0;
-        while pos < hay.len() {
+        self.scan_span(&mut caches, hay, 0, hay.len(), out);
+    }
+
+    /// Scans the matches of `hay` that start at `pos` or later and end by `limit`, in order.
+    fn scan_span(&self, c: &mut Caches, hay: &[u8], mut pos: usize, limit: usize, out: &mut Vec<Detection>) {
+        while pos < limit {
             let Some(m) = self.find(c, hay, pos) else { break };
             let (start, end) = (m.start(), m.end());
+            if start >= limit || end > limit {
+                break;
+            }
             if end == start {
                 pos = end + 1;
                 continue;
@@ -338,9 +344,15 @@ impl Engine {
                 first => self.best_at(c, hay, start, m.pattern(), first, &mut silenced),
             };
             match (best, silenced) {
-                (Some(c), _) => {
-                    pos = c.detection.end;
-                    out.push(c.detection);
+                (Some(found), _) => {
+                    // A value found after its key (a name after `name=`, or PID-5 after the
+                    // identifiers of PID-3): what lies between is scanned too, so the patient's
+                    // NIR in an HL7 PID segment is not hidden by the name that follows it.
+                    if found.detection.start > start + 1 {
+                        self.scan_span(c, hay, start + 1, found.detection.start, out);
+                    }
+                    pos = found.detection.end;
+                    out.push(found.detection);
                 }
                 // A recognised value that is not reported (allowlisted, below the threshold,
                 // without its required context) is still that value: nothing inside it is.

@@ -245,3 +245,15 @@ fn names_where_the_structure_says_so() {
     assert!(found(&e, "name=Default service_name=Payments").is_empty());
     assert!(found(&e, "Jean Dupont called").is_empty(), "no key, no name");
 }
+
+#[test]
+fn the_identifiers_between_a_key_and_its_name_are_found_too() {
+    // HL7 PID: the NIR in PID-3 comes before the patient's name in PID-5.
+    let e = Engine::with_default_packs().unwrap();
+    let line = b"PID|1||PAT000001^^^BIOLAB^PI~185057800608491^^^INS-NIR^NH||DUPONT^MARIE||19850507|F";
+    let mut found = Vec::new();
+    e.scan(line, &mut found);
+    let ids: Vec<&str> = found.iter().map(|d| e.detector(d.detector).id.as_str()).collect();
+    assert!(ids.contains(&"fr_nir") && ids.contains(&"person_name"), "{ids:?}");
+    assert!(found.windows(2).all(|w| w[0].start < w[1].start), "in order");
+}
