@@ -37,7 +37,7 @@ use std::sync::{Arc, OnceLock};
 
 fn engine() -> Arc<Engine> {
     static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
-    ENGINE.get_or_init(|| Arc::new(crate::run::load_engine(None, None).unwrap())).clone()
+    ENGINE.get_or_init(|| Arc::new(crate::run::load_engine(None, None, None).unwrap())).clone()
 }
 
 fn key() -> FingerprintKey {
