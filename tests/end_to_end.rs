@@ -239,3 +239,19 @@ fn quickstart_once_prints_the_undeclared_cases_and_exits_zero() {
     let fides: serde_json::Value = serde_json::from_slice(&fides.stdout).unwrap();
     assert_eq!(fides["system"].as_array().unwrap().len(), rows.len());
 }
+
+#[test]
+fn run_once_reads_a_log_larger_than_a_polls_budget_to_its_end() {
+    let d = Deployment::new(&web_register());
+    let _collector = d.start_collector();
+    // 72 MiB of lines without personal data (one poll reads at most 32 MiB of a file), then
+    // one IBAN on the last line, which has no newline yet.
+    let line = "2026-11-20 INFO GET /static/app.js 200 1532 0.004\n";
+    let filler = line.repeat((72 << 20) / line.len());
+    let log = d.root().join("logs/big.log");
+    std::fs::write(&log, format!("{filler}refund iban={IBAN}")).unwrap();
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    let out = Command::new(bin("e2e-agent")).args(["run", "--once", "--config"]).arg(&cfg).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM findings WHERE detector = 'iban'"), 1, "the last line of a file over two polls' budgets");
+}

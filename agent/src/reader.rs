@@ -139,15 +139,28 @@ impl Reader {
                 }
             };
             let mut warn = |p: &std::path::Path, e: &str| tracing::warn!(path = %p.display(), error = %e, "cannot read log file; skipping it for now");
-            let stats = tailer.poll(rescan, &mut on_line, &mut warn);
+            let mut stats = tailer.poll(rescan, &mut on_line, &mut warn);
             if ctx.mode == RunMode::Once {
-                tailer.flush_partial_lines(&mut on_line);
+                // To the end of every file: one poll reads at most a budget per file, and a
+                // line cut by the budget is not a line that ends there.
+                while !tailer.needs_checkpoint() {
+                    let more = tailer.poll(false, &mut on_line, &mut warn);
+                    if more.bytes == 0 {
+                        break;
+                    }
+                    stats.bytes += more.bytes;
+                    stats.lines += more.lines;
+                    stats.overlong += more.overlong;
+                }
+                if !tailer.needs_checkpoint() {
+                    tailer.flush_partial_lines(&mut on_line);
+                }
             }
             stats
         };
         if !watches.is_empty() {
             watches.tick(now_ms(), anomalies);
-            if ctx.mode == RunMode::Once {
+            if ctx.mode == RunMode::Once && !tailer.needs_checkpoint() {
                 watches.flush(anomalies); // the end of what there is to read
             }
             for a in anomalies.drain(..) {
