@@ -255,3 +255,34 @@ fn run_once_reads_a_log_larger_than_a_polls_budget_to_its_end() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(count(&d.db(), "SELECT COUNT(*) FROM findings WHERE detector = 'iban'"), 1, "the last line of a file over two polls' budgets");
 }
+
+#[test]
+fn values_across_the_pieces_of_a_tailed_line_longer_than_max_line_bytes_are_stored_once_each() {
+    let d = Deployment::new(&web_register());
+    let _collector = d.start_collector();
+    // One line of about 3 MiB (pieces of 1 MiB): an e-mail every 2,999 bytes, so some lie
+    // across each piece boundary wherever it falls, and two start 7 bytes before one.
+    let mut starts: Vec<usize> = (0..3 << 20).step_by(2999).filter(|i| (i + 7) % (1 << 20) > 40).collect();
+    starts.extend([(1 << 20) - 7, (2 << 20) - 7]);
+    starts.sort();
+    let mut line = String::with_capacity(3 << 20);
+    for (n, at) in starts.iter().enumerate() {
+        while line.len() + 6 <= *at {
+            line.push_str("lorem ");
+        }
+        while line.len() < *at {
+            line.push(' ');
+        }
+        line.push_str(&format!("client{n}@exemple.fr "));
+    }
+    line.push('\n');
+    std::fs::write(d.root().join("logs/long.log"), &line).unwrap();
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    let out = Command::new(bin("e2e-agent")).args(["run", "--once", "--config"]).arg(&cfg).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = d.db();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM findings WHERE detector = 'email'"), starts.len() as i64, "each value once");
+    assert_eq!(count(&db, "SELECT COUNT(DISTINCT fingerprint) FROM findings WHERE detector = 'email'"), starts.len() as i64, "each value once");
+    // Whole: `clientN@exemple.fr` is 18 bytes at least; a value cut at a piece boundary is shorter.
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM findings WHERE detector = 'email' AND end_ - start < 18"), 0, "each value whole");
+}

@@ -65,6 +65,9 @@ pub struct Reader {
     detections: Vec<Detection>,
     watches: anomaly::LogWatches,
     anomalies: Vec<anomaly::LogAnomaly>,
+    /// The identity of the last piece of an overlong line and where its reported matches end
+    /// (file offset), so the overlapping next piece does not report them again.
+    last_piece: Option<(String, u64)>,
     last_checkpoint: Instant,
     checkpoint_dirty: bool,
 }
@@ -86,6 +89,7 @@ impl Reader {
             detections: Vec::new(),
             watches,
             anomalies: Vec::new(),
+            last_piece: None,
             last_checkpoint: Instant::now(),
             checkpoint_dirty: false,
         }
@@ -105,7 +109,7 @@ impl Reader {
     }
 
     fn poll_once(&mut self, rescan: bool) -> anyhow::Result<Polled> {
-        let Reader { ctx, tailer, pending, detections, watches, anomalies, .. } = self;
+        let Reader { ctx, tailer, pending, detections, watches, anomalies, last_piece, .. } = self;
         let shutdown = ctx.shutdown.clone();
         let stop = || *shutdown.borrow();
         let mut spool_error: Option<std::io::Error> = None;
@@ -114,6 +118,18 @@ impl Reader {
             let mut on_line = |l: tail::LogLine<'_>| {
                 detections.clear();
                 ctx.engine.scan(l.bytes, detections);
+                if l.piece {
+                    // Pieces of an overlong line overlap: a match is reported by the piece it
+                    // starts in before the cut, and not again by the next one (which also
+                    // sees the tail of a match that started before its first byte).
+                    let skip_to = match last_piece.as_ref() {
+                        Some((identity, end)) if identity == l.identity && *end > l.offset => (*end - l.offset) as usize,
+                        _ => 0,
+                    };
+                    detections.retain(|d| d.start < l.report_before && d.start >= skip_to);
+                    let end = detections.iter().map(|d| l.offset + d.end as u64).max().unwrap_or(0);
+                    *last_piece = Some((l.identity.to_string(), end));
+                }
                 if !watches.is_empty() {
                     let before = anomalies.len();
                     watches.line(l.path, l.identity, l.line, l.offset, l.bytes, detections.len(), now_ms(), anomalies);
