@@ -158,6 +158,21 @@ fn within_10_percent(what: &str, value: &Value, truth: u64) {
 }
 
 /// The one incident whose explanation or system says `needle`.
+/// Prints an incident with its figures and their method (`--nocapture` shows them).
+fn print_incident(i: &Value) {
+    println!(
+        "  {} #{} {} on {}: {} subjects ({}), {} records ({})",
+        i["kind"],
+        i["id"],
+        i["rule"],
+        i["system"],
+        i["subjects"]["value"],
+        i["subjects"]["method"],
+        i["records_estimate"]["value"],
+        i["records_estimate"]["method"]
+    );
+}
+
 fn incident_saying<'a>(incidents: &'a [Value], needle: &str) -> &'a Value {
     let found: Vec<&Value> = incidents.iter().filter(|i| i["explanation"].as_str().unwrap_or("").contains(needle)).collect();
     assert_eq!(found.len(), 1, "incidents saying {needle:?}: {:#?}", incidents);
@@ -323,12 +338,7 @@ fn retailer_every_exfiltration_reaches_the_dpo_as_a_breach_even_after_a_false_al
     let pushed = s.wait_all_breaches_pushed();
     let breaches = s.breaches();
     println!("retailer: planted 1 ETL export (false alarm), 1 COPY TO /tmp, 1 pg_dump, 1 API scrape, 1 exported file of {CUSTOMERS} customers");
-    for b in &breaches {
-        println!(
-            "  breach #{} {} on {}: {} subjects ({}), {} records ({})",
-            b["id"], b["rule"], b["system"], b["subjects"]["value"], b["subjects"]["method"], b["records_estimate"]["value"], b["records_estimate"]["method"]
-        );
-    }
+    breaches.iter().for_each(print_incident);
     // The file the COPY wrote, found by the scan in /tmp, and the COPY are one event, one breach.
     let copy = incident_saying(&breaches, "customers.csv");
     assert!(copy["records_estimate"]["method"].as_str().unwrap().contains("actor=alice"), "the COPY joined its file's breach: {copy:#}");
@@ -417,19 +427,7 @@ fn medical_lab_counts_people_not_values_and_an_export_in_a_web_root_is_a_breach(
         "medical lab: planted {} log lines of {PATIENTS_LOGGED} patients (NIR, phone, name on each), an export of {PATIENTS_EXPORTED} patients in a web root",
         PATIENTS_LOGGED * MESSAGES_PER_PATIENT
     );
-    for i in &incidents {
-        println!(
-            "  {} #{} {} on {}: {} subjects ({}), {} records ({})",
-            i["kind"],
-            i["id"],
-            i["rule"],
-            i["system"],
-            i["subjects"]["value"],
-            i["subjects"]["method"],
-            i["records_estimate"]["value"],
-            i["records_estimate"]["method"]
-        );
-    }
+    incidents.iter().for_each(print_incident);
     let exposed: Vec<&Value> = incidents.iter().filter(|i| i["system"].as_str().unwrap_or("").contains("htdocs")).collect();
     assert_eq!(exposed.len(), 1, "one exposure, one incident (a breach, not also a register gap): {exposed:#?}");
     let exposed = exposed[0];
@@ -545,19 +543,7 @@ fn chat_platform_retention_is_counted_in_records_and_old_archives_are_one_compli
     println!(
         "chat platform: planted {ACCOUNTS} accounts of which {INACTIVE_PAST_RETENTION} inactive past the 3-year retention, {ARCHIVES} access-log archives of 2019 (1-year retention)"
     );
-    for i in &incidents {
-        println!(
-            "  {} #{} {} on {}: {} subjects ({}), {} records ({})",
-            i["kind"],
-            i["id"],
-            i["rule"],
-            i["system"],
-            i["subjects"]["value"],
-            i["subjects"]["method"],
-            i["records_estimate"]["value"],
-            i["records_estimate"]["method"]
-        );
-    }
+    incidents.iter().for_each(print_incident);
     assert!(incidents.iter().all(|i| i["kind"] == "compliance" && i["deadline"].is_null() && i["due"].is_string()), "no breach, no clock: {incidents:#?}");
     assert!(s.pushed_breaches().is_empty(), "nothing was pushed as a breach");
     let retention: Vec<&Value> = incidents.iter().filter(|i| i["rule"] == "retention_exceeded").collect();
