@@ -237,7 +237,17 @@ fn quickstart_once_prints_the_undeclared_cases_and_exits_zero() {
     assert!(md.contains("## undeclared") && md.contains("| system |"), "{md}");
     let fides = Command::new(bin("e2e-collector")).args(["datamap", "--format", "fideslang", "--data-dir"]).arg(data.path()).output().unwrap();
     let fides: serde_json::Value = serde_json::from_slice(&fides.stdout).unwrap();
-    assert_eq!(fides["system"].as_array().unwrap().len(), rows.len());
+    assert_eq!(fides["system"].as_array().unwrap().len(), rows.iter().filter(|r| r["kind"] == "system").count());
+    // The proxy log's flows: the ad network's pixel is no declared recipient; the processor
+    // and the US firm under standard contractual clauses are.
+    let flow = |host: &str| rows.iter().find(|r| r["kind"] == "flow" && r["destination"] == host).unwrap_or_else(|| panic!("no flow to {host}: {rows:#?}"));
+    assert_eq!((flow("pixel.adnetwork.example")["status"].as_str(), flow("pixel.adnetwork.example")["findings"].as_u64()), (Some("undeclared"), Some(2)));
+    assert_eq!(flow("api.mailer.example")["status"], "declared");
+    assert_eq!(flow("eu.analytics.example")["safeguard"], "scc");
+    let listed = Command::new(bin("e2e-collector")).args(["incidents", "--json", "--data-dir"]).arg(data.path()).output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.lines().filter(|l| l.contains("\"undeclared_recipient\"")).count(), 1, "{listed}");
+    assert!(!listed.contains("transfer_without_safeguard"), "{listed}");
 }
 
 #[test]

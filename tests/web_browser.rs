@@ -288,3 +288,55 @@ async fn the_data_map_page_draws_systems_by_categories_and_filters_them() {
     assert_eq!(c.find_all(Locator::Css("#heatmap rect.cell.on")).await.unwrap().len(), 1);
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_subject_request_page_finds_a_person_and_records_their_erasure_for_the_dpo_only() {
+    let Some(exe) = chromedriver_exe() else { return };
+    let d = Deployment::new(&web_register());
+    let web = d.enable_web();
+    d.add_user("dana", "dpo");
+    d.add_user("vic", "viewer");
+    let _procs = tokio::task::block_in_place(|| d.run_until_incident());
+    assert!(wait_listening(web, Duration::from_secs(10)));
+    // On the agent's host: the fingerprint of the IBAN the agent saw in logs/app.log.
+    let out = std::process::Command::new(bin("e2e-agent"))
+        .args(["fingerprint", "--detector", "iban", "--key-file"])
+        .arg(d.root().join("fingerprint.key"))
+        .arg(RAW_IBAN)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fp = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let (_driver, driver_port) = chromedriver(exe);
+    let c = browser(driver_port).await;
+    let base = format!("http://localhost:{web}");
+
+    // The DPO pastes the fingerprint and sees where the person was seen.
+    login(&c, &base, "dana").await;
+    assert!(c.find(Locator::Css("#nav-subjects")).await.unwrap().attr("hidden").await.unwrap().is_none(), "the DPO has the page");
+    c.find(Locator::Css("#nav-subjects")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#view h1", |t| t == "Subject request").await;
+    c.find(Locator::Css("#subject-fingerprints")).await.unwrap().send_keys(&format!("{fp}\n")).await.unwrap();
+    c.find(Locator::Css("#subject-lookup")).await.unwrap().click().await.unwrap();
+    let seen = wait_text(&c, "#subject-results table.sightings tbody", |t| t.contains("logs/app.log") && t.contains("iban")).await;
+    assert!(!seen.contains(RAW_IBAN), "{seen}");
+    // …and records the erasure of their data, audited.
+    c.find(Locator::Css(".erase-request")).await.unwrap().send_keys("DSR-2026-17").await.unwrap();
+    c.find(Locator::Css("button.erase")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#subject-results .erasure", |t| t.contains("DSR-2026-17") && t.contains("recorded by dana")).await;
+    wait_text(&c, "#subject-message", |t| t.contains("Erasure recorded")).await;
+    let audit = tokio::task::block_in_place(|| Console::login(web, "dana").get("/api/v1/audit?limit=500").body);
+    assert!(audit.contains("erasure_recorded") && audit.contains("subject_lookup"), "{audit}");
+    logout(&c).await;
+
+    // A viewer has no such page, and forcing it gets a refusal, not an answer.
+    login(&c, &base, "vic").await;
+    assert!(c.find(Locator::Css("#nav-subjects")).await.unwrap().attr("hidden").await.unwrap().is_some(), "no subject requests for a viewer");
+    c.goto(&format!("{base}/#/subjects")).await.unwrap();
+    wait_text(&c, "#view h1", |t| t == "Subject request").await;
+    c.find(Locator::Css("#subject-fingerprints")).await.unwrap().send_keys(&fp).await.unwrap();
+    c.find(Locator::Css("#subject-lookup")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#subject-message", |t| t.contains("may not")).await;
+    assert!(c.find_all(Locator::Css("#subject-results table")).await.unwrap().is_empty());
+    c.close().await.unwrap();
+}

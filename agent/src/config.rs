@@ -181,6 +181,9 @@ pub enum LogDetect {
     AccessLog,
     /// Rate of personal-data findings in this log against its baseline.
     FindingRate,
+    /// Outbound requests (forward proxy, egress gateway, HTTP-client log): personal data in a
+    /// request's URL is reported with its destination host ([`crate::egress`]).
+    Egress,
 }
 
 impl LogDetect {
@@ -191,12 +194,13 @@ impl LogDetect {
             LogDetect::Mysql => "mysql",
             LogDetect::AccessLog => "access_log",
             LogDetect::FindingRate => "finding_rate",
+            LogDetect::Egress => "egress",
         }
     }
 
     /// Parses a name of [`LogDetect::as_str`].
     pub fn parse(name: &str) -> Option<LogDetect> {
-        [LogDetect::Postgres, LogDetect::Mysql, LogDetect::AccessLog, LogDetect::FindingRate].into_iter().find(|d| d.as_str() == name)
+        [LogDetect::Postgres, LogDetect::Mysql, LogDetect::AccessLog, LogDetect::FindingRate, LogDetect::Egress].into_iter().find(|d| d.as_str() == name)
     }
 }
 

@@ -300,6 +300,22 @@ pub fn redact_locator(engine: &Engine, locator: &str) -> String {
     redact(engine, locator)
 }
 
+/// Adds the destination of an outbound request to the findings of its line (`findings`) that
+/// lie in the request's target: the `destination_host` evidence, masked like any name from the
+/// data (a host can be named after a person), and stripped of control characters.
+pub fn with_destination(engine: &Engine, outbound: &crate::egress::Outbound, findings: &mut [pb::Finding]) {
+    let host = redact(engine, &outbound.host);
+    for f in findings {
+        let inside = match f.position.as_ref().and_then(|p| p.at.as_ref()) {
+            Some(pb::position::At::Text(t)) => outbound.carries(t.start as usize..t.end as usize),
+            _ => false,
+        };
+        if inside {
+            f.evidence.insert("destination_host".to_string(), host.clone());
+        }
+    }
+}
+
 /// `text` without control characters: NUL, newlines, escapes and the C1 controls each become
 /// U+FFFD, so that every string that leaves the agent can be stored, logged and shown as is.
 /// (A Rust string is valid UTF-8 already.)
@@ -426,6 +442,26 @@ mod tests {
         // A line with one detection: its own fingerprint.
         let one = f.text_finding(&engine, &s, 1, 0, &ds[0], &line[ds[0].start..ds[0].end]);
         assert_eq!(one.evidence["subject"], hex::encode(&one.fingerprint));
+    }
+
+    #[test]
+    fn values_sent_in_a_request_carry_its_masked_destination_and_the_others_none() {
+        let (engine, f) = setup();
+        let line = b"1795168801.000 45 10.0.0.5 TCP_MISS/200 43 GET http://jean.dupont-example.fr.track.example/c?e=ann.lee@example.org ops@corp.example HIER_DIRECT/- -";
+        let mut ds = Vec::new();
+        engine.scan(line, &mut ds);
+        let s = pb::Source { kind: 1, locator: "/var/log/squid/access.log".into(), identity: "1:2".into() };
+        let mut out = Vec::new();
+        f.line_findings(&engine, &s, 1, 0, &ds, line, &mut out);
+        let outbound = crate::egress::outbound(line).unwrap();
+        with_destination(&engine, &outbound, &mut out);
+        let sent: Vec<&pb::Finding> = out.iter().filter(|x| x.evidence.contains_key("destination_host")).collect();
+        assert!(sent.iter().any(|x| x.preview.starts_with('a')), "the e-mail in the URL is sent: {out:#?}");
+        assert!(out.iter().any(|x| x.preview.starts_with('o') && !x.evidence.contains_key("destination_host")), "the proxy user is not: {out:#?}");
+        for x in &sent {
+            assert_eq!(x.evidence["destination_host"], redact(&engine, "jean.dupont-example.fr.track.example"));
+            assert!(!wire_has(x, "ann.lee"));
+        }
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub mod config;
 pub mod datastore;
 pub mod dead_letter;
 pub mod discovery;
+pub mod egress;
 pub mod enrollment;
 pub mod finding;
 pub mod lookup;

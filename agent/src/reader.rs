@@ -142,7 +142,13 @@ impl Reader {
                 }
                 let source =
                     pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
+                let before = pending.len();
                 ctx.factory.line_findings(&ctx.engine, &source, l.line, l.offset, detections, l.bytes, pending);
+                if watches.is_egress(l.path)
+                    && let Some(outbound) = crate::egress::outbound(l.bytes)
+                {
+                    crate::finding::with_destination(&ctx.engine, &outbound, &mut pending[before..]);
+                }
                 if pending.len() >= 1024 && spool_error.is_none() {
                     // Blocks while the spool is full (backpressure on reading).
                     match ctx.spool.append(pending, &stop) {

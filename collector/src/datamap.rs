@@ -23,6 +23,8 @@ use serde::Serialize;
 /// One system of the map.
 #[derive(Debug, Clone, Serialize)]
 pub struct MapRow {
+    /// `system` (JSON lines mix systems and flows, see [`crate::flows`]).
+    pub kind: &'static str,
     /// Register activities covering it, or `undeclared`.
     pub activity: String,
     /// `host:locator`.
@@ -132,6 +134,7 @@ fn row(s: SystemSeen, register: &Register, policy: &Policy, since_ms: Option<i64
         _ => "",
     };
     MapRow {
+        kind: "system",
         activity: if covering.is_empty() {
             "undeclared".into()
         } else {

@@ -39,6 +39,7 @@ pub mod datamap;
 pub mod digest;
 pub mod enrollment;
 pub mod estimate;
+pub mod flows;
 pub mod incident;
 pub mod ingest;
 pub mod kpi;

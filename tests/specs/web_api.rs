@@ -305,3 +305,42 @@ fn users_change_their_own_password_from_a_console_session_only() {
     let audit = Command::new(bin("e2e-collector")).args(["audit", "--data-dir"]).arg(&data_dir).output().unwrap();
     assert!(String::from_utf8_lossy(&audit.stdout).contains("user_password"));
 }
+
+#[test]
+fn subject_requests_are_the_dpos_alone_audited_and_checked() {
+    let Some(f) = fixture(engine()) else { return };
+    let out = Command::new(bin("e2e-agent")).args(["fingerprint", "--detector", "iban", "--key-file"]).arg(f.d.root().join("fingerprint.key")).arg(IBAN).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fp = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let (dpo, sec, viewer) = (Console::login(f.web, "dana"), Console::login(f.web, "sam"), Console::login(f.web, "vic"));
+    let lookup = json!({ "fingerprints": [fp] });
+    let erase = json!({ "fingerprint": fp, "erased_at": "2026-12-01T10:00:00Z", "request": "DSR-2026-17" });
+
+    // Security and viewers may not learn whether a person is in a system, nor erase.
+    for c in [&sec, &viewer] {
+        assert_eq!(c.post("/api/v1/subjects/lookup", lookup.clone()).status, 403);
+        assert_eq!(c.post("/api/v1/subjects/erasure", erase.clone()).status, 403);
+    }
+    // The DPO sees where the IBAN's owner was seen, by system, detector and count.
+    let r = dpo.post("/api/v1/subjects/lookup", lookup.clone());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let item = &r.json()["items"][0];
+    assert_eq!(item["fingerprint"], fp.as_str());
+    let sightings = item["sightings"].as_array().unwrap();
+    assert!(sightings.iter().any(|s| s["detector"] == "iban" && s["system"].as_str().unwrap().ends_with("logs/app.log") && s["findings"] == 1), "{sightings:?}");
+    assert!(item["erasure"].is_null());
+    for bad in [json!({ "fingerprints": ["not-hex"] }), json!({ "fingerprints": [] }), json!({ "fingerprints": vec![fp.clone(); 21] }), json!({ "who": fp })] {
+        assert_eq!(dpo.post("/api/v1/subjects/lookup", bad.clone()).status / 100, 4, "{bad}");
+    }
+    for bad in [json!({ "fingerprint": fp, "erased_at": "yesterday", "request": "R" }), json!({ "fingerprint": fp, "erased_at": "now", "request": " " })] {
+        assert_eq!(dpo.post("/api/v1/subjects/erasure", bad.clone()).status, 422, "{bad}");
+    }
+    // The erasure is recorded and shown; both acts are in the audit trail.
+    let r = dpo.post("/api/v1/subjects/erasure", erase);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["items"][0]["erasure"]["request"], "DSR-2026-17");
+    assert_eq!(dpo.post("/api/v1/subjects/lookup", lookup).json()["items"][0]["erasure"]["recorded_by"], "dana");
+    let audit = dpo.get("/api/v1/audit?limit=500").json().to_string();
+    assert!(audit.contains("subject_lookup") && audit.contains("erasure_recorded"), "{audit}");
+    assert!(!r.body.contains(IBAN) && !r.body.contains(IBAN_COMPACT));
+}

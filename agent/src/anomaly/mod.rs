@@ -28,7 +28,8 @@
 //! does not turn ordinary noise into alerts.
 //!
 //! Log sources opt in per `[[log]]` with `detect = ["postgres", "mysql", "access_log",
-//! "finding_rate"]` ([`recognise`] guesses them for `scan --detect auto`); thresholds live in
+//! "finding_rate", "egress"]` (`egress` is not an anomaly: it attaches the destination of
+//! outbound requests to their findings, see [`crate::egress`]) ([`recognise`] guesses them for `scan --detect auto`); thresholds live in
 //! the `[anomaly]` section.
 
 pub mod access;
@@ -63,6 +64,8 @@ pub struct LogWatch {
     database: Option<database::DbLogWatch>,
     access: Option<access::AccessLogWatch>,
     rate: Option<rate::FindingRate>,
+    /// The log's lines are outbound requests (`egress`): see [`crate::egress`].
+    egress: bool,
     last_read_ms: Option<i64>,
     idle_ms: i64,
     flushed: bool,
@@ -77,7 +80,13 @@ impl LogWatch {
         let access = detect.contains(&LogDetect::AccessLog).then(|| access::AccessLogWatch::new(config.clone()));
         let rate = detect.contains(&LogDetect::FindingRate).then(|| rate::FindingRate::new(path.display().to_string(), config.clone()));
         let idle_ms = ((config.window_s + config.reorder_tolerance_s) * 1000) as i64;
-        LogWatch { clock: clock::LineClock::default(), database, access, rate, last_read_ms: None, idle_ms, flushed: true }
+        let egress = detect.contains(&LogDetect::Egress);
+        LogWatch { clock: clock::LineClock::default(), database, access, rate, egress, last_read_ms: None, idle_ms, flushed: true }
+    }
+
+    /// Whether the log's lines are outbound requests whose findings carry their destination.
+    pub fn egress(&self) -> bool {
+        self.egress
     }
 
     /// Looks at one line (1-based `number`, at byte `offset`) read at `read_ms`, on which
@@ -192,6 +201,11 @@ impl LogWatches {
         out.extend(self.scratch.drain(..).map(|anomaly| LogAnomaly { path: path.to_path_buf(), identity: identity.to_string(), anomaly }));
     }
 
+    /// Whether the log at `path` (already seen by [`LogWatches::line`]) is an egress log.
+    pub fn is_egress(&self, path: &Path) -> bool {
+        matches!(self.files.get(path), Some(Some((watch, _))) if watch.egress())
+    }
+
     /// Live tailing at `read_ms` (see [`LogWatch::tick`]).
     pub fn tick(&mut self, read_ms: i64, out: &mut Vec<LogAnomaly>) {
         for (path, w) in self.files.iter_mut() {
@@ -219,7 +233,7 @@ mod tests {
 
     #[test]
     fn hostile_lines_never_panic() {
-        let all = [LogDetect::Postgres, LogDetect::Mysql, LogDetect::AccessLog, LogDetect::FindingRate];
+        let all = [LogDetect::Postgres, LogDetect::Mysql, LogDetect::AccessLog, LogDetect::FindingRate, LogDetect::Egress];
         let mut w = LogWatch::new(Path::new("/var/log/x.log"), &all, &AnomalyConfig::default(), &SizeHints::default());
         let fragments: &[&[u8]] = &[
             b"COPY ",

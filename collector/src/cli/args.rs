@@ -118,6 +118,10 @@ pub(super) enum Command {
         /// md, csv, json (one object per line) or fideslang (systems in the Fides taxonomy).
         #[arg(long, default_value = "md")]
         format: String,
+        /// With `--format csv`: the flows to recipients (one row per system and destination
+        /// host) instead of the systems.
+        #[arg(long)]
+        flows: bool,
         /// Mark what appeared (`new`) or went quiet since this time (RFC 3339).
         #[arg(long)]
         since: Option<String>,

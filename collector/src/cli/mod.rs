@@ -33,7 +33,7 @@ pub fn main() -> ExitCode {
             let change = incidents::Change { set_status, promote, demote, dpo_subjects, dpo_records, add_note, art34, reference, by, note };
             incidents::show(id, data_dir, json, change)
         }
-        Command::Datamap { format, since, data_dir, register, config } => subjects::datamap(&format, since, data_dir, register, config),
+        Command::Datamap { format, flows, since, data_dir, register, config } => subjects::datamap(&format, flows, since, data_dir, register, config),
         Command::Subject { fingerprints, data_dir, json, erased_at, request, by } => subjects::subject(&fingerprints, data_dir, json, erased_at, request, by),
         Command::Report { id, format, data_dir, register } => incidents::report(id, &format, data_dir, register),
         Command::BreachRegister { format, data_dir, register } => incidents::breach_register(&format, data_dir, register),

@@ -3,7 +3,8 @@
 //!
 //! It creates a CA, a server certificate and an agent certificate in the data directory,
 //! starts the collector on a loopback port, and runs an agent (over real mutual TLS) that reads
-//! `examples/logs/`. Incidents are printed as they open.
+//! `examples/logs/` and the web proxy's log `examples/egress/` (outbound requests: flows to
+//! recipients). Incidents are printed as they open.
 
 use super::incidents::{print_incident, print_incident_table};
 use custos_agent::config::{AgentConfig, BatchConfig, CollectorEndpoint, DetectionConfig, FingerprintConfig, LogSource, ReadFrom};
@@ -95,7 +96,13 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
 
     let logs = examples.join("logs");
     let exports = examples.join("exports");
-    println!("agent `{QUICKSTART_AGENT}` reading {}/**/*.log and scanning {}", logs.display(), exports.display());
+    let egress = examples.join("egress");
+    println!(
+        "agent `{QUICKSTART_AGENT}` reading {}/**/*.log, the proxy log {}/*.log (egress) and scanning {}",
+        logs.display(),
+        egress.display(),
+        exports.display()
+    );
     let config = AgentConfig {
         agent_id: QUICKSTART_AGENT.to_string(),
         host: None,
@@ -111,13 +118,23 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         fingerprint: FingerprintConfig { key_file },
         detection: DetectionConfig::default(),
         batch: BatchConfig::default(),
-        logs: vec![LogSource {
-            paths: vec![format!("{}/**/*.log", logs.display())],
-            read_from: ReadFrom::Beginning,
-            max_line_bytes: 1 << 20,
-            include_compressed: false,
-            detect: Vec::new(),
-        }],
+        logs: vec![
+            LogSource {
+                paths: vec![format!("{}/**/*.log", logs.display())],
+                read_from: ReadFrom::Beginning,
+                max_line_bytes: 1 << 20,
+                include_compressed: false,
+                detect: Vec::new(),
+            },
+            // A web proxy's log: personal data in outbound requests, with their destination.
+            LogSource {
+                paths: vec![format!("{}/*.log", egress.display())],
+                read_from: ReadFrom::Beginning,
+                max_line_bytes: 1 << 20,
+                include_compressed: false,
+                detect: vec![custos_agent::config::LogDetect::Egress],
+            },
+        ],
         tail: Default::default(),
         spool: Default::default(),
         metrics: None,

@@ -79,7 +79,7 @@ pub(super) fn subject(
 }
 
 /// `custos-collector datamap`.
-pub(super) fn datamap(format: &str, since: Option<String>, data_dir: PathBuf, register: Option<PathBuf>, config: Option<PathBuf>) -> anyhow::Result<()> {
+pub(super) fn datamap(format: &str, flows_csv: bool, since: Option<String>, data_dir: PathBuf, register: Option<PathBuf>, config: Option<PathBuf>) -> anyhow::Result<()> {
     let since = since.as_deref().map(parse_time).transpose()?;
     let register = load_register(&data_dir, register)?;
     let policy = match config {
@@ -88,15 +88,20 @@ pub(super) fn datamap(format: &str, since: Option<String>, data_dir: PathBuf, re
     };
     let store = open_store(&data_dir, false)?;
     let rows = custos_collector::datamap::build(&store, &register, &policy, since)?;
+    let flows = custos_collector::flows::flows(&store, &register)?;
     match format {
-        "md" => print!("{}", custos_collector::datamap::markdown(&rows)),
+        "md" => print!("{}{}", custos_collector::datamap::markdown(&rows), custos_collector::flows::markdown(&flows)),
+        "csv" if flows_csv => print!("{}", custos_collector::flows::csv(&flows)?),
         "csv" => print!("{}", custos_collector::datamap::csv(&rows)?),
         "json" => {
             for r in &rows {
                 println!("{}", serde_json::to_string(r)?);
             }
+            for f in &flows {
+                println!("{}", serde_json::to_string(f)?);
+            }
         }
-        "fideslang" => println!("{}", serde_json::to_string_pretty(&custos_collector::datamap::fideslang(&rows))?),
+        "fideslang" => println!("{}", serde_json::to_string_pretty(&custos_collector::flows::fideslang(&rows, &flows))?),
         other => anyhow::bail!("--format {other}: use md, csv, json or fideslang"),
     }
     Ok(())

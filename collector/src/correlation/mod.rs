@@ -1,7 +1,8 @@
 //! Correlation: a finding checked against the register becomes zero or more verdicts, each with
 //! its reasons, its kind of incident and its group.
 //!
-//! Six rules, each answering one question a DPO asks about a place where personal data was seen:
+//! Nine rules, each answering one question a DPO asks about a place where personal data was seen
+//! (or where it was sent):
 //!
 //! | rule | question | kind | default severity |
 //! |---|---|---|---|
@@ -11,6 +12,9 @@
 //! | `unallowed_location` | is the host in a country the activity allows? | compliance | high |
 //! | `export_anomaly` | was data exported in bulk from a system holding personal data? | breach | critical |
 //! | `exposed_place` | is personal data in a web root, a share or a temporary directory? | breach | high |
+//! | `erased_subject_seen` | is this the data of a person whose erasure was recorded? | breach | high |
+//! | `undeclared_recipient` | does the register declare the host this data was sent to? ([`recipient`]) | compliance | high |
+//! | `transfer_without_safeguard` | is a recipient outside the EU/EEA covered by a safeguard? ([`recipient`]) | compliance | high |
 //!
 //! **Breach or compliance.** Only a possible breach starts the Art. 33 clock (see
 //! [`IncidentKind`]); register gaps are compliance items with a due date. A DPO drowning in
@@ -21,6 +25,7 @@
 //!   a new actor, statement or endpoint is a new event, and a new incident, even on a system a
 //!   false alarm already flagged;
 //! - an exposed place — the file or table;
+//! - a flow to a recipient — the sending system and the destination host;
 //! - a compliance item — the rule and the register activity (five old archive files of one
 //!   activity are one retention item listing five files); without an activity, the rule and
 //!   the place (the directory of a file, the database of a table) on its host.
@@ -34,6 +39,7 @@
 //! already seen on the host) comes in [`FindingFacts`].
 
 pub mod policy;
+pub mod recipient;
 pub mod retention;
 pub mod rule;
 
@@ -175,6 +181,7 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
     let declaring: Vec<&Activity>;
     let refusing: Vec<&Activity>;
     let retaining: Vec<&Activity>;
+    let receiving: Vec<&Activity>;
     let mut drafts: Vec<Draft<'_>> = Vec::new();
     match f.kind {
         Kind::ExportAnomaly => {
@@ -243,6 +250,18 @@ pub fn correlate(f: &FindingFacts<'_>, register: &Register, policy: &Policy) -> 
                     categories: vec![category],
                     explanation: why,
                     activities: &covering,
+                    records: None,
+                });
+            }
+            if let Some(flow) = recipient::check(&system, f.evidence, &seen, register) {
+                receiving = flow.activities;
+                drafts.push(Draft {
+                    rule: flow.rule,
+                    floor,
+                    group: flow.group,
+                    categories: vec![category],
+                    explanation: flow.explanation,
+                    activities: &receiving,
                     records: None,
                 });
             }

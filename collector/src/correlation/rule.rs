@@ -93,11 +93,17 @@ pub enum Rule {
     /// Data of a person whose erasure the DPO recorded (Art. 17), seen after the erasure: the
     /// deletion did not happen, or the data came back (a restored backup, a copy).
     ErasedSubjectSeen,
+    /// Personal data sent to a host no recipient or processor of the register names (an
+    /// undeclared disclosure, Art. 30(1)(d)).
+    UndeclaredRecipient,
+    /// Personal data sent to a declared recipient in a country outside the EU/EEA without a
+    /// declared safeguard (Chapter V).
+    TransferWithoutSafeguard,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 9] = [
         Rule::UndeclaredSystem,
         Rule::UndeclaredCategory,
         Rule::RetentionExceeded,
@@ -105,6 +111,8 @@ impl Rule {
         Rule::ExportAnomaly,
         Rule::ExposedPlace,
         Rule::ErasedSubjectSeen,
+        Rule::UndeclaredRecipient,
+        Rule::TransferWithoutSafeguard,
     ];
 
     /// Stable id.
@@ -117,6 +125,8 @@ impl Rule {
             Rule::ExportAnomaly => "export_anomaly",
             Rule::ExposedPlace => "exposed_place",
             Rule::ErasedSubjectSeen => "erased_subject_seen",
+            Rule::UndeclaredRecipient => "undeclared_recipient",
+            Rule::TransferWithoutSafeguard => "transfer_without_safeguard",
         }
     }
 
@@ -135,6 +145,8 @@ impl Rule {
             Rule::ExportAnomaly => "Possible personal-data breach: anomalous export from a system holding personal data",
             Rule::ExposedPlace => "Possible personal-data breach: personal data in an exposed place",
             Rule::ErasedSubjectSeen => "Possible personal-data breach: an erased person's data seen again",
+            Rule::UndeclaredRecipient => "Register gap: personal data sent to a recipient the register does not declare",
+            Rule::TransferWithoutSafeguard => "Register gap: personal data sent outside the EU/EEA without a declared safeguard",
         }
     }
 
@@ -142,7 +154,12 @@ impl Rule {
     pub fn default_severity(self) -> Severity {
         match self {
             Rule::UndeclaredSystem | Rule::UndeclaredCategory => Severity::Medium,
-            Rule::RetentionExceeded | Rule::UnallowedLocation | Rule::ExposedPlace | Rule::ErasedSubjectSeen => Severity::High,
+            Rule::RetentionExceeded
+            | Rule::UnallowedLocation
+            | Rule::ExposedPlace
+            | Rule::ErasedSubjectSeen
+            | Rule::UndeclaredRecipient
+            | Rule::TransferWithoutSafeguard => Severity::High,
             Rule::ExportAnomaly => Severity::Critical,
         }
     }
@@ -151,7 +168,12 @@ impl Rule {
     pub fn kind(self) -> IncidentKind {
         match self {
             Rule::ExportAnomaly | Rule::ExposedPlace | Rule::ErasedSubjectSeen => IncidentKind::Breach,
-            Rule::UndeclaredSystem | Rule::UndeclaredCategory | Rule::RetentionExceeded | Rule::UnallowedLocation => IncidentKind::Compliance,
+            Rule::UndeclaredSystem
+            | Rule::UndeclaredCategory
+            | Rule::RetentionExceeded
+            | Rule::UnallowedLocation
+            | Rule::UndeclaredRecipient
+            | Rule::TransferWithoutSafeguard => IncidentKind::Compliance,
         }
     }
 }

@@ -239,3 +239,72 @@ fn an_export_written_into_an_exposed_place_is_one_incident_with_the_exposure_of_
     assert_eq!(export("/tmp/customers.csv").group, exposure.group, "the COPY and the file it wrote are one event");
     assert!(export("/var/lib/etl/c.csv").group.starts_with("export_anomaly|"), "an export elsewhere is its own event");
 }
+
+fn flows_register() -> Register {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("r.toml");
+    std::fs::write(
+        &p,
+        r#"[controller]
+name = "X"
+[[activity]]
+id = "marketing"
+name = "Marketing"
+legal_basis = "consent"
+data_categories = ["contact"]
+recipients = [
+  "customer support",
+  { name = "EU Mailer", role = "processor", hosts = ["mailer.eu.example"], country = "FR" },
+  { name = "US Analytics", hosts = ["*.analytics.example"], country = "US" },
+  { name = "US CRM", hosts = ["crm.example"], country = "US", safeguard = "scc" },
+  { name = "UK Support", hosts = ["support.example"], country = "GB" },
+]
+transfers = [{ country = "GB", safeguard = "adequacy" }]
+[[activity.system]]
+paths = ["/var/log/squid/*.log"]
+"#,
+    )
+    .unwrap();
+    Register::load(&p).unwrap()
+}
+
+fn flow_verdicts(destination: &str) -> Vec<Verdict> {
+    let ev: BTreeMap<String, String> = [("destination_host".to_string(), destination.to_string())].into_iter().collect();
+    let f = FindingFacts {
+        id: "f1",
+        agent_id: "a",
+        host: "proxy-1",
+        locator: "/var/log/squid/access.log",
+        at_rest: false,
+        detector: "email",
+        kind: Kind::PersonalData,
+        category: Some(Category::Contact),
+        evidence: &ev,
+        host_categories: &[],
+        erased: None,
+    };
+    correlate(&f, &flows_register(), &Policy::default())
+}
+
+#[test]
+fn data_sent_to_a_host_no_recipient_names_is_an_undeclared_recipient_per_system_and_host() {
+    let v = flow_verdicts("Pixel.Tracker.Example.");
+    assert_eq!(v.len(), 1, "{v:#?}");
+    assert_eq!((v[0].rule, v[0].kind), (Rule::UndeclaredRecipient, IncidentKind::Compliance));
+    assert_eq!(v[0].group, "undeclared_recipient|proxy-1:/var/log/squid/access.log|pixel.tracker.example");
+    assert!(v[0].explanation.contains("`pixel.tracker.example`") && v[0].explanation.contains("EU Mailer"), "{}", v[0].explanation);
+    assert!(v[0].activities.is_empty());
+}
+
+#[test]
+fn a_declared_recipient_outside_the_eea_needs_a_safeguard_of_its_own_or_of_its_activity() {
+    let v = flow_verdicts("eu.analytics.example");
+    assert_eq!(v.len(), 1, "{v:#?}");
+    assert_eq!(v[0].rule, Rule::TransferWithoutSafeguard);
+    assert!(v[0].explanation.contains("US Analytics") && v[0].explanation.contains("country US"), "{}", v[0].explanation);
+    assert_eq!(v[0].activities, vec!["marketing".to_string()]);
+    assert!(flow_verdicts("api.mailer.eu.example").is_empty(), "an EEA processor on a subdomain");
+    assert!(flow_verdicts("crm.example").is_empty(), "a safeguard of its own");
+    assert!(flow_verdicts("support.example").is_empty(), "the activity's transfer to that country");
+    assert_eq!(flow_verdicts("analytics.example")[0].rule, Rule::UndeclaredRecipient, "a glob `*.x` does not match `x` itself");
+}

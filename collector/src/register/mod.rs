@@ -38,9 +38,11 @@
 
 pub mod limits;
 pub mod model;
+pub mod recipient;
 pub mod table;
 
 pub use model::*;
+pub use recipient::{EU_EEA, Recipient, RecipientRole, RecipientSpec, Safeguard, normalise_host};
 
 use globset::{Glob, GlobMatcher};
 use std::path::Path;
@@ -125,6 +127,14 @@ pub struct Register {
     systems: Vec<Vec<CompiledSystem>>,
     /// Where it was loaded from.
     pub source: String,
+}
+
+impl Register {
+    /// The recipients whose hosts include `host` (a destination agents saw data sent to), each
+    /// with the activity that declares it, in register order.
+    pub fn recipients_of_host(&self, host: &str) -> Vec<(&Activity, &Recipient)> {
+        self.activities.iter().flat_map(|a| a.recipients.iter().filter(|r| r.matches_host(host)).map(move |r| (a, r))).collect()
+    }
 }
 
 impl std::fmt::Debug for Register {
@@ -278,6 +288,11 @@ pub fn check_model(file: &RegisterFile, loc: &Locator) -> Vec<Problem> {
             let country_code = l.len() == 2 && l.bytes().all(|b| b.is_ascii_alphabetic());
             if !country_code && !l.eq_ignore_ascii_case("EEA") {
                 push(Some(i), "allowed_locations", f("allowed_locations"), format!("`{l}` is not a two-letter country code (or EU / EEA)"));
+            }
+        }
+        for (j, r) in a.recipients.iter().enumerate() {
+            for (k, reason) in r.problems() {
+                push(Some(i), "recipients", f(&format!("recipients[{j}].{k}")), reason);
             }
         }
         for t in &a.transfers {
@@ -473,6 +488,38 @@ tables = ["customers"]
         let e = Register::load(&p).unwrap_err();
         assert!(e.problems[0].at.starts_with("line "), "{e}");
         assert!(e.to_string().contains("contrat"), "{e}");
+    }
+
+    const RECIPIENTS: &str = "[controller]\nname = 'X'\n[[activity]]\nid = 'm'\nname = 'Marketing'\nlegal_basis = 'consent'\ndata_categories = ['contact']\nrecipients = [\n  'customer support',\n  { name = 'Analytics', hosts = ['analytics.example'], country = 'US', safeguard = 'scc' },\n]\n";
+
+    #[test]
+    fn recipients_are_names_or_tables_with_hosts_country_and_safeguard_in_every_format() {
+        let r = load(RECIPIENTS).unwrap();
+        assert_eq!(r.recipients_of_host("cdn.analytics.example")[0].1.0.name, "Analytics");
+        assert!(r.recipients_of_host("support.example").is_empty(), "a name alone matches no host");
+        let yaml = "controller: { name: X }\nactivity:\n  - id: m\n    name: Marketing\n    legal_basis: consent\n    data_categories: [contact]\n    recipients:\n      - customer support\n      - { name: Analytics, role: processor, hosts: [analytics.example], country: US }\n";
+        let (_d, p) = write("r.yaml", yaml);
+        let r = Register::load(&p).unwrap();
+        assert_eq!(r.recipients_of_host("analytics.example")[0].1.0.role, RecipientRole::Processor);
+        let csv = "Activity id,Activity,Legal basis,Data categories,Recipients\nm,Marketing,consent,contact,customer support; Analytics [analytics.example | US | scc]\n";
+        let (_d, p) = write("r.csv", csv);
+        let r = Register::load(&p).unwrap();
+        assert_eq!(r.recipients_of_host("analytics.example")[0].1.0.safeguard, Some(Safeguard::Scc));
+        let (_d, p) = write("r.csv", &csv.replace("scc]", "pinky promise]"));
+        let e = Register::load(&p).unwrap_err();
+        assert!(e.to_string().contains("row 2: Recipients: `pinky promise` is not a safeguard"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_recipient_is_refused_with_its_line_and_field() {
+        let e = load(&RECIPIENTS.replace("hosts =", "hostz =")).unwrap_err();
+        assert!(e.to_string().contains("hostz") && e.problems[0].at.starts_with("line "), "{e}");
+        let e = load(&RECIPIENTS.replace("'US'", "'USA'").replace("'analytics.example'", "'analytics example'")).unwrap_err();
+        let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["activity[0].recipients[1].hosts", "activity[0].recipients[1].country"], "{e}");
+        assert_eq!(e.problems[0].at, "line 8", "{e}");
+        let e = load(&RECIPIENTS.replace("'scc'", "'trust'")).unwrap_err();
+        assert!(e.to_string().contains("trust"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! processing activities with their categories, retention and locations, and the systems each
 //! covers — and the problems a file can have.
 
+use super::recipient::{EU_EEA, Recipient, Safeguard};
 use custos_rules::Category;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,33 +79,6 @@ impl LegalBasis {
     }
 }
 
-/// Safeguard for a transfer outside the EU/EEA (Art. 45–49).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Safeguard {
-    /// Art. 45 adequacy decision.
-    Adequacy,
-    /// Art. 46(2)(c) standard contractual clauses.
-    Scc,
-    /// Art. 47 binding corporate rules.
-    Bcr,
-    /// Art. 49 derogation for specific situations.
-    Derogation,
-}
-
-impl Safeguard {
-    /// Parses `adequacy`, `scc`, `bcr` or `derogation`.
-    pub fn parse(s: &str) -> Option<Safeguard> {
-        match s.trim().to_lowercase().as_str() {
-            "adequacy" => Some(Safeguard::Adequacy),
-            "scc" => Some(Safeguard::Scc),
-            "bcr" => Some(Safeguard::Bcr),
-            "derogation" => Some(Safeguard::Derogation),
-            _ => None,
-        }
-    }
-}
-
 /// A transfer of the activity's data to a third country.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -175,9 +149,10 @@ pub struct Activity {
     /// Special categories (Art. 9) and criminal-offence data (Art. 10) it may hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub special_categories: Vec<Category>,
-    /// Recipients.
+    /// Recipients and processors: names, or tables with their hosts, country and safeguard
+    /// (see [`super::recipient`]).
     #[serde(default)]
-    pub recipients: Vec<String>,
+    pub recipients: Vec<Recipient>,
     /// Transfers outside the EU/EEA.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transfers: Vec<Transfer>,
@@ -215,6 +190,11 @@ impl Activity {
         parse_retention_days(text).map(|d| (d, text.as_str()))
     }
 
+    /// Whether a recipient in `country` is covered by a transfer the activity declares.
+    pub fn transfer_to(&self, country: &str) -> Option<&Transfer> {
+        self.transfers.iter().find(|t| t.country.eq_ignore_ascii_case(country))
+    }
+
     /// Whether a country code is allowed for this activity's data (`EU` expands to the EU/EEA).
     pub fn allows_location(&self, country: &str) -> bool {
         let country = country.to_ascii_uppercase();
@@ -225,12 +205,6 @@ impl Activity {
             })
     }
 }
-
-/// The EU and EEA member states (ISO alpha-2).
-pub const EU_EEA: &[&str] = &[
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES",
-    "SE", "IS", "LI", "NO",
-];
 
 /// The register as written in a file (all formats deserialize to it).
 #[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]

@@ -13,7 +13,7 @@
 //! | `Data subjects` | `Personnes concernées` | list |
 //! | `Data categories` | `Catégories de données` | list of Custos categories |
 //! | `Special categories` | `Données sensibles` | list (Art. 9 / 10) |
-//! | `Recipients` | `Destinataires` | list |
+//! | `Recipients` | `Destinataires` | list; each `Name` or `Name [hosts \| country \| safeguard \| role]` |
 //! | `Transfers` | `Transferts` | `US: scc; IN: adequacy` |
 //! | `Retention` | `Durée de conservation` | `3y`, or `contact=3y; financial=10y` |
 //! | `Security measures` | `Mesures de sécurité` | list |
@@ -24,7 +24,8 @@
 //! Lists are separated by `;` or new lines (and `,` for categories and globs). Row numbers in
 //! problems are the spreadsheet's (the header is row 1).
 
-use super::model::{Activity, Contact, Controller, Format, LegalBasis, Problem, RegisterFile, Safeguard, SystemSpec, Transfer};
+use super::model::{Activity, Contact, Controller, Format, LegalBasis, Problem, RegisterFile, SystemSpec, Transfer};
+use super::recipient::{Recipient, Safeguard};
 use custos_rules::Category;
 use std::path::Path;
 
@@ -216,7 +217,10 @@ pub fn read(path: &Path, format: Format) -> Result<(RegisterFile, Vec<Problem>, 
             data_subjects: split(get("data_subjects"), false),
             data_categories,
             special_categories,
-            recipients: split(get("recipients"), false),
+            recipients: split(get("recipients"), false)
+                .into_iter()
+                .filter_map(|cell| Recipient::parse_cell(&cell).map_err(|reason| bad("recipients", reason)).ok())
+                .collect(),
             transfers,
             retention,
             retention_by_category,

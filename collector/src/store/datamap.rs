@@ -1,5 +1,6 @@
 //! What the data map reads from the store: per system (host and store or file), the personal
-//! data agents saw there, with its figures.
+//! data agents saw there, with its figures; and per flow (system and destination host), the
+//! personal data agents saw sent there.
 
 use super::Store;
 use super::db::args;
@@ -32,7 +33,72 @@ pub struct SystemSeen {
     pub past_retention: bool,
 }
 
+/// Personal data a system sent to one destination host (findings with a `destination`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSeen {
+    /// Host of the sending system.
+    pub host: String,
+    /// The log the requests were seen in.
+    pub locator: String,
+    /// Destination host.
+    pub destination: String,
+    /// Agents that saw it.
+    pub agents: Vec<String>,
+    /// (category, detector) pairs sent.
+    pub kinds: Vec<(String, String)>,
+    /// Personal-data findings in requests to it.
+    pub findings: u64,
+    /// Distinct values sent (keyed fingerprints): at least one per person.
+    pub distinct_values: u64,
+    /// First observation (ms).
+    pub first_seen_ms: i64,
+    /// Last observation (ms).
+    pub last_seen_ms: i64,
+}
+
 impl Store {
+    /// Every flow of personal data to a destination host, by sending system and destination.
+    pub fn flows_seen(&self) -> Result<Vec<FlowSeen>, StoreError> {
+        let mut out: Vec<FlowSeen> = Vec::new();
+        for r in self.rows(
+            "SELECT host, locator, destination, COUNT(*), COUNT(DISTINCT fingerprint), MIN(observed_at), MAX(observed_at)
+             FROM findings WHERE kind = 1 AND destination IS NOT NULL GROUP BY host, locator, destination ORDER BY host, locator, destination",
+            &[],
+        )? {
+            out.push(FlowSeen {
+                host: r.text(0)?,
+                locator: r.text(1)?,
+                destination: r.text(2)?,
+                agents: Vec::new(),
+                kinds: Vec::new(),
+                findings: r.int(3)?.max(0) as u64,
+                distinct_values: r.int(4)?.max(0) as u64,
+                first_seen_ms: r.int(5)?,
+                last_seen_ms: r.int(6)?,
+            });
+        }
+        let at: std::collections::HashMap<(String, String, String), usize> =
+            out.iter().enumerate().map(|(i, f)| ((f.host.clone(), f.locator.clone(), f.destination.clone()), i)).collect();
+        let index = |r: &super::db::Row| -> Result<Option<usize>, StoreError> { Ok(at.get(&(r.text(0)?, r.text(1)?, r.text(2)?)).copied()) };
+        for r in self.rows(
+            "SELECT DISTINCT host, locator, destination, agent_id FROM findings WHERE kind = 1 AND destination IS NOT NULL ORDER BY host, locator, destination, agent_id",
+            &[],
+        )? {
+            if let Some(i) = index(&r)? {
+                out[i].agents.push(r.text(3)?);
+            }
+        }
+        for r in self.rows(
+            "SELECT DISTINCT host, locator, destination, category, detector FROM findings WHERE kind = 1 AND destination IS NOT NULL ORDER BY host, locator, destination, category, detector",
+            &[],
+        )? {
+            if let Some(i) = index(&r)? {
+                out[i].kinds.push((r.text(3)?, r.text(4)?));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every system where agents saw personal data, by host and locator.
     pub fn systems_seen(&self) -> Result<Vec<SystemSeen>, StoreError> {
         let mut out: Vec<SystemSeen> = Vec::new();

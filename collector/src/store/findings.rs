@@ -135,8 +135,8 @@ pub(super) fn finding_row(r: &Row) -> Result<StoredFinding, StoreError> {
 /// limits of both engines). Smaller remainders are split in powers of two so that at most nine
 /// statement shapes are ever prepared.
 const INSERT_CHUNK: usize = 256;
-const FINDING_COLUMNS: &str = "id, agent_id, host, source_kind, locator, identity, line, start, end_, line_offset, tbl, col, row_key, detector, category, special, confidence, preview, fingerprint, kind, evidence, observed_at, received_at, records, subjects";
-const FINDING_COLUMN_COUNT: usize = 25;
+const FINDING_COLUMNS: &str = "id, agent_id, host, source_kind, locator, identity, line, start, end_, line_offset, tbl, col, row_key, detector, category, special, confidence, preview, fingerprint, kind, evidence, observed_at, received_at, records, subjects, destination";
+const FINDING_COLUMN_COUNT: usize = 26;
 
 /// The evidence figures incidents add up, from a finding's evidence: (records, subjects).
 /// Records: a table finding says how many rows hold the data; a log line is one record.
@@ -278,7 +278,7 @@ impl Store {
 /// PostgreSQL's type of each of the [`FINDING_COLUMNS`], for the arrays of [`unnest_insert_sql`].
 const FINDING_PG_TYPES: [&str; FINDING_COLUMN_COUNT] = [
     "text", "text", "text", "bigint", "text", "text", "bigint", "bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "bigint", "float8",
-    "text", "bytea", "bigint", "text", "bigint", "bigint", "bigint", "bigint",
+    "text", "bytea", "bigint", "text", "bigint", "bigint", "bigint", "bigint", "text",
 ];
 
 /// The PostgreSQL INSERT of any number of findings: one array parameter per column.
@@ -314,7 +314,7 @@ fn build_insert_findings_sql(n: usize) -> String {
     sql
 }
 
-/// Appends the 25 column values of one finding, in [`FINDING_COLUMNS`] order.
+/// Appends the 26 column values of one finding, in [`FINDING_COLUMNS`] order.
 fn finding_values(f: &CheckedFinding, now_ms: i64, out: &mut Vec<Value>) {
     let (line, start, end, line_offset, tbl, col, row_key) = match &f.place {
         Place::Text { line, start, end, line_offset } => {
@@ -351,7 +351,14 @@ fn finding_values(f: &CheckedFinding, now_ms: i64, out: &mut Vec<Value>) {
         now_ms.into(),
         records.into(),
         subjects.into(),
+        destination(&f.evidence).into(),
     ]);
+}
+
+/// The host personal data was sent to (the agent's `destination_host` evidence of an outbound
+/// request), as flows are grouped by: lower-case, without a trailing dot.
+fn destination(evidence: &BTreeMap<String, String>) -> Option<String> {
+    evidence.get("destination_host").map(|h| crate::register::recipient::normalise_host(h)).filter(|h| !h.is_empty())
 }
 
 #[cfg(test)]

@@ -242,6 +242,10 @@ pub const SQLITE: &[&str] = &[
         recorded_by TEXT NOT NULL,
         recorded_at INTEGER NOT NULL
      );",
+    // v10: flows to recipients — the host an outbound request sent personal data to (the
+    // agent's `destination_host` evidence), for the data map's flows.
+    "ALTER TABLE findings ADD COLUMN destination TEXT;
+     CREATE INDEX findings_destination ON findings(destination);",
 ];
 
 /// PostgreSQL migrations; `custos_schema.version` is the number applied.
@@ -453,4 +457,7 @@ pub const POSTGRES: &[&str] = &[
         recorded_by TEXT NOT NULL,
         recorded_at BIGINT NOT NULL
      );",
+    // v6 = SQLite v10: the destination host of findings in outbound requests.
+    "ALTER TABLE findings ADD COLUMN destination TEXT;
+     CREATE INDEX findings_destination ON findings(destination);",
 ];

@@ -49,6 +49,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/findings/facets"),
     ("GET", "/coverage"),
     ("GET", "/datamap"),
+    ("POST", "/subjects/lookup"),
+    ("POST", "/subjects/erasure"),
     ("GET", "/agents"),
     ("POST", "/agents/{id}/revoke"),
     ("POST", "/enrollments"),
@@ -81,6 +83,8 @@ pub fn routes() -> Router<Arc<Web>> {
         .route("/findings/facets", get(finding_facets))
         .route("/coverage", get(coverage))
         .route("/datamap", get(datamap))
+        .route("/subjects/lookup", post(super::subjects::lookup))
+        .route("/subjects/erasure", post(super::subjects::erasure))
         .route("/agents", get(agents))
         .route("/agents/{id}/revoke", post(revoke))
         .route("/enrollments", post(enroll))
@@ -358,8 +362,8 @@ async fn datamap(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Val
     caller.require(Permission::Read)?;
     let register = web.collector.register();
     let policy = web.collector.settings().policy.clone();
-    let rows = blocking(&web, move |s| crate::datamap::build(s, &register, &policy, None)).await?;
-    Ok(Json(json!({ "items": rows })))
+    let (rows, flows) = blocking(&web, move |s| Ok((crate::datamap::build(s, &register, &policy, None)?, crate::flows::flows(s, &register)?))).await?;
+    Ok(Json(json!({ "items": rows, "flows": flows })))
 }
 
 async fn agents(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<Value>, ApiError> {

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod context;
 pub mod decisions;
 pub mod present;
+pub mod subjects;
 
 use crate::config::TlsFiles;
 use crate::state::Collector;

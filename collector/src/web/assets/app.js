@@ -89,6 +89,7 @@ function loggedIn(s) {
   $("#logout").hidden = false;
   $("#nav-password").hidden = false;
   $("#nav-audit").hidden = s.role !== "dpo";
+  $("#nav-subjects").hidden = s.role !== "dpo";
   $("#whoami").textContent = `${s.user} (${s.role})`;
   route();
 }
@@ -113,7 +114,7 @@ $("#logout").addEventListener("click", async () => {
 
 // ---- routing ------------------------------------------------------------------------------
 
-const pages = { incidents: incidentsPage, incident: incidentPage, findings: findingsPage, coverage: coveragePage, datamap: datamapPage, agents: agentsPage, mutes: mutesPage, kpis: kpisPage, audit: auditPage, password: passwordPage };
+const pages = { incidents: incidentsPage, incident: incidentPage, findings: findingsPage, coverage: coveragePage, datamap: datamapPage, agents: agentsPage, mutes: mutesPage, kpis: kpisPage, audit: auditPage, subjects: subjectsPage, password: passwordPage };
 
 async function route() {
   if (!state.user) return;
@@ -403,7 +404,7 @@ function heatMap(rows) {
 }
 
 async function datamapPage(view) {
-  const { items } = await api("GET", "/datamap");
+  const { items, flows = [] } = await api("GET", "/datamap");
   const pick = (id, label, values) => h("label", {}, label + " ", h("select", { id }, h("option", { value: "" }, "all"), [...new Set(values)].sort().map((v) => h("option", { value: v }, v || "unknown"))));
   const filters = h("div", { class: "actions" },
     pick("map-activity", "Activity", items.map((r) => r.activity)),
@@ -426,9 +427,55 @@ async function datamapPage(view) {
   view.replaceChildren(
     h("h1", {}, "Data map"),
     h("p", { class: "muted" }, "What personal data agents saw, where, about how many people (estimates; hover a figure for its method). Colour: estimated people, log scale. * marks special categories."),
-    filters, save, holder, list);
+    filters, save, holder, list,
+    h("h2", {}, "Flows to recipients"),
+    h("p", { class: "muted" }, "Personal data agents saw sent in outbound requests (egress logs), by sending system and destination host, beside the register's recipients and processors."),
+    flows.length ? table(["System", "Destination", "Recipient", "Country", "Safeguard", "Status", "Categories", "Findings", "People", "Last seen"], flows.map((f) => h("tr", {},
+      h("td", { class: "wrap" }, f.system), h("td", {}, f.destination), h("td", {}, f.recipient + (f.role ? ` (${f.role})` : "")), h("td", {}, f.country || "—"),
+      h("td", {}, f.safeguard || "—"), h("td", { class: f.status === "declared" ? "" : "unseen" }, f.status), h("td", {}, f.categories.join(", ")),
+      h("td", {}, String(f.findings)), h("td", {}, String(f.subjects)), h("td", {}, f.last_seen))), { id: "flows-table" })
+      : h("p", { class: "muted", id: "flows-none" }, "No personal data seen in outbound requests (watch egress logs with detect = [\"egress\"])."));
   for (const id of ["#map-activity", "#map-country", "#map-category"]) $(id).addEventListener("change", draw);
   draw();
+}
+
+// ---- subject requests (DPO) ---------------------------------------------------------------
+
+async function subjectsPage(view) {
+  const message = h("p", { id: "subject-message", role: "status" });
+  const results = h("div", { id: "subject-results" });
+  const fail = (err) => { message.className = "error"; message.textContent = err.message; };
+  const show = (answer) => {
+    results.replaceChildren(...answer.items.map((it) => h("div", { class: "panel subject", "data-fingerprint": it.fingerprint },
+      h("h2", {}, h("code", {}, it.fingerprint)),
+      it.sightings.length
+        ? table(["System", "Detector", "Category", "Findings", "First seen", "Last seen"], it.sightings.map((s) => h("tr", {},
+          h("td", { class: "wrap" }, s.system), h("td", {}, s.detector), h("td", {}, s.category), h("td", {}, String(s.findings)), h("td", {}, s.first_seen), h("td", {}, s.last_seen))), { class: "sightings" })
+        : h("p", { class: "muted" }, "Not seen anywhere agents report from."),
+      it.erasure
+        ? h("p", { class: "notice erasure" }, `Erased at ${it.erasure.erased_at} (request ${it.erasure.request}, recorded by ${it.erasure.recorded_by}): any of their data seen later opens a breach.`)
+        : h("div", { class: "actions" },
+          h("input", { class: "erase-request", placeholder: "request reference, e.g. DSR-2026-17" }),
+          h("input", { class: "erase-at", placeholder: "erased at (RFC 3339) or now", value: "now" }),
+          h("button", { type: "button", class: "danger erase", onclick: async (e) => {
+            const box = e.target.closest(".subject");
+            try {
+              show(await api("POST", "/subjects/erasure", { fingerprint: it.fingerprint, erased_at: box.querySelector(".erase-at").value, request: box.querySelector(".erase-request").value }));
+              message.className = "notice"; message.textContent = "Erasure recorded (audited).";
+            } catch (err) { fail(err); }
+          } }, "Record erasure")))));
+  };
+  const look = async () => {
+    message.textContent = "";
+    const fingerprints = $("#subject-fingerprints").value.split(/[\s,;]+/).filter((f) => f);
+    try { show(await api("POST", "/subjects/lookup", { fingerprints })); } catch (err) { fail(err); }
+  };
+  view.replaceChildren(
+    h("h1", {}, "Subject request"),
+    h("p", { class: "muted" }, "Access (Art. 15) and erasure (Art. 17) requests by keyed fingerprint: compute it on an agent's host with `custos-agent fingerprint --detector email` (the value never leaves that host), paste one or more here. Every lookup and erasure is recorded in the audit trail."),
+    h("textarea", { id: "subject-fingerprints", rows: "3", cols: "70", placeholder: "fingerprints, one per line" }),
+    h("div", { class: "actions" }, h("button", { type: "button", id: "subject-lookup", onclick: look }, "Look up")),
+    message, results);
 }
 
 // ---- agents -------------------------------------------------------------------------------
