@@ -501,7 +501,7 @@ tables = ["customers"]
         let (_d, p) = write("r.yaml", yaml);
         let r = Register::load(&p).unwrap();
         assert_eq!(r.recipients_of_host("analytics.example")[0].1.0.role, RecipientRole::Processor);
-        let csv = "Activity id,Activity,Legal basis,Data categories,Recipients\nm,Marketing,consent,contact,customer support; Analytics [analytics.example | US | scc]\n";
+        let csv = "Activity id,Activity,Legal basis,Data categories,Recipients,Controller\nm,Marketing,consent,contact,customer support; Analytics [analytics.example | US | scc],X\n";
         let (_d, p) = write("r.csv", csv);
         let r = Register::load(&p).unwrap();
         assert_eq!(r.recipients_of_host("analytics.example")[0].1.0.safeguard, Some(Safeguard::Scc));

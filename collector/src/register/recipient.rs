@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn names_and_tables_read_and_write_back_alike() {
-        #[derive(Deserialize, Serialize)]
+        #[derive(Debug, Deserialize, Serialize)]
         struct A {
             recipients: Vec<Recipient>,
         }
