@@ -54,7 +54,10 @@ fn personal_data_sent_to_an_undeclared_vendor_is_an_undeclared_recipient_and_a_f
     // Envoy as egress gateway: a declared recipient in the US, no safeguard.
     append(
         &d.root().join("egress/envoy.log"),
-        &format!("[2026-11-20T10:00:00.000Z] \"GET /v1/track?email={} HTTP/1.1\" 200 - 0 12 30 29 \"-\" \"sdk/2.1\" \"5c3e-a1\" \"analytics.us.example\" \"203.0.113.7:443\"\n", SENT[0]),
+        &format!(
+            "[2026-11-20T10:00:00.000Z] \"GET /v1/track?email={} HTTP/1.1\" 200 - 0 12 30 29 \"-\" \"sdk/2.1\" \"5c3e-a1\" \"analytics.us.example\" \"203.0.113.7:443\"\n",
+            SENT[0]
+        ),
     );
     // The application's HTTP client: a declared processor in France, on a subdomain.
     append(

@@ -278,6 +278,7 @@ async fn the_data_map_page_draws_systems_by_categories_and_filters_them() {
     }
     assert!(seen.contains(&("app.log".into(), "financial".into())) && seen.contains(&("signup.log".into(), "contact".into())), "{seen:?}");
     wait_text(&c, "#datamap-table tbody", |t| t.contains("logs/app.log") && t.contains("Customer accounts")).await;
+    wait_text(&c, "#flows-none", |t| t.contains("egress")).await; // no egress log watched: no flow
     let href = c.find(Locator::Css("#heatmap-svg")).await.unwrap().attr("href").await.unwrap().unwrap();
     assert!(href.starts_with("blob:"), "the picture can be saved as SVG: {href}");
     // Filtered by category, the map keeps the systems holding it.

@@ -81,7 +81,7 @@ fn row(f: FlowSeen, register: &Register) -> FlowRow {
     };
     let status = if declared.is_empty() {
         "undeclared"
-    } else if declared.iter().any(|(a, r)| covered(*a, *r)) {
+    } else if declared.iter().any(|(a, r)| covered(a, r)) {
         "declared"
     } else {
         "transfer without safeguard"
@@ -91,11 +91,7 @@ fn row(f: FlowSeen, register: &Register) -> FlowRow {
         system: format!("{}:{}", f.host, f.locator),
         host: f.host,
         locator: f.locator,
-        recipient: if declared.is_empty() {
-            "undeclared".into()
-        } else {
-            join(declared.iter().map(|(a, r)| format!("{} ({})", r.0.name, a.id)).collect())
-        },
+        recipient: if declared.is_empty() { "undeclared".into() } else { join(declared.iter().map(|(a, r)| format!("{} ({})", r.0.name, a.id)).collect()) },
         role: join(declared.iter().map(|(_, r)| r.0.role.as_str().to_string()).collect()),
         country: join(declared.iter().filter_map(|(_, r)| r.0.country.clone()).map(|c| c.to_ascii_uppercase()).collect()),
         safeguard: join(

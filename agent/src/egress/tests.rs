@@ -81,8 +81,29 @@ fn lines_without_a_request_or_a_host_give_nothing() {
 #[test]
 fn hostile_lines_never_panic_and_hosts_stay_bounded() {
     let fragments: &[&[u8]] = &[
-        b"GET ", b"CONNECT ", b"http://", b"https://", b"/", b"?", b"@", b":", b"[", b"]", b"\"", b" ", b"host=", b"\"authority\":", b"a.example",
-        b"\xff\xfe", b"\x00", b"\t", b"443", b"%40", b"\xc3\xa9", b"...", b"-",
+        b"GET ",
+        b"CONNECT ",
+        b"http://",
+        b"https://",
+        b"/",
+        b"?",
+        b"@",
+        b":",
+        b"[",
+        b"]",
+        b"\"",
+        b" ",
+        b"host=",
+        b"\"authority\":",
+        b"a.example",
+        b"\xff\xfe",
+        b"\x00",
+        b"\t",
+        b"443",
+        b"%40",
+        b"\xc3\xa9",
+        b"...",
+        b"-",
     ];
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     let mut next = move || {

@@ -79,7 +79,14 @@ pub(super) fn subject(
 }
 
 /// `custos-collector datamap`.
-pub(super) fn datamap(format: &str, flows_csv: bool, since: Option<String>, data_dir: PathBuf, register: Option<PathBuf>, config: Option<PathBuf>) -> anyhow::Result<()> {
+pub(super) fn datamap(
+    format: &str,
+    flows_csv: bool,
+    since: Option<String>,
+    data_dir: PathBuf,
+    register: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let since = since.as_deref().map(parse_time).transpose()?;
     let register = load_register(&data_dir, register)?;
     let policy = match config {
