@@ -112,7 +112,8 @@ enum Command {
         phone_regions: Option<String>,
         /// Also look for export anomalies in the logs, as a running agent would have, by each
         /// line's own time: `postgres,mysql,access_log,finding_rate` (any of them), or `auto`
-        /// to recognise each log's format.
+        /// to recognise each log's format; `egress` prints, per destination host of a proxy or
+        /// egress log, the personal values its requests sent there.
         #[arg(long, value_name = "LIST")]
         detect: Option<String>,
         /// Agent configuration whose `[anomaly]` thresholds `--detect` uses (default: the

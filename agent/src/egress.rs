@@ -42,6 +42,18 @@ impl Outbound {
     }
 }
 
+/// Personal data sent to one destination host, as a log shows it after the fact
+/// (`custos-agent scan --detect egress`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Flow {
+    /// Personal values seen inside the requests' targets.
+    pub findings: u64,
+    /// The detectors that found them.
+    pub detectors: std::collections::BTreeSet<String>,
+    /// First and last line (1-based).
+    pub lines: (u64, u64),
+}
+
 const METHODS: &[&[u8]] = &[b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD", b"OPTIONS", b"CONNECT"];
 /// Keys whose value names the destination in key=value and JSON lines.
 const HOST_KEYS: &[&[u8]] = &[b"authority", b"upstream_host", b"proxy_host", b"host", b"server_name", b"destination", b"dest_host", b"dst_host"];

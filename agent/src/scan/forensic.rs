@@ -7,6 +7,10 @@
 //! so the anomalies are those live tailing of the same lines reported. Lines are read as the
 //! tailer reads them (without their `\n` or `\r\n`, in pieces of 1 MiB at most), gzip-compressed
 //! logs transparently; binaries are skipped.
+//!
+//! `--detect egress` reads a proxy or egress log as a running agent's `egress` watch does
+//! ([`crate::egress`]) and prints, per destination host, how many personal values were sent
+//! there, by which detectors, between which lines: the flows of the log, after the fact.
 
 use super::output::ScanOutput;
 use crate::anomaly::{AnomalyConfig, LogDetect, LogWatch, SizeHints, recognise};
@@ -40,11 +44,11 @@ impl Detect {
             match LogDetect::parse(name) {
                 Some(d) if !list.contains(&d) => list.push(d),
                 Some(_) => {}
-                None => return Err(format!("unknown heuristic `{name}`: expected postgres, mysql, access_log, finding_rate or auto")),
+                None => return Err(format!("unknown heuristic `{name}`: expected postgres, mysql, access_log, finding_rate, egress or auto")),
             }
         }
         if list.is_empty() {
-            return Err("--detect needs at least one of postgres, mysql, access_log, finding_rate, or auto".into());
+            return Err("--detect needs at least one of postgres, mysql, access_log, finding_rate, egress, or auto".into());
         }
         Ok(Detect::These(list))
     }
@@ -74,7 +78,9 @@ pub fn scan_log(engine: &Engine, path: &Path, detect: &Detect, config: &AnomalyC
         return Ok(0);
     }
     let mut printed = 0;
-    let count_findings = list.contains(&LogDetect::FindingRate);
+    let egress = list.contains(&LogDetect::Egress);
+    let mut flows = Flows::default();
+    let count_findings = list.contains(&LogDetect::FindingRate) || egress;
     let mut watch = LogWatch::new(path, &list, config, sizes);
     let (mut number, mut offset, mut continued) = (1u64, 0u64, false);
     let (mut line, mut detections, mut anomalies) = (Vec::with_capacity(4096), Vec::new(), Vec::new());
@@ -102,6 +108,9 @@ pub fn scan_log(engine: &Engine, path: &Path, detect: &Detect, config: &AnomalyC
                 0
             };
             watch.line(bytes, number, offset, findings, now_ms, &mut anomalies);
+            if egress && findings > 0 {
+                flows.line(engine, bytes, number, &detections);
+            }
         }
         offset += n as u64;
         continued = !ends;
@@ -118,7 +127,36 @@ pub fn scan_log(engine: &Engine, path: &Path, detect: &Detect, config: &AnomalyC
         printed += 1;
         out.anomaly(engine, path, &a)?;
     }
+    for (host, flow) in &flows.hosts {
+        printed += 1;
+        out.flow(engine, path, host, flow)?;
+    }
     Ok(printed)
+}
+
+/// The flows of one log, by destination host (at most [`Flows::MAX_HOSTS`]: a hostile log
+/// cannot make the scan hold more).
+#[derive(Debug, Default)]
+struct Flows {
+    hosts: std::collections::BTreeMap<String, crate::egress::Flow>,
+}
+
+impl Flows {
+    const MAX_HOSTS: usize = 10_000;
+
+    fn line(&mut self, engine: &Engine, bytes: &[u8], number: u64, detections: &[custos_rules::Detection]) {
+        let Some(outbound) = crate::egress::outbound(bytes) else { return };
+        let sent: Vec<&custos_rules::Detection> = detections.iter().filter(|d| outbound.carries(d.start..d.end)).collect();
+        if sent.is_empty() || (self.hosts.len() >= Self::MAX_HOSTS && !self.hosts.contains_key(&outbound.host)) {
+            return;
+        }
+        let flow = self.hosts.entry(outbound.host).or_insert_with(|| crate::egress::Flow { lines: (number, number), ..Default::default() });
+        flow.findings += sent.len() as u64;
+        flow.lines.1 = number;
+        for d in sent {
+            flow.detectors.insert(engine.detector(d.detector).id.clone());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -131,5 +169,30 @@ mod tests {
         assert_eq!(Detect::parse("postgres, access_log,postgres"), Ok(Detect::These(vec![LogDetect::Postgres, LogDetect::AccessLog])));
         assert!(Detect::parse("postgress").unwrap_err().contains("postgress"));
         assert!(Detect::parse(",").is_err());
+        assert_eq!(Detect::parse("egress"), Ok(Detect::These(vec![LogDetect::Egress])));
+    }
+
+    #[test]
+    fn an_egress_log_scanned_after_the_fact_says_what_went_to_which_host() {
+        let engine = Engine::with_default_packs().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        std::fs::write(
+            &log,
+            "1795168801.000 45 10.0.0.5 TCP_MISS/200 43 GET http://pixel.ads.example/c?email=ann.lee@example.org ops@corp.example HIER_DIRECT/- -\n\
+             1795168802.000 45 10.0.0.5 TCP_MISS/200 43 GET http://pixel.ads.example/c?email=bob.ray@example.org - HIER_DIRECT/- -\n\
+             1795168803.000 45 10.0.0.5 TCP_MISS/200 43 GET http://cdn.example/logo.png - HIER_DIRECT/- -\n",
+        )
+        .unwrap();
+        let mut printed = Vec::new();
+        let mut out = ScanOutput::new(&engine, &mut printed, true, false);
+        let n = scan_log(&engine, &log, &Detect::These(vec![LogDetect::Egress]), &AnomalyConfig::default(), &SizeHints::default(), &mut out).unwrap();
+        assert_eq!(n, 1, "one host received personal data");
+        let text = String::from_utf8(printed).unwrap();
+        let flow: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!((flow["kind"].as_str(), flow["destination"].as_str(), flow["findings"].as_u64()), (Some("flow"), Some("pixel.ads.example"), Some(2)));
+        assert_eq!((flow["first_line"].as_u64(), flow["last_line"].as_u64()), (Some(1), Some(2)));
+        assert_eq!(flow["detectors"], serde_json::json!(["email"]));
+        assert!(!text.contains("ann.lee") && !text.contains("ops@"), "{text}");
     }
 }

@@ -448,6 +448,54 @@ impl ScanOutput<'_> {
     }
 }
 
+/// What `custos-agent scan --detect egress` prints for one destination host of a log.
+#[derive(Debug, Serialize)]
+pub struct FlowRecord<'a> {
+    /// Always `flow`.
+    pub kind: &'a str,
+    /// The log file.
+    pub location: String,
+    /// The destination host (masked like any name unless `--show-values`).
+    pub destination: String,
+    /// Personal values sent there.
+    pub findings: u64,
+    /// The detectors that found them.
+    pub detectors: Vec<&'a str>,
+    /// First line (1-based) that sent some.
+    pub first_line: u64,
+    /// Last line that sent some.
+    pub last_line: u64,
+}
+
+impl ScanOutput<'_> {
+    /// The personal data one egress log shows sent to `host` (`flow`).
+    pub fn flow(&mut self, engine: &Engine, path: &Path, host: &str, flow: &crate::egress::Flow) -> io::Result<()> {
+        let rec = FlowRecord {
+            kind: "flow",
+            location: self.location(engine, &path.to_string_lossy()),
+            destination: self.name(engine, host),
+            findings: flow.findings,
+            detectors: flow.detectors.iter().map(String::as_str).collect(),
+            first_line: flow.lines.0,
+            last_line: flow.lines.1,
+        };
+        if self.json {
+            serde_json::to_writer(&mut *self.out, &rec).map_err(io::Error::other)?;
+            return self.out.write_all(b"\n");
+        }
+        writeln!(
+            self.out,
+            "{}: {} personal value(s) sent to {} ({}), lines {}-{}",
+            rec.location,
+            rec.findings,
+            rec.destination,
+            rec.detectors.join(", "),
+            rec.first_line,
+            rec.last_line
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
