@@ -302,3 +302,51 @@ fn workflow_report_and_breach_register_through_the_command_line() {
     assert_eq!(d.t.count("SELECT COUNT(*) FROM audit WHERE action = 'incident_status'"), 3);
     assert!(Status::parse("not_notifiable").is_some());
 }
+
+#[test]
+fn flows_to_recipients_are_one_item_per_system_and_host_and_the_data_map_lists_them() {
+    let Some(mut d) = db(Policy::default()) else { return };
+    let text = RegisterFixture::new("Exemple SAS")
+        .activity("marketing", "Marketing", &["contact"])
+        .field(
+            "recipients",
+            r#"["support", { name = "US Analytics", hosts = ["analytics.example"], country = "US" }, { name = "Mailer", role = "processor", hosts = ["mailer.example"], country = "FR" }]"#,
+        )
+        .system(r#"paths = ["/var/log/squid/*.log"]"#)
+        .toml();
+    let reg = register(&text);
+    let sent = |id: &str, fp: u8, host: &str| finding(id, "proxy-1", "/var/log/squid/access.log", pb::Category::Contact, fp, &[("destination_host", host)]);
+    d.ingest(
+        &reg,
+        vec![
+            sent("f1", 1, "pixel.tracker.example"),
+            sent("f2", 2, "Pixel.Tracker.Example."),
+            sent("f3", 3, "api.analytics.example"),
+            sent("f4", 4, "mailer.example"),
+            finding("f5", "proxy-1", "/var/log/squid/access.log", pb::Category::Contact, 5, &[]),
+        ],
+        T0,
+    );
+    assert_eq!(d.rules(), vec!["transfer_without_safeguard", "undeclared_recipient"], "the EEA processor and the value sent nowhere are no item");
+    let item = d.store.incidents().unwrap().into_iter().find(|i| i.rule == "undeclared_recipient").unwrap();
+    assert!(item.explanation.contains("`pixel.tracker.example`"), "{}", item.explanation);
+    assert_eq!(d.t.count("SELECT COUNT(*) FROM findings WHERE destination = 'pixel.tracker.example'"), 2, "one host, however the agent wrote it");
+    let flows = custos_collector::flows::flows(&d.store, &reg).unwrap();
+    let said: Vec<(&str, &str, u64, u64)> = flows.iter().map(|f| (f.destination.as_str(), f.status.as_str(), f.findings, f.subjects)).collect();
+    assert_eq!(
+        said,
+        vec![
+            ("api.analytics.example", "transfer without safeguard", 1, 1),
+            ("mailer.example", "declared", 1, 1),
+            ("pixel.tracker.example", "undeclared", 2, 2)
+        ]
+    );
+    assert_eq!(flows[1].role, "processor");
+    // Declaring the vendor with a safeguard, and the analytics firm's transfer, makes both stop firing.
+    let fixed = text
+        .replace(r#""support", "#, r#""support", { name = "Tracker", hosts = ["tracker.example"], country = "IE" }, "#)
+        .replace(r#"country = "US" }"#, r#"country = "US", safeguard = "scc" }"#);
+    let fixed = register(&fixed);
+    let flows = custos_collector::flows::flows(&d.store, &fixed).unwrap();
+    assert!(flows.iter().all(|f| f.status == "declared"), "{flows:#?}");
+}
