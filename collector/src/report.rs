@@ -227,7 +227,7 @@ impl Art33Draft {
         };
         let subject_categories = sorted(acts.iter().flat_map(|a| a.data_subjects.clone()).collect());
         let declared_security_measures = sorted(acts.iter().flat_map(|a| a.security_measures.clone()).collect());
-        let processors = sorted(acts.iter().flat_map(|a| a.recipients.iter().map(|r| r.0.name.clone())).collect());
+        let processors = sorted(acts.iter().flat_map(|a| a.recipients.iter().map(|r| r.describe())).collect());
         let notes = |kind: &str| facts.notes.iter().filter(|n| n.kind == kind).map(|n| n.text.clone()).collect::<Vec<_>>();
         let cats: Vec<Category> = v.categories.iter().filter_map(|c| c.parse().ok()).collect();
         let mut likely_consequences: Vec<String> = cats.iter().map(|c| format!("{c}: {}", consequences(*c))).collect();

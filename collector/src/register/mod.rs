@@ -125,6 +125,8 @@ pub struct Register {
     /// Activities, in file order.
     pub activities: Vec<Activity>,
     systems: Vec<Vec<CompiledSystem>>,
+    /// The host patterns of each activity's recipients, compiled once.
+    recipient_hosts: Vec<Vec<Vec<recipient::HostPattern>>>,
     /// Where it was loaded from.
     pub source: String,
 }
@@ -133,7 +135,16 @@ impl Register {
     /// The recipients whose hosts include `host` (a destination agents saw data sent to), each
     /// with the activity that declares it, in register order.
     pub fn recipients_of_host(&self, host: &str) -> Vec<(&Activity, &Recipient)> {
-        self.activities.iter().flat_map(|a| a.recipients.iter().filter(|r| r.matches_host(host)).map(move |r| (a, r))).collect()
+        let host = normalise_host(host);
+        let mut out = Vec::new();
+        for (a, patterns) in self.activities.iter().zip(&self.recipient_hosts) {
+            for (r, p) in a.recipients.iter().zip(patterns) {
+                if p.iter().any(|p| p.matches(&host)) {
+                    out.push((a, r));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -353,12 +364,13 @@ impl Register {
             }
             systems.push(compiled);
         }
-        Ok(Register { controller: file.controller, activities: file.activities, systems, source })
+        let recipient_hosts = file.activities.iter().map(|a| a.recipients.iter().map(Recipient::patterns).collect()).collect();
+        Ok(Register { controller: file.controller, activities: file.activities, systems, recipient_hosts, source })
     }
 
     /// An empty register: nothing is declared, so every finding is undeclared.
     pub fn empty() -> Register {
-        Register { controller: Controller::default(), activities: Vec::new(), systems: Vec::new(), source: "(no register)".into() }
+        Register { controller: Controller::default(), activities: Vec::new(), systems: Vec::new(), recipient_hosts: Vec::new(), source: "(no register)".into() }
     }
 
     /// Activities whose systems cover this place.

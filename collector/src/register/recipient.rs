@@ -110,17 +110,29 @@ impl Recipient {
     }
 
     /// Whether a destination host is this recipient's (the host or a subdomain of a declared
-    /// name, or a match of a declared glob).
+    /// name, or a match of a declared glob). A loaded register keeps the patterns compiled
+    /// ([`super::Register::recipients_of_host`]); this compiles them each time.
     pub fn matches_host(&self, host: &str) -> bool {
         let host = normalise_host(host);
-        self.0.hosts.iter().any(|pattern| {
-            let pattern = normalise_host(pattern);
-            if pattern.contains(['*', '?', '[']) {
-                globset::Glob::new(&pattern).map(|g| g.compile_matcher().is_match(&host)).unwrap_or(false)
-            } else {
-                host == pattern || host.strip_suffix(pattern.as_str()).is_some_and(|p| p.ends_with('.'))
-            }
-        })
+        self.patterns().iter().any(|p| p.matches(&host))
+    }
+
+    /// Its host patterns, compiled (a pattern that is not a valid glob matches nothing; the
+    /// register check refuses it).
+    pub fn patterns(&self) -> Vec<HostPattern> {
+        self.0.hosts.iter().filter_map(|h| HostPattern::new(h)).collect()
+    }
+
+    /// The recipient as the Art. 33 draft names it: `Name`, or `Name (processor, US, scc)`.
+    pub fn describe(&self) -> String {
+        let r = &self.0;
+        let mut facts = Vec::new();
+        if r.role == RecipientRole::Processor {
+            facts.push("processor".to_string());
+        }
+        facts.extend(r.country.clone());
+        facts.extend(r.safeguard.map(|s| format!("{s:?}").to_lowercase()));
+        if facts.is_empty() { r.name.clone() } else { format!("{} ({})", r.name, facts.join(", ")) }
     }
 
     /// Whether its country is outside the EU/EEA (unknown countries are not judged).
@@ -178,6 +190,35 @@ impl Recipient {
             out.push(("country", format!("`{c}` is not a two-letter country code")));
         }
         out
+    }
+}
+
+/// One host pattern of a recipient: a name (covering its subdomains) or a glob.
+#[derive(Debug, Clone)]
+pub enum HostPattern {
+    /// `vendor.example`: itself and `*.vendor.example`.
+    Name(String),
+    /// `*.vendor.example`, `api-?.vendor.example`.
+    Glob(globset::GlobMatcher),
+}
+
+impl HostPattern {
+    /// The pattern of a declared host (`None`: not a valid glob).
+    pub fn new(pattern: &str) -> Option<HostPattern> {
+        let pattern = normalise_host(pattern);
+        if pattern.contains(['*', '?', '[']) {
+            globset::Glob::new(&pattern).ok().map(|g| HostPattern::Glob(g.compile_matcher()))
+        } else {
+            Some(HostPattern::Name(pattern))
+        }
+    }
+
+    /// Whether a normalised host ([`normalise_host`]) matches.
+    pub fn matches(&self, host: &str) -> bool {
+        match self {
+            HostPattern::Name(name) => host == name || host.strip_suffix(name.as_str()).is_some_and(|p| p.ends_with('.')),
+            HostPattern::Glob(g) => g.is_match(host),
+        }
     }
 }
 
