@@ -25,7 +25,7 @@ pub(super) struct Flow<'r> {
 
 /// The destination host of a finding (from its evidence), when an agent saw it sent somewhere.
 pub fn destination(evidence: &BTreeMap<String, String>) -> Option<String> {
-    evidence.get("destination_host").map(|h| crate::register::recipient::normalise_host(h)).filter(|h| !h.is_empty())
+    crate::register::recipient::destination_host(evidence)
 }
 
 fn describe(a: &Activity, r: &Recipient) -> String {

@@ -222,6 +222,16 @@ impl HostPattern {
     }
 }
 
+/// The destination host of a finding as the collector keeps it, from the agent's
+/// `destination_host` evidence: normalised ([`normalise_host`]), without control characters,
+/// at most 253 characters (a host name's limit: a hostile agent cannot make it longer); `None`
+/// when empty.
+pub fn destination_host(evidence: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let raw = evidence.get("destination_host")?;
+    let host: String = normalise_host(raw).chars().filter(|c| !c.is_control()).take(253).collect();
+    (!host.is_empty()).then_some(host)
+}
+
 /// A host compared: lower-case, without a trailing dot.
 pub fn normalise_host(host: &str) -> String {
     host.trim().trim_end_matches('.').to_ascii_lowercase()
@@ -268,6 +278,10 @@ mod tests {
         assert!(r.matches_host("pixel.VENDOR.example."));
         assert!(!r.matches_host("evilvendor.example"));
         assert!(!r.matches_host("vendor.example.evil.test"));
+        let ev = |h: &str| [("destination_host".to_string(), h.to_string())].into_iter().collect();
+        assert_eq!(destination_host(&ev(" Pixel.Example. ")).as_deref(), Some("pixel.example"));
+        assert_eq!(destination_host(&ev(&format!("a\u{1b}{}", "b".repeat(5000)))).map(|h| h.len()), Some(253));
+        assert_eq!(destination_host(&ev("")), None);
         assert!(r.matches_host("img.cdn.example"));
         assert!(!r.matches_host("cdn.example"));
         assert!(!Recipient::named("support").matches_host("vendor.example"));

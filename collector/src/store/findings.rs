@@ -358,7 +358,7 @@ fn finding_values(f: &CheckedFinding, now_ms: i64, out: &mut Vec<Value>) {
 /// The host personal data was sent to (the agent's `destination_host` evidence of an outbound
 /// request), as flows are grouped by: lower-case, without a trailing dot.
 fn destination(evidence: &BTreeMap<String, String>) -> Option<String> {
-    evidence.get("destination_host").map(|h| crate::register::recipient::normalise_host(h)).filter(|h| !h.is_empty())
+    crate::register::recipient::destination_host(evidence)
 }
 
 #[cfg(test)]
