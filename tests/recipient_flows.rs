@@ -119,6 +119,11 @@ fn personal_data_sent_to_an_undeclared_vendor_is_an_undeclared_recipient_and_a_f
     let fides: serde_json::Value = serde_json::from_slice(&fides.stdout).unwrap();
     assert!(fides.to_string().contains("\"egress\""), "{fides}");
 
+    let suggest = run("e2e-collector", &["register", "suggest", "--data-dir", &data]);
+    let suggest = String::from_utf8_lossy(&suggest.stdout);
+    assert!(suggest.contains("sent to pixel.tracker.example") && suggest.contains(r#"hosts = ["pixel.tracker.example"]"#), "{suggest}");
+    assert!(!suggest.contains("sent to api.mailer.eu.example"), "{suggest}");
+
     // The proxy user's e-mail was not sent: it carries no destination. No value anywhere.
     let ops = count(&d.db(), "SELECT COUNT(*) FROM findings WHERE detector = 'email' AND destination IS NULL AND locator LIKE '%squid.log'");
     assert_eq!(ops, 3, "the proxy user of each line is no flow");

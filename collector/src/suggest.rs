@@ -6,7 +6,9 @@
 //!   register — and must cover each store — before it is printed, so a hostile file name
 //!   cannot smuggle an activity into it;
 //! - **hints** for declared systems no agent ever reported data from: the places agents do see
-//!   that look like what was meant (same file or table name, a close path), as "did you mean …".
+//!   that look like what was meant (same file or table name, a close path), as "did you mean …";
+//! - **recipients** to declare: each destination host agents saw personal data sent to that no
+//!   recipient of the register names, with a draft `recipients` entry (the host TOML-escaped).
 
 use crate::coverage::{Coverage, draft_entry};
 use crate::register::{Locator, Register, RegisterFile, check_model, table_locator_forms};
@@ -23,6 +25,8 @@ pub struct Suggestions {
     pub stores: usize,
     /// `declared … never seen; did you mean …` lines.
     pub hints: Vec<String>,
+    /// `personal data sent to HOST …; declare it: { name = …, hosts = […] … }` lines.
+    pub recipients: Vec<String>,
 }
 
 /// Why suggestions could not be made.
@@ -62,7 +66,20 @@ pub fn suggest(store: &Store, register: &Register) -> Result<Suggestions, Sugges
     }
     check(&toml, &stores)?;
     let hints = hints(register, &coverage, &places);
-    Ok(Suggestions { toml, stores: stores.len(), hints })
+    let recipients = crate::flows::flows(store, register)?
+        .into_iter()
+        .filter(|f| f.status == "undeclared")
+        .map(|f| {
+            format!(
+                "personal data ({}) sent to {} from {}: declare its recipient in the activity whose data it receives, e.g. recipients = [{{ name = \"TODO\", hosts = [{}], country = \"TODO\", safeguard = \"TODO if outside the EU/EEA\" }}]",
+                f.categories.join(", "),
+                f.destination,
+                f.system,
+                toml::Value::String(f.destination.clone())
+            )
+        })
+        .collect();
+    Ok(Suggestions { toml, stores: stores.len(), hints, recipients })
 }
 
 /// Parses the entries back as a register and checks each store is covered by it.

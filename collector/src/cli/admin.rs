@@ -139,6 +139,9 @@ pub(super) fn register_suggest(data_dir: PathBuf, register: Option<PathBuf>) -> 
     for h in &s.hints {
         println!("# {h}");
     }
+    for r in &s.recipients {
+        println!("# {r}");
+    }
     Ok(())
 }
 
