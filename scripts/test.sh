@@ -67,6 +67,14 @@ ensure_promtool() {
 }
 ensure_promtool
 
+# cargo-deb, for the Debian packages' install/remove test (scripts/test_deb.sh).
+ensure_cargo_deb() {
+  if cargo deb --version >/dev/null 2>&1; then return 0; fi
+  log "installing cargo-deb"
+  cargo install cargo-deb --locked --version 3.8.0 --quiet
+}
+ensure_cargo_deb
+
 # A one-shot build gains nothing from incremental compilation, and its caches double the
 # size of target/: say how much room there is, since a full disk is the commonest CI failure.
 export CARGO_INCREMENTAL=0
@@ -86,4 +94,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test --workspace"
 cargo test --workspace --locked
+
+# The Debian packages: built (from the dev profile's binaries, see the script), installed with
+# dpkg -i on this machine, checked, reinstalled and purged. It installs packages: root only.
+log "Debian packages: build, dpkg -i, check, purge (scripts/test_deb.sh)"
+CUSTOS_DEB_PROFILE=dev bash scripts/test_deb.sh
 du -sh target >&2 || true
