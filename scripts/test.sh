@@ -67,6 +67,16 @@ ensure_promtool() {
 }
 ensure_promtool
 
+# systemd-journal-remote writes journal files from export-format input: tests/journald.rs makes
+# the journal the agent's [[journald]] source reads (with journalctl, from systemd).
+ensure_journal_remote() {
+  if [ -x /lib/systemd/systemd-journal-remote ] && command -v journalctl >/dev/null; then return 0; fi
+  log "installing systemd-journal-remote"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-journal-remote >/dev/null
+}
+ensure_journal_remote
+
 # A one-shot build gains nothing from incremental compilation, and its caches double the
 # size of target/: say how much room there is, since a full disk is the commonest CI failure.
 export CARGO_INCREMENTAL=0
