@@ -15,7 +15,7 @@ use std::time::Duration;
 
 fn key() -> FingerprintKey {
     let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    FingerprintKey::new((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()).unwrap()
+    FingerprintKey::new((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect::<Vec<u8>>()).unwrap()
 }
 
 fn expected(ids: impl Iterator<Item = usize>) -> BTreeSet<String> {
@@ -49,12 +49,18 @@ fn assert_exactly(db: &Path, n: i64, want: &BTreeSet<String>, context: &str) {
 fn cri_lines(i: usize) -> Vec<String> {
     let t = format!("2026-11-25T10:{:02}:{:02}.123456789Z", (i / 60) % 60, i % 60);
     let message = format!("order {i} mailed to subject{i}@example.com");
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         return vec![format!("{t} stdout F {message}\n")];
     }
     let (a, rest) = message.split_at(message.len() - 16);
     let (b, c) = rest.split_at(6);
-    vec![format!("{t} stdout P {a}\n"), format!("{t} stderr F worker {i} busy\n"), format!("{t} stdout P {b}\n"), format!("{t} stdout P {c}\n"), format!("{t} stdout F \n")]
+    vec![
+        format!("{t} stdout P {a}\n"),
+        format!("{t} stderr F worker {i} busy\n"),
+        format!("{t} stdout P {b}\n"),
+        format!("{t} stdout P {c}\n"),
+        format!("{t} stdout F \n"),
+    ]
 }
 
 /// The Docker json-file lines of message `i` (every third split without its final `\n`).
@@ -62,7 +68,7 @@ fn docker_lines(i: usize) -> Vec<String> {
     let time = format!("2026-11-25T11:00:{:02}.5Z", i % 60);
     let line = |log: &str| format!("{{\"log\":{},\"stream\":\"stdout\",\"time\":\"{time}\"}}\n", serde_json::to_string(log).unwrap());
     let message = format!("caf\u{e9} \"order\" {i} for subject{i}@example.com\n");
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         return vec![line(&message)];
     }
     let (a, b) = message.split_at(message.len() - 10);

@@ -19,7 +19,7 @@ const JOURNAL_REMOTE: &str = "/lib/systemd/systemd-journal-remote";
 
 fn key() -> FingerprintKey {
     let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    FingerprintKey::new((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()).unwrap()
+    FingerprintKey::new((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect::<Vec<u8>>()).unwrap()
 }
 
 fn expected(n: usize) -> BTreeSet<String> {
@@ -48,14 +48,16 @@ fn export(from: usize, to: usize) -> Vec<u8> {
     for i in from..to {
         let mut field = |unit: &str, message: &[u8], seq: usize| {
             out.extend_from_slice(format!("__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n", realtime_us(i) + seq as u64, 1000 + 2 * i + seq).as_bytes());
-            out.extend_from_slice(format!("_BOOT_ID=0123456789abcdef0123456789abcdef\n_SYSTEMD_UNIT={unit}\nSYSLOG_IDENTIFIER=app\n_HOSTNAME=web-01\n").as_bytes());
+            out.extend_from_slice(
+                format!("_BOOT_ID=0123456789abcdef0123456789abcdef\n_SYSTEMD_UNIT={unit}\nSYSLOG_IDENTIFIER=app\n_HOSTNAME=web-01\n").as_bytes(),
+            );
             // The binary form of a field (a length, then the bytes), which non-UTF-8 needs.
             out.extend_from_slice(b"MESSAGE\n");
             out.extend_from_slice(&(message.len() as u64).to_le_bytes());
             out.extend_from_slice(message);
             out.extend_from_slice(b"\n\n");
         };
-        let message = if i % 4 == 0 {
+        let message = if i.is_multiple_of(4) {
             [&b"payload \xff\xfe for "[..], format!("subject{i}@example.com").as_bytes()].concat()
         } else {
             format!("order {i} mailed to subject{i}@example.com").into_bytes()
@@ -130,8 +132,8 @@ fn journal_entries_are_stored_once_across_kills_and_entries_written_mid_stream_a
     assert_eq!(n, 4000, "one finding per shop.service entry; {context}");
     assert!(set == expected(4000), "the expected fingerprints; {context}");
     let c = rusqlite::Connection::open_with_flags(d.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let (locator, observed): (String, i64) =
-        c.query_row("SELECT locator, observed_at FROM findings WHERE fingerprint = ?1", [key().fingerprint("email", b"subject8@example.com").0.to_vec()], |r| {
+    let (locator, observed): (String, i64) = c
+        .query_row("SELECT locator, observed_at FROM findings WHERE fingerprint = ?1", [key().fingerprint("email", b"subject8@example.com").0.to_vec()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();

@@ -551,7 +551,12 @@ impl AgentConfig {
             if let Some(d) = &j.directory
                 && !d.is_dir()
             {
-                return Err(ConfigError::field(path, text, "journald.directory", format!("{} is not a directory; give the directory holding the *.journal files", d.display())));
+                return Err(ConfigError::field(
+                    path,
+                    text,
+                    "journald.directory",
+                    format!("{} is not a directory; give the directory holding the *.journal files", d.display()),
+                ));
             }
             for name in j.units.iter().chain(&j.identifiers) {
                 if name.is_empty() || name.starts_with('-') || name.chars().any(char::is_control) {

@@ -280,14 +280,28 @@ impl Reassembler {
             pending.bytes.extend_from_slice(&message[..room]);
             message = &message[room..];
             stats.overlong += 1;
-            out(Message { path: &pending.path, identity: &pending.identity, line: pending.line, offset: pending.offset, time_ms: pending.time_ms, bytes: &pending.bytes });
+            out(Message {
+                path: &pending.path,
+                identity: &pending.identity,
+                line: pending.line,
+                offset: pending.offset,
+                time_ms: pending.time_ms,
+                bytes: &pending.bytes,
+            });
             pending = Pending { path: path.to_path_buf(), identity: identity.to_string(), line, offset, time_ms: d.time_ms, bytes: Vec::new() };
         }
         pending.bytes.extend_from_slice(message);
         if d.partial {
             self.pending.entry(key.to_string()).or_default()[slot] = Some(pending);
         } else {
-            out(Message { path: &pending.path, identity: &pending.identity, line: pending.line, offset: pending.offset, time_ms: pending.time_ms, bytes: &pending.bytes });
+            out(Message {
+                path: &pending.path,
+                identity: &pending.identity,
+                line: pending.line,
+                offset: pending.offset,
+                time_ms: pending.time_ms,
+                bytes: &pending.bytes,
+            });
         }
         if self.pending.get(key).is_some_and(|p| p.iter().all(Option::is_none)) {
             self.pending.remove(key);

@@ -172,9 +172,9 @@ struct SavedCursor {
 
 fn load_cursor(path: &Path) -> io::Result<Option<String>> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice::<SavedCursor>(&bytes).map(|c| Some(c.cursor)).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("{}: corrupt journal cursor ({e}); move it away to start over", path.display()))
-        }),
+        Ok(bytes) => serde_json::from_slice::<SavedCursor>(&bytes)
+            .map(|c| Some(c.cursor))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: corrupt journal cursor ({e}); move it away to start over", path.display()))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
@@ -231,7 +231,7 @@ fn last_cursor(source: &JournaldSource) -> io::Result<Option<String>> {
     if !out.status.success() {
         return Err(io::Error::other(format!("journalctl --lines=1 failed ({})", out.status)));
     }
-    Ok(out.stdout.split(|b| *b == b'\n').filter_map(|l| parse_entry(l).ok()).map(|e| e.cursor).last())
+    Ok(out.stdout.split(|b| *b == b'\n').filter_map(|l| parse_entry(l).ok()).map(|e| e.cursor).next_back())
 }
 
 /// True when the entry passes the source's filters (`units` or `identifiers`).
@@ -488,7 +488,8 @@ impl EntryReader<'_> {
             && let Some(c) = self.cursor.as_deref()
         {
             self.ctx.spool.sync()?;
-            save_cursor(&self.ctx.cursor_path, c).map_err(|e| io::Error::new(e.kind(), format!("{}: cannot save the journal cursor: {e}", self.ctx.cursor_path.display())))?;
+            save_cursor(&self.ctx.cursor_path, c)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: cannot save the journal cursor: {e}", self.ctx.cursor_path.display())))?;
             self.unsaved = false;
         }
         self.last_save = Instant::now();

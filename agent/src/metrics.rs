@@ -93,7 +93,11 @@ impl Default for Metrics {
         r.register("bytes_read", "Bytes read from sources", m.bytes_read.clone());
         r.register("findings", "Personal-data findings produced", m.findings.clone());
         r.register("overlong_lines", "Lines longer than max_line_bytes, scanned in pieces", m.overlong_lines.clone());
-        r.register("container_lines_malformed", "Container log lines whose CRI or Docker wrapper did not decode, scanned as they are", m.container_lines_malformed.clone());
+        r.register(
+            "container_lines_malformed",
+            "Container log lines whose CRI or Docker wrapper did not decode, scanned as they are",
+            m.container_lines_malformed.clone(),
+        );
         r.register("container_messages_overlong", "Reassembled container messages cut at max_line_bytes", m.container_messages_overlong.clone());
         r.register("journal_entries", "Journal entries read", m.journal_entries.clone());
         r.register("journal_entries_malformed", "Journal entries skipped: not JSON or longer than max_entry_bytes", m.journal_entries_malformed.clone());

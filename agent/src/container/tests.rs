@@ -31,7 +31,14 @@ fn a_cri_line_is_its_message_with_the_runtimes_time_and_stream() {
 
 #[test]
 fn lines_that_are_not_cri_are_refused_with_a_reason_that_quotes_nothing() {
-    for bad in [&b"ann@example.com"[..], b"2024-01-01T00:00:00Z stdin F x", b"2024-01-01T00:00:00Z stdout X x", b"yesterday stdout F ann@example.com", b"", b"\xff\xfe stdout F \xff"] {
+    for bad in [
+        &b"ann@example.com"[..],
+        b"2024-01-01T00:00:00Z stdin F x",
+        b"2024-01-01T00:00:00Z stdout X x",
+        b"yesterday stdout F ann@example.com",
+        b"",
+        b"\xff\xfe stdout F \xff",
+    ] {
         let why = decode_cri(bad).unwrap_err();
         assert!(!why.contains("ann"), "{why}");
     }

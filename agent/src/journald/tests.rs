@@ -4,7 +4,9 @@ use std::io::Cursor;
 const CURSOR: &str = "s=d890f8c244e340a995c219e89a464b4d;i=2a;b=0123456789abcdef0123456789abcdef;m=3ea;t=60a24181e47d0;x=2ed4cafd6bf6d327";
 
 fn entry_json(message: &str) -> String {
-    format!(r#"{{"__CURSOR":"{CURSOR}","__REALTIME_TIMESTAMP":"1700000000002000","_SYSTEMD_UNIT":"shop.service","SYSLOG_IDENTIFIER":"shop","MESSAGE":{message}}}"#)
+    format!(
+        r#"{{"__CURSOR":"{CURSOR}","__REALTIME_TIMESTAMP":"1700000000002000","_SYSTEMD_UNIT":"shop.service","SYSLOG_IDENTIFIER":"shop","MESSAGE":{message}}}"#
+    )
 }
 
 fn source(units: &[&str], identifiers: &[&str]) -> JournaldSource {
