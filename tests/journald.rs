@@ -161,3 +161,27 @@ fn a_missing_journalctl_is_reported_and_retried_without_stopping_the_agent() {
     append(&d.root().join("logs/app.log"), "mail to subject0@example.com\n");
     assert_eq!(wait_count(&d.db(), 1), 1, "agent log:\n{}", agent.stderr());
 }
+
+#[test]
+fn read_from_end_keeps_the_end_it_saw_so_entries_written_while_the_agent_is_down_are_read() {
+    let Some((d, cfg, journal)) = setup() else { return };
+    write_journal(&journal.join("first.journal"), 0, 50); // history: not read
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("directory = \"journal\"\nread_from = \"beginning\"", "directory = \"journal\"\nread_from = \"end\"")).unwrap();
+    let _collector = d.start_collector();
+    let mut agent = d.start_agent(&cfg, "agent");
+    // The end it starts from is saved before anything is read …
+    let cursors = d.root().join("agent-data/journald");
+    let saved = wait_for(Duration::from_secs(20), || std::fs::read_dir(&cursors).ok()?.flatten().find(|e| e.path().extension().is_some_and(|x| x == "json")));
+    assert!(saved.is_some(), "the start position is saved; agent log:\n{}", agent.stderr());
+    agent.kill(); // SIGKILL before any entry was read
+    // … so what is written while it is down is read after the restart, and nothing before.
+    write_journal(&journal.join("second.journal"), 50, 80);
+    let agent = d.start_agent(&cfg, "agent");
+    wait_count(&d.db(), 30);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (n, set) = stored(&d.db());
+    let want: BTreeSet<String> = expected(80).difference(&expected(50)).cloned().collect();
+    assert_eq!(n, 30, "agent log:\n{}", agent.stderr());
+    assert_eq!(set, want, "exactly the entries written after the first start");
+}

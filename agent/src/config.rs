@@ -558,9 +558,10 @@ impl AgentConfig {
                     format!("{} is not a directory; give the directory holding the *.journal files", d.display()),
                 ));
             }
-            for name in j.units.iter().chain(&j.identifiers) {
-                if name.is_empty() || name.starts_with('-') || name.chars().any(char::is_control) {
-                    return Err(ConfigError::field(path, text, "journald.units", "names must be non-empty, not start with '-', and hold no control character"));
+            for (field, names) in [("journald.units", &j.units), ("journald.identifiers", &j.identifiers)] {
+                // Each name becomes one journalctl argument: no option smuggled in.
+                if names.iter().any(|n| n.is_empty() || n.starts_with('-') || n.chars().any(char::is_control)) {
+                    return Err(ConfigError::field(path, text, field, "names must be non-empty, not start with '-', and hold no control character"));
                 }
             }
         }
@@ -629,6 +630,19 @@ mod tests {
         let unknown = text.replace("interval_s = 600", "intervall_s = 600");
         let e = parse_toml::<AgentConfig>(Path::new("agent.toml"), &unknown).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("scan.intervall_s"), "{e}");
+    }
+
+    #[test]
+    fn container_formats_and_journald_sources_parse_strictly() {
+        let base = "agent_id = \"a\"\ndata_dir = \"x\"\n[collector]\nurl = \"https://x\"\nca = \"a\"\ncert = \"b\"\nkey = \"c\"\n[fingerprint]\nkey_file = \"k\"\n";
+        let text = format!("{base}[[log]]\npaths = [\"/var/log/pods/*/*/*.log\"]\nformat = \"cri\"\n\n[[journald]]\nunits = [\"nginx.service\"]\n");
+        let cfg = parse_toml::<AgentConfig>(Path::new("agent.toml"), &text).unwrap();
+        assert_eq!(cfg.logs[0].format, LogFormat::Cri);
+        assert_eq!((cfg.journald[0].units.len(), cfg.journald[0].read_from, cfg.journald[0].directory.is_none()), (1, ReadFrom::End, true));
+        let e = parse_toml::<AgentConfig>(Path::new("agent.toml"), &text.replace("\"cri\"", "\"crio\"")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (12, Some("log.format")), "{e}");
+        let e = parse_toml::<AgentConfig>(Path::new("agent.toml"), &text.replace("units =", "unit =")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (15, Some("journald.unit")), "{e}");
     }
 
     #[test]
