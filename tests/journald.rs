@@ -43,14 +43,20 @@ fn realtime_us(i: usize) -> u64 {
 
 /// Entries `from..to` in the journal export format: `shop.service` ones with an address, and
 /// after each tenth a `cron.service` one (with an address the source must not read).
+/// The boot of entry `i`: the host reboots at entry 3000 (a cursor of the first boot must
+/// resume in the second).
+fn boot_id(i: usize) -> &'static str {
+    if i < 3000 { "0123456789abcdef0123456789abcdef" } else { "fedcba9876543210fedcba9876543210" }
+}
+
 fn export(from: usize, to: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for i in from..to {
         let mut field = |unit: &str, message: &[u8], seq: usize| {
-            out.extend_from_slice(format!("__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n", realtime_us(i) + seq as u64, 1000 + 2 * i + seq).as_bytes());
             out.extend_from_slice(
-                format!("_BOOT_ID=0123456789abcdef0123456789abcdef\n_SYSTEMD_UNIT={unit}\nSYSLOG_IDENTIFIER=app\n_HOSTNAME=web-01\n").as_bytes(),
+                format!("__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n", realtime_us(i) + seq as u64, 1000 + 2 * (i % 3000) + seq).as_bytes(),
             );
+            out.extend_from_slice(format!("_BOOT_ID={}\n_SYSTEMD_UNIT={unit}\nSYSLOG_IDENTIFIER=app\n_HOSTNAME=web-01\n", boot_id(i)).as_bytes());
             // The binary form of a field (a length, then the bytes), which non-UTF-8 needs.
             out.extend_from_slice(b"MESSAGE\n");
             out.extend_from_slice(&(message.len() as u64).to_le_bytes());
@@ -119,7 +125,8 @@ fn journal_entries_are_stored_once_across_kills_and_entries_written_mid_stream_a
     std::thread::sleep(Duration::from_millis(300));
     agent.kill();
     agent = d.start_agent(&cfg, "agent");
-    // While it follows, more entries arrive (a second journal file), and it is killed again.
+    // While it follows, more entries arrive (a second journal file, after a reboot), and it is
+    // killed again.
     wait_count(&d.db(), 3000);
     write_journal(&journal.join("second.journal"), 3000, 4000);
     wait_count(&d.db(), 3001);

@@ -634,7 +634,8 @@ mod tests {
 
     #[test]
     fn container_formats_and_journald_sources_parse_strictly() {
-        let base = "agent_id = \"a\"\ndata_dir = \"x\"\n[collector]\nurl = \"https://x\"\nca = \"a\"\ncert = \"b\"\nkey = \"c\"\n[fingerprint]\nkey_file = \"k\"\n";
+        let base =
+            "agent_id = \"a\"\ndata_dir = \"x\"\n[collector]\nurl = \"https://x\"\nca = \"a\"\ncert = \"b\"\nkey = \"c\"\n[fingerprint]\nkey_file = \"k\"\n";
         let text = format!("{base}[[log]]\npaths = [\"/var/log/pods/*/*/*.log\"]\nformat = \"cri\"\n\n[[journald]]\nunits = [\"nginx.service\"]\n");
         let cfg = parse_toml::<AgentConfig>(Path::new("agent.toml"), &text).unwrap();
         assert_eq!(cfg.logs[0].format, LogFormat::Cri);

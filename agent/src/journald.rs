@@ -1,8 +1,10 @@
 //! The systemd journal as a source: `[[journald]]`, read through `journalctl`.
 //!
-//! Each source runs `journalctl --output=json --all --follow` (with `--directory` when the
-//! source names one, `--unit`/`--identifier` for its filters) as a child process on its own
-//! thread, and scans each entry's `MESSAGE` like a log line. `journalctl` prints a field that is
+//! Each source runs `journalctl --output=json --all --merge --follow` (with `--directory` when
+//! the source names one, `--unit`/`--identifier` for its filters) as a child process on its own
+//! thread, and scans each entry's `MESSAGE` like a log line. `--merge` matters: without it
+//! `--follow` (systemd 252) reads the current boot only, and a cursor of an earlier boot resumes
+//! nowhere after a reboot. `journalctl` prints a field that is
 //! not valid UTF-8 as an array of byte values; both forms are read.
 //!
 //! # Names, positions, time
@@ -197,7 +199,9 @@ fn save_cursor(path: &Path, cursor: &str) -> io::Result<()> {
 
 /// The `journalctl` arguments for a source resuming after `cursor`.
 pub fn arguments(source: &JournaldSource, cursor: Option<&str>, read_whole: bool, mode: RunMode) -> Vec<String> {
-    let mut args: Vec<String> = ["--output=json", "--all", "--no-pager", "--quiet"].map(String::from).to_vec();
+    // --merge: without it, `--follow` (systemd 252) reads the current boot only, and a cursor
+    // of an earlier boot resumes nowhere.
+    let mut args: Vec<String> = ["--output=json", "--all", "--merge", "--no-pager", "--quiet"].map(String::from).to_vec();
     if mode == RunMode::Follow {
         args.push("--follow".into());
     }

@@ -86,7 +86,7 @@ fn lines_are_read_bounded_and_overlong_ones_skipped_to_their_end() {
 #[test]
 fn journalctl_is_asked_for_json_after_the_cursor_with_the_filters() {
     let args = arguments(&source(&["shop.service"], &[]), Some(CURSOR), false, RunMode::Follow);
-    for want in ["--output=json", "--all", "--follow", "--directory=/j", "--no-tail", "--unit=shop.service"] {
+    for want in ["--output=json", "--all", "--merge", "--follow", "--directory=/j", "--no-tail", "--unit=shop.service"] {
         assert!(args.iter().any(|a| a == want), "{want} in {args:?}");
     }
     assert!(args.contains(&format!("--after-cursor={CURSOR}")));
