@@ -74,6 +74,9 @@ pub struct Reader {
     /// Container messages split over several lines, put back together.
     reassembler: container::Reassembler,
     systems: SystemNames,
+    /// When undecodable container lines were last logged (once a minute at most: the metric
+    /// counts them all).
+    malformed_logged: Option<Instant>,
 }
 
 /// A text to scan: a line of a plain log, or a message of a container log.
@@ -134,6 +137,7 @@ impl Reader {
             checkpoint_dirty: false,
             reassembler: container::Reassembler::default(),
             systems: SystemNames::default(),
+            malformed_logged: None,
         }
     }
 
@@ -253,7 +257,10 @@ impl Reader {
         if decoded.malformed > 0 || decoded.overlong > 0 {
             ctx.metrics.container_lines_malformed.inc_by(decoded.malformed);
             ctx.metrics.container_messages_overlong.inc_by(decoded.overlong);
-            if let Some((path, why)) = malformed_at {
+            if let Some((path, why)) = malformed_at
+                && self.malformed_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+            {
+                self.malformed_logged = Some(Instant::now());
                 // Which file and why, never what the line held.
                 tracing::warn!(path = %path.display(), lines = decoded.malformed, reason = why, "container log lines did not decode; scanned as they are");
             }
