@@ -55,6 +55,16 @@ ensure_chromium() {
 }
 ensure_chromium
 
+# systemd-journal-remote writes journal files from export-format input: tests/journald.rs makes
+# the journal the agent's [[journald]] source reads (with journalctl, from systemd).
+ensure_journal_remote() {
+  if [ -x /lib/systemd/systemd-journal-remote ] && command -v journalctl >/dev/null; then return 0; fi
+  log "installing systemd-journal-remote"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-journal-remote >/dev/null
+}
+ensure_journal_remote
+
 # Debian's promtool (package prometheus), for `promtool check metrics` on the agent's /metrics
 # (tests/security.rs).
 ensure_promtool() {

@@ -30,11 +30,13 @@
 pub mod anomaly;
 pub mod checkpoint;
 pub mod config;
+pub mod container;
 pub mod datastore;
 pub mod dead_letter;
 pub mod discovery;
 pub mod enrollment;
 pub mod finding;
+pub mod journald;
 pub mod lookup;
 pub mod metrics;
 pub mod mode;

@@ -103,6 +103,29 @@ impl Agent {
             (RunMode::Once, false) => (None, Some((scheduler, scans))),
             (RunMode::Follow, false) => (Some(std::thread::Builder::new().name("custos-datastore".into()).spawn(move || scan_loop(scheduler, scans))?), None),
         };
+        // One thread per [[journald]] source, beside the reader.
+        let mut journals = Vec::new();
+        for source in &self.config.journald {
+            let ctx = crate::journald::JournalContext {
+                engine: self.engine.clone(),
+                factory: self.factory.clone(),
+                source: source.clone(),
+                spool: spool.clone(),
+                metrics: metrics.clone(),
+                cursor_path: crate::journald::cursor_path(&data_dir, source),
+                read_whole: resume.read_whole,
+                mode,
+                shutdown: shutdown.clone(),
+                checkpoint_interval: std::time::Duration::from_millis(self.config.tail.checkpoint_interval_ms),
+            };
+            journals.push(std::thread::Builder::new().name("custos-journald".into()).spawn(move || {
+                let r = crate::journald::journal_loop(ctx);
+                if let Err(e) = &r {
+                    tracing::error!(error = %e, "a journald source stopped");
+                }
+                r
+            })?);
+        }
         let reader = {
             let ctx = reader::ReaderContext {
                 engine: self.engine.clone(),
@@ -125,6 +148,14 @@ impl Agent {
                     Some((scheduler, scans)) => scan_loop(scheduler, scans).and_then(|()| reader::read_loop(ctx)),
                     None => reader::read_loop(ctx),
                 };
+                // "Done" (in once mode) means the journal sources are done too.
+                for j in journals {
+                    match j.join() {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => {} // logged when it stopped
+                        Err(_) => tracing::error!("a journald thread panicked"),
+                    }
+                }
                 let _ = done_tx.send(true);
                 r
             })?
