@@ -238,6 +238,9 @@ pub struct AgentConfig {
     /// How often files are read and globs rescanned.
     #[serde(default)]
     pub tail: TailConfig,
+    /// Syslog listeners (UDP, TCP, TLS), see [`crate::syslog`].
+    #[serde(default, rename = "syslog")]
+    pub syslogs: Vec<crate::syslog::config::SyslogSource>,
     /// The on-disk spool.
     #[serde(default)]
     pub spool: crate::spool::SpoolConfig,
@@ -448,6 +451,9 @@ impl AgentConfig {
                 job.location = format!("{scheme}{}", base.join(p).display());
             }
         }
+        for s in &mut self.syslogs {
+            s.resolve(base);
+        }
         for log in &mut self.logs {
             for p in &mut log.paths {
                 if Path::new(p.as_str()).is_relative() {
@@ -504,6 +510,9 @@ impl AgentConfig {
             }
         }
         if let Err((field, reason)) = self.anomaly.check() {
+            return Err(ConfigError::field(path, text, field, reason));
+        }
+        if let Err((field, reason)) = crate::syslog::config::check_all(&self.syslogs) {
             return Err(ConfigError::field(path, text, field, reason));
         }
         if self.batch.max_findings == 0 || self.batch.max_in_flight == 0 {
