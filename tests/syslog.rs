@@ -21,7 +21,7 @@ use std::time::Duration;
 
 fn key() -> FingerprintKey {
     let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    FingerprintKey::new((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()).unwrap()
+    FingerprintKey::new((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect::<Vec<u8>>()).unwrap()
 }
 
 fn expected(range: std::ops::Range<usize>) -> BTreeSet<String> {

@@ -255,7 +255,7 @@ mod tests {
         f.finish(&mut out);
         assert_eq!(out.len(), 1);
         // A too-long counted message followed by a good one.
-        let out = frames(8, &[b"20 <13>aaaaaaaaaaaaaaaa5 <1>x\n"]);
+        let out = frames(8, &[b"20 <13>aaaaaaaaaaaaaaaa4 <1>x\n"]);
         assert_eq!(texts(&out), vec![("<13>aaaa".to_string(), true), ("<1>x".to_string(), false)]);
     }
 

@@ -118,7 +118,9 @@ pub fn scan_loop(mut rx: mpsc::Receiver<Received>, ctx: ScanContext) -> anyhow::
         // Blocks while the spool is full (`block`): the queue fills, TCP senders are held back
         // and UDP datagrams are dropped and counted.
         match ctx.spool.append(&pending, &stop) {
-            Ok(()) => ctx.metrics.findings.inc_by(pending.len() as u64),
+            Ok(()) => {
+                ctx.metrics.findings.inc_by(pending.len() as u64);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(()),
             Err(e) => return Err(anyhow::anyhow!("syslog: cannot write to the spool: {e}")),
         }

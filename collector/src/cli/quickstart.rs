@@ -119,6 +119,7 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
             detect: Vec::new(),
         }],
         tail: Default::default(),
+        syslogs: Vec::new(),
         spool: Default::default(),
         metrics: None,
         // One scheduled data-store scan over the bundled export, so the quickstart also shows
