@@ -101,7 +101,11 @@ fn syslog_messages_from_tcp_udp_and_logger_are_stored_once_each_across_a_kill_9(
     // (RFC 5424 with structured data, octet-counted), TCP (RFC 3164, newline-framed) and UDP.
     send_tcp(port, (0..40).map(rfc5424_counted));
     for i in 40..44 {
-        logger(port, i, &["--tcp", "--rfc5424=notq", "--octet-count", "--sd-id", "custos@32473", "--sd-param", &format!("note=\"copy to subject{}@example.com\"", i + 100)]);
+        logger(
+            port,
+            i,
+            &["--tcp", "--rfc5424=notq", "--octet-count", "--sd-id", "custos@32473", "--sd-param", &format!("note=\"copy to subject{}@example.com\"", i + 100)],
+        );
     }
     for i in 44..47 {
         logger(port, i, &["--tcp", "--rfc3164"]);
@@ -143,12 +147,19 @@ fn syslog_messages_from_tcp_udp_and_logger_are_stored_once_each_across_a_kill_9(
         0,
         "mail-01:syslog/shop is declared for contact data: no verdict"
     );
-    let undeclared = "SELECT COUNT(*) FROM verdicts v JOIN findings f ON f.id = v.finding_id WHERE f.locator = 'syslog/billing' AND v.rule = 'undeclared_system'";
-    assert!(wait_for(Duration::from_secs(30), || (count(&db, undeclared) > 0).then_some(())).is_some(), "syslog/billing is in no activity: an undeclared system");
+    let undeclared =
+        "SELECT COUNT(*) FROM verdicts v JOIN findings f ON f.id = v.finding_id WHERE f.locator = 'syslog/billing' AND v.rule = 'undeclared_system'";
+    assert!(
+        wait_for(Duration::from_secs(30), || (count(&db, undeclared) > 0).then_some(())).is_some(),
+        "syslog/billing is in no activity: an undeclared system"
+    );
     // The message's own time is the event time.
     let event: String = {
         let c = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        c.query_row("SELECT evidence FROM findings WHERE host = 'mail-01' AND locator = 'syslog/shop' AND line_offset = 0 ORDER BY id LIMIT 1", [], |r| r.get(0)).unwrap()
+        c.query_row("SELECT evidence FROM findings WHERE host = 'mail-01' AND locator = 'syslog/shop' AND line_offset = 0 ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
     };
     assert!(event.contains("event_start_ms") && event.contains("event_end_ms"), "{event}");
     // No address reached the collector in clear.

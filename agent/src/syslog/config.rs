@@ -194,7 +194,11 @@ mod tests {
         assert_eq!(source("listen = \"tcp://0.0.0.0:1\"\nmax_connections = 0").check().unwrap_err().0, "syslog.max_connections");
         assert_eq!(source("listen = \"tcp://0.0.0.0:1\"\nidle_timeout_s = 0").check().unwrap_err().0, "syslog.idle_timeout_s");
         assert!(toml::from_str::<SyslogSource>("listen = \"udp://0.0.0.0:1\"\nmax_mesage_bytes = 1").is_err());
-        let twice = [source("listen = \"tcp://0.0.0.0:1\""), source("listen = \"udp://0.0.0.0:1\""), source("listen = \"tls://0.0.0.0:1\"\ncert=\"/etc/hostname\"\nkey=\"/etc/hostname\"")];
+        let twice = [
+            source("listen = \"tcp://0.0.0.0:1\""),
+            source("listen = \"udp://0.0.0.0:1\""),
+            source("listen = \"tls://0.0.0.0:1\"\ncert=\"/etc/hostname\"\nkey=\"/etc/hostname\""),
+        ];
         assert!(check_all(&twice[..2]).is_ok(), "UDP and TCP share a port");
         assert!(check_all(&twice).unwrap_err().1.contains("twice"));
     }

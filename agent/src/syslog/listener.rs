@@ -56,7 +56,9 @@ impl Bound {
     /// say what to do.
     pub async fn bind(source: &SyslogSource) -> anyhow::Result<Bound> {
         let (transport, addr) = source.endpoint().map_err(anyhow::Error::msg)?;
-        let cannot = |e: std::io::Error| anyhow::anyhow!("syslog listener {}: cannot listen on {addr}: {e} (is the port taken, or below 1024 without the right?)", source.listen);
+        let cannot = |e: std::io::Error| {
+            anyhow::anyhow!("syslog listener {}: cannot listen on {addr}: {e} (is the port taken, or below 1024 without the right?)", source.listen)
+        };
         let socket = match transport {
             Transport::Udp => Socket::Udp(tokio::net::UdpSocket::bind(addr).await.map_err(cannot)?),
             Transport::Tcp => Socket::Stream(tokio::net::TcpListener::bind(addr).await.map_err(cannot)?, None),
@@ -131,7 +133,13 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     }
 }
 
-async fn serve_udp(socket: tokio::net::UdpSocket, source: &SyslogSource, tx: mpsc::Sender<Received>, metrics: SyslogMetrics, mut shutdown: watch::Receiver<bool>) {
+async fn serve_udp(
+    socket: tokio::net::UdpSocket,
+    source: &SyslogSource,
+    tx: mpsc::Sender<Received>,
+    metrics: SyslogMetrics,
+    mut shutdown: watch::Receiver<bool>,
+) {
     // A datagram is at most 65,535 bytes; what is beyond `max_message_bytes` is cut.
     let mut buf = vec![0u8; 65_536];
     loop {
