@@ -278,3 +278,65 @@ fn a_flood_of_hostile_senders_is_held_back_or_shed_in_bounded_memory() {
     assert!(agent.try_wait().is_none(), "the agent died: {}", agent.stderr());
     assert!(!agent.stderr().contains("panicked"), "{}", agent.stderr());
 }
+
+/// Writes `msg` over TLS to `port`, trusting the deployment's CA, presenting `client` (a
+/// certificate and key) when given. Errors (a refused handshake) are returned, not raised.
+fn send_tls(d: &Deployment, port: u16, client: Option<(&Path, &Path)>, msg: &[u8]) -> std::io::Result<()> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(d.root().join("pki/ca.pem")).unwrap()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots);
+    let config = match client {
+        Some((cert, key)) => {
+            builder.with_client_auth_cert(vec![CertificateDer::from_pem_file(cert).unwrap()], PrivateKeyDer::from_pem_file(key).unwrap()).unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), ServerName::try_from("localhost").unwrap()).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, TcpStream::connect(("127.0.0.1", port))?);
+    tls.write_all(msg)?;
+    tls.flush()?;
+    tls.conn.send_close_notify();
+    tls.flush()?;
+    // Read to the end: the server's verdict on the handshake (an alert) shows up here.
+    let mut rest = Vec::new();
+    tls.read_to_end(&mut rest).map(|_| ())
+}
+
+#[test]
+fn a_tls_listener_with_a_client_ca_takes_only_senders_it_signed() {
+    let d = Deployment::new(&syslog_register());
+    let collector = d.start_collector();
+    let cfg = d.agent_config("agent", "web-01-agent", &d.ca, "web-01-agent", "beginning");
+    let (port, metrics) = (free_port(), free_port());
+    append(
+        &cfg,
+        &format!(
+            "\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\n[[syslog]]\nlisten = \"tls://127.0.0.1:{port}\"\ncert = \"pki/server.pem\"\nkey = \"pki/server.key\"\nclient_ca = \"pki/ca.pem\"\n"
+        ),
+    );
+    let agent = d.start_agent(&cfg, "agent");
+    assert!(wait_listening(port, Duration::from_secs(30)), "{}", agent.stderr());
+    let (cert, key) = d.ca.agent(&d.root().join("pki"), "sender", "mail-01");
+
+    // Without a certificate: the handshake is refused, the message never read.
+    let _ = send_tls(&d, port, None, &rfc5424_counted(1));
+    let refused = wait_for(Duration::from_secs(30), || {
+        (metric(&metrics_text(metrics)?, "custos_agent_syslog_connections_closed_total{reason=\"tls\"}") >= 1.0).then_some(())
+    });
+    assert!(refused.is_some(), "a sender without a certificate was not refused: {:?}", metrics_text(metrics));
+    // With one the CA signed: both framings over one connection.
+    let mut frames = rfc5424_counted(2);
+    frames.extend(rfc3164_line(3));
+    send_tls(&d, port, Some((&cert, &key)), &frames).unwrap();
+    let db = d.db();
+    assert!(wait_for_count(&db, 2), "agent log:\n{}\ncollector log:\n{}", agent.stderr(), collector.stderr());
+    std::thread::sleep(Duration::from_secs(1));
+    let (n, set) = stored(&db);
+    assert_eq!((n, set), (2, expected(2..4)), "only the signed sender's two messages");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM findings WHERE host = 'mail-01' AND locator = 'syslog/shop'"), 2);
+    let body = metrics_text(metrics).unwrap();
+    assert_eq!(metric(&body, "custos_agent_syslog_received_total{transport=\"tls\"}"), 2.0, "{body}");
+}

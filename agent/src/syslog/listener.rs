@@ -20,7 +20,7 @@ use super::frame::{Frame, Framer};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc, watch};
 
 /// Messages queued for the scanner at most.
@@ -225,7 +225,7 @@ async fn serve_streams(
 
 /// Reads one connection to its end: frames, queues (waiting while the queue is full, which is
 /// the back-pressure), closes it when idle.
-async fn read_stream<S: AsyncRead + Unpin>(
+async fn read_stream<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     peer: IpAddr,
     source: &SyslogSource,
@@ -275,6 +275,8 @@ async fn read_stream<S: AsyncRead + Unpin>(
             }
         }
         if end {
+            // A clean close (TLS: the close_notify the sender waits for).
+            let _ = stream.shutdown().await;
             return;
         }
     }
