@@ -128,3 +128,89 @@ pub fn scan_loop(mut rx: mpsc::Receiver<Received>, ctx: ScanContext) -> anyhow::
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custos_rules::FingerprintKey;
+
+    fn context(dir: &std::path::Path) -> ScanContext {
+        let metrics = Arc::new(Metrics::default());
+        ScanContext {
+            engine: Arc::new(Engine::with_default_packs().unwrap()),
+            factory: FindingFactory::new("a".into(), "agent-host".into(), FingerprintKey::new(vec![9; 32]).unwrap()),
+            spool: Spool::open(&dir.join("spool"), Default::default(), metrics.clone()).unwrap(),
+            metrics,
+            shutdown: watch::channel(false).1,
+        }
+    }
+
+    fn findings(ctx: &ScanContext, msg: &[u8], peer: &str) -> Vec<pb::Finding> {
+        let (mut detections, mut out) = (Vec::new(), Vec::new());
+        scan_message(ctx, &Received { bytes: msg.to_vec(), peer: peer.parse().unwrap() }, 1_796_616_000_000, &mut detections, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_finding_names_the_senders_host_and_application_and_carries_the_event_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        let f = findings(&ctx, b"<165>1 2026-12-07T03:14:15.003Z mail-01 shop 1 - - paid by ann@example.com", "10.0.0.7");
+        assert_eq!(f.len(), 1);
+        let source = f[0].source.as_ref().unwrap();
+        assert_eq!((f[0].host.as_str(), source.locator.as_str()), ("mail-01", "syslog/shop"));
+        assert!(source.identity.starts_with("syslog:"));
+        assert_eq!(f[0].evidence.get("event_start_ms").map(String::as_str), Some("1796613255003"));
+        assert_eq!(f[0].evidence.get("event_end_ms").map(String::as_str), Some("1796613255003"));
+        assert!(!f[0].preview.contains("ann@example.com"), "masked: {}", f[0].preview);
+        // No host name in the message: the peer's address; no application: `syslog/-`.
+        let f = findings(&ctx, b"bob@example.org logged in", "192.0.2.1");
+        assert_eq!((f[0].host.as_str(), f[0].source.as_ref().unwrap().locator.as_str()), ("192.0.2.1", "syslog/-"));
+        assert!(!f[0].evidence.contains_key("event_start_ms"), "no time in the message, none made up");
+    }
+
+    #[test]
+    fn a_host_name_or_application_that_holds_a_value_is_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        let f = findings(&ctx, b"<13>1 - ann.smith@example.com carol@example.net - - - x dave@example.org", "10.0.0.7");
+        assert_eq!(f.len(), 1);
+        let sent = format!("{} {}", f[0].host, f[0].source.as_ref().unwrap().locator);
+        for raw in ["ann.smith@example.com", "carol@example.net"] {
+            assert!(!sent.contains(raw), "{raw} left the agent in {sent}");
+        }
+        // An IP address as host name is the sender's address, kept.
+        let f = findings(&ctx, b"<13>1 - 192.0.2.9 app - - - x dave@example.org", "10.0.0.7");
+        assert_eq!(f[0].host, "192.0.2.9");
+    }
+
+    #[test]
+    fn the_same_message_has_the_same_ids_and_another_message_other_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        let m = b"<34>Dec  7 03:59:59 web-01 sshd[1]: failed for ann@example.com";
+        let ids = |m: &[u8], peer: &str| findings(&ctx, m, peer).into_iter().map(|f| f.id).collect::<Vec<_>>();
+        assert_eq!(ids(m, "10.0.0.1"), ids(m, "10.0.0.2"), "a resend is stored once, whichever address it came from");
+        assert_ne!(ids(m, "10.0.0.1"), ids(b"<34>Dec  7 03:59:58 web-01 sshd[1]: failed for ann@example.com", "10.0.0.1"));
+        // Without a host name in the message, the peer tells two senders apart.
+        assert_ne!(ids(b"failed for ann@example.com", "10.0.0.1"), ids(b"failed for ann@example.com", "10.0.0.2"));
+    }
+
+    #[test]
+    fn the_scanner_drains_the_queue_into_the_spool_and_ends_with_its_senders() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        let (spool, metrics) = (ctx.spool.clone(), ctx.metrics.clone());
+        let (tx, rx) = mpsc::channel(8);
+        let thread = std::thread::spawn(move || scan_loop(rx, ctx));
+        for (i, peer) in ["10.0.0.1", "10.0.0.2", "10.0.0.3"].iter().enumerate() {
+            tx.blocking_send(Received { bytes: [format!("user{i}@example.com ").as_bytes(), b"\xff\x00 binary"].concat(), peer: peer.parse().unwrap() })
+                .unwrap();
+        }
+        drop(tx);
+        thread.join().unwrap().unwrap();
+        assert_eq!(spool.depth(), 3);
+        assert_eq!(metrics.syslog.parse_errors.get(), 3, "no syslog header");
+        assert_eq!(metrics.findings.get(), 3);
+    }
+}
