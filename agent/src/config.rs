@@ -22,6 +22,9 @@
 //! read_from = "end"
 //! detect = ["access_log"]             # export-anomaly heuristics, see crate::anomaly
 //!
+//! [[syslog]]                          # a syslog receiver, see crate::syslog
+//! listen = "udp://0.0.0.0:5514"
+//!
 //! [[scan]]                            # scheduled data-store scans, see crate::datastore
 //! location = "sqlite:///var/lib/app/crm.db"
 //! interval_s = 3600
