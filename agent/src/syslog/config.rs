@@ -189,6 +189,17 @@ mod tests {
     }
 
     #[test]
+    fn a_typo_in_agent_toml_names_the_file_line_and_field() {
+        let text = "agent_id = \"a\"\ndata_dir = \"x\"\n[collector]\nurl = \"https://x\"\nca = \"a\"\ncert = \"b\"\nkey = \"c\"\n[fingerprint]\nkey_file = \"k\"\n\n[[syslog]]\nlisten = \"udp://0.0.0.0:5514\"\n\n[[syslog]]\nlisten = \"tcp://0.0.0.0:5514\"\nmax_conections = 3\n";
+        let e = crate::config::parse_toml::<crate::config::AgentConfig>(Path::new("agent.toml"), text).unwrap_err();
+        assert_eq!(e.line, 16, "{e}");
+        assert!(e.to_string().starts_with("agent.toml:16:") && e.to_string().contains("max_conections"), "{e}");
+        let ok = crate::config::parse_toml::<crate::config::AgentConfig>(Path::new("agent.toml"), &text.replace("max_conections", "max_connections")).unwrap();
+        assert_eq!(ok.syslogs.len(), 2);
+        assert_eq!(ok.syslogs[1].max_connections, 3);
+    }
+
+    #[test]
     fn limits_are_checked_and_unknown_fields_refused() {
         assert_eq!(source("listen = \"udp://0.0.0.0:1\"\nmax_message_bytes = 10").check().unwrap_err().0, "syslog.max_message_bytes");
         assert_eq!(source("listen = \"tcp://0.0.0.0:1\"\nmax_connections = 0").check().unwrap_err().0, "syslog.max_connections");
