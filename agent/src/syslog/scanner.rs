@@ -57,12 +57,25 @@ pub fn identity(factory: &FindingFactory, msg: &[u8], peer: Option<IpAddr>) -> S
 
 /// The host a message is from, as sent (see the module documentation).
 pub fn host_name(engine: &Engine, hostname: Option<&[u8]>, peer: IpAddr) -> String {
-    match hostname.and_then(|h| std::str::from_utf8(h).ok()) {
+    let mut host = match hostname.and_then(|h| std::str::from_utf8(h).ok()) {
         Some(h) if h.parse::<IpAddr>().is_ok() => h.to_string(),
         Some(h) => finding::redact(engine, h),
         None => peer.to_string(),
+    };
+    // The collector refuses a host over 255 bytes (and with it the finding): masking never
+    // makes a name much longer, but a cut name is better than a refused finding.
+    if host.len() > MAX_HOST_BYTES {
+        let mut end = MAX_HOST_BYTES;
+        while !host.is_char_boundary(end) {
+            end -= 1;
+        }
+        host.truncate(end);
     }
+    host
 }
+
+/// Longest host name the collector stores.
+const MAX_HOST_BYTES: usize = 255;
 
 /// Reads `msg` and appends its findings to `out`; returns its format.
 pub fn scan_message(ctx: &ScanContext, msg: &Received, now_ms: i64, detections: &mut Vec<Detection>, out: &mut Vec<pb::Finding>) -> Format {
