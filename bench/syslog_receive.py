@@ -5,7 +5,7 @@ usage: bench/syslog_receive.py [--messages 200000] [--pii-every 10] [--bin targe
 
 Starts a real collector and a real agent (mutual TLS on loopback, certificates made by
 `custos-collector quickstart`) with a `[[syslog]] listen = "tcp://…"` listener, sends
---messages RFC 5424 messages (octet-counted, ~200 bytes; one in --pii-every carries an e-mail
+--messages RFC 5424 messages (octet-counted, ~125 bytes; one in --pii-every carries an e-mail
 address) over one TCP connection as fast as the agent takes them, then prints:
   * messages/s from the first byte sent to the agent having read them all (its
     `custos_agent_lines_read_total`), and MB/s;
