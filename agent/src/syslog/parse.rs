@@ -14,6 +14,7 @@
 //!   or holds `[`. The time has no year and no zone: it is read as UTC in the current year, or
 //!   the previous one when that would put it more than a day ahead (a December message read in
 //!   January).
+//!   rsyslog's forwarding format, the same with an RFC 3339 time, is read alike.
 //! - Anything else (no `<PRI>`): the whole message is text, sender and application unknown.
 
 /// Which grammar a message was read with.
@@ -112,22 +113,30 @@ fn strip_bom(s: &[u8]) -> &[u8] {
 
 const MONTHS: [&[u8; 3]; 12] = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
 
-fn rfc3164(s: &[u8], now_ms: i64) -> Option<Parsed<'_>> {
-    // `Mmm dd hh:mm:ss ` (the day space-padded: `Dec  7`), 16 bytes.
+/// The BSD time `Mmm dd hh:mm:ss ` (the day space-padded: `Dec  7`) at the start of `s`, dated
+/// by [`bsd_time`], and what follows it.
+fn bsd_prefix(s: &[u8], now_ms: i64) -> Option<(Option<i64>, &[u8])> {
     let month = MONTHS.iter().position(|m| s.get(..3) == Some(&m[..]))? as u8 + 1;
     if s.get(3) != Some(&b' ') {
         return None;
     }
-    let day_field = s.get(4..6)?;
-    let day = number(trim_ascii(day_field))?;
+    let day = number(trim_ascii(s.get(4..6)?))?;
     let time = s.get(7..15)?;
     if s.get(6) != Some(&b' ') || time[2] != b':' || time[5] != b':' {
         return None;
     }
     let (h, m, sec) = (number(&time[..2])?, number(&time[3..5])?, number(&time[6..8])?);
     let rest = s.get(15..).unwrap_or_default();
-    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-    let timestamp_ms = bsd_time(now_ms, month, day, h, m, sec);
+    Some((bsd_time(now_ms, month, day, h, m, sec), rest.strip_prefix(b" ").unwrap_or(rest)))
+}
+
+fn rfc3164(s: &[u8], now_ms: i64) -> Option<Parsed<'_>> {
+    // rsyslog's high-precision forwarding template (`RSYSLOG_ForwardFormat`) writes the BSD
+    // layout with an RFC 3339 time: `<PRI>2026-12-07T03:00:00.123+01:00 HOST TAG: msg`.
+    let (timestamp_ms, rest) = match token(s) {
+        (first, rest) if first.first().is_some_and(u8::is_ascii_digit) => (Some(rfc3339_ms(first)?), rest),
+        _ => bsd_prefix(s, now_ms)?,
+    };
     // With a host name: `HOST TAG: msg`; without: `TAG: msg` or `TAG[PID]: msg`.
     let (first, after) = token(rest);
     let is_tag = |t: &[u8]| t.ends_with(b":") || t.contains(&b'[');
@@ -223,6 +232,15 @@ mod tests {
         assert_eq!(p.text, b"job for bob@example.org");
         let p = parse(b"<13>Dec  7 03:59:59 app[1]: x", NOW);
         assert_eq!((p.hostname, p.app, p.text), (None, Some(&b"app"[..]), &b"x"[..]));
+    }
+
+    #[test]
+    fn rsyslogs_forwarding_format_is_bsd_with_an_rfc3339_time() {
+        let p = parse(b"<30>2026-12-07T05:00:00.250+01:00 mail-01 postfix/smtp[311]: to=<ann@example.com>, status=sent", NOW);
+        assert_eq!(p.format, Format::Rfc3164);
+        assert_eq!((p.hostname, p.app), (Some(&b"mail-01"[..]), Some(&b"postfix/smtp"[..])));
+        assert_eq!(p.timestamp_ms, Some(NOW + 250));
+        assert_eq!(p.text, b"to=<ann@example.com>, status=sent");
     }
 
     #[test]
