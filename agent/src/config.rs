@@ -22,6 +22,9 @@
 //! read_from = "end"
 //! detect = ["access_log"]             # export-anomaly heuristics, see crate::anomaly
 //!
+//! [[syslog]]                          # a syslog receiver, see crate::syslog
+//! listen = "udp://0.0.0.0:5514"
+//!
 //! [[scan]]                            # scheduled data-store scans, see crate::datastore
 //! location = "sqlite:///var/lib/app/crm.db"
 //! interval_s = 3600
@@ -256,6 +259,9 @@ pub struct AgentConfig {
     /// How often files are read and globs rescanned.
     #[serde(default)]
     pub tail: TailConfig,
+    /// Syslog listeners (UDP, TCP, TLS), see [`crate::syslog`].
+    #[serde(default, rename = "syslog")]
+    pub syslogs: Vec<crate::syslog::config::SyslogSource>,
     /// The on-disk spool.
     #[serde(default)]
     pub spool: crate::spool::SpoolConfig,
@@ -510,6 +516,9 @@ impl AgentConfig {
                 abs(d);
             }
         }
+        for s in &mut self.syslogs {
+            s.resolve(base);
+        }
         for log in &mut self.logs {
             for p in &mut log.paths {
                 if Path::new(p.as_str()).is_relative() {
@@ -587,6 +596,9 @@ impl AgentConfig {
             }
         }
         if let Err((field, reason)) = self.anomaly.check() {
+            return Err(ConfigError::field(path, text, field, reason));
+        }
+        if let Err((field, reason)) = crate::syslog::config::check_all(&self.syslogs) {
             return Err(ConfigError::field(path, text, field, reason));
         }
         if self.batch.max_findings == 0 || self.batch.max_in_flight == 0 {

@@ -60,6 +60,8 @@ pub struct Metrics {
     pub reconnects: Counter,
     /// Findings the collector acknowledged but refused to store (see the dead-letter record).
     pub findings_refused: Counter,
+    /// The syslog receiver's counters (`custos_agent_syslog_*`).
+    pub syslog: crate::syslog::counters::SyslogMetrics,
     registry: Registry,
 }
 
@@ -86,6 +88,7 @@ impl Default for Metrics {
             send_latency: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             reconnects: Counter::default(),
             findings_refused: Counter::default(),
+            syslog: Default::default(),
             registry: Registry::with_prefix("custos_agent"),
         };
         let mut r = Registry::with_prefix("custos_agent");
@@ -113,6 +116,7 @@ impl Default for Metrics {
         r.register("send_latency_seconds", "Time from sending a batch to its acknowledgement", m.send_latency.clone());
         r.register("reconnects", "Reconnections to the collector", m.reconnects.clone());
         r.register("findings_refused", "Findings the collector refused to store (listed in dead-letter.jsonl)", m.findings_refused.clone());
+        m.syslog.register(&mut r);
         Metrics { registry: r, ..m }
     }
 }

@@ -126,6 +126,25 @@ impl Agent {
                 r
             })?);
         }
+        // Syslog listeners bind before any source is read: a port that cannot be had fails the
+        // start, loudly. A one-shot run has no stream to end, so it listens to none.
+        let syslog = match (mode, self.config.syslogs.is_empty()) {
+            (_, true) => None,
+            (RunMode::Once, false) => {
+                tracing::warn!("[[syslog]] listeners are not started by a one-shot run");
+                None
+            }
+            (RunMode::Follow, false) => {
+                let ctx = crate::syslog::scanner::ScanContext {
+                    engine: self.engine.clone(),
+                    factory: self.factory.clone(),
+                    spool: spool.clone(),
+                    metrics: metrics.clone(),
+                    shutdown: shutdown.clone(),
+                };
+                Some(crate::syslog::start(&self.config.syslogs, ctx).await?)
+            }
+        };
         let reader = {
             let ctx = reader::ReaderContext {
                 engine: self.engine.clone(),
@@ -161,6 +180,13 @@ impl Agent {
             })?
         };
         transport.run(spool.clone(), metrics, progress, shutdown, done_rx).await;
+        if let Some(t) = syslog {
+            match tokio::task::spawn_blocking(move || t.join()).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => tracing::error!(error = %e, "the syslog receiver stopped"),
+                _ => tracing::error!("the syslog scanner thread panicked"),
+            }
+        }
         let joined = tokio::task::spawn_blocking(move || reader.join()).await;
         if let Some(t) = scan_thread {
             match tokio::task::spawn_blocking(move || t.join()).await {

@@ -121,6 +121,7 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
         }],
         journald: Vec::new(),
         tail: Default::default(),
+        syslogs: Vec::new(),
         spool: Default::default(),
         metrics: None,
         // One scheduled data-store scan over the bundled export, so the quickstart also shows
