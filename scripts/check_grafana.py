@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the Grafana dashboard examples/grafana/custos.json against the agent's metrics.
 
-The metric names are read from agent/src/metrics.rs (the registry prefix, each
+The metric names are read from agent/src/metrics.rs and agent/src/syslog/counters.rs (the registry prefix, each
 `r.register("name", …, m.field.clone())` and the field's type), with the suffixes the
 prometheus-client crate writes: `_total` for a Counter, `_bucket`/`_sum`/`_count` for a
 Histogram, none for a Gauge. Then every PromQL expression of the dashboard (panel targets and
@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "examples" / "grafana" / "custos.json"
 METRICS_RS = ROOT / "agent" / "src" / "metrics.rs"
+SYSLOG_RS = ROOT / "agent" / "src" / "syslog" / "counters.rs"
 
 SUFFIXES = {"Counter": ["_total"], "Gauge": [""], "Histogram": ["_bucket", "_sum", "_count"]}
 
@@ -59,19 +60,29 @@ PROMQL_WORDS = {
 problems: list[str] = []
 
 
+def registrations(path: Path, struct_name: str, receiver: str) -> list[tuple[str, str, str]]:
+    """(name, field, type) of each `r.register("name", …, RECEIVER.field.clone())` in `path`, the
+    type read from `pub field: Type` in `pub struct STRUCT_NAME` (a `Family<Labels, Counter>` is
+    a Counter series per label set)."""
+    src = path.read_text()
+    struct = re.search(r"pub struct " + struct_name + r"\s*\{(.*?)^\}", src, re.S | re.M)
+    types = {f: (inner or outer) for f, outer, inner in re.findall(r"pub (\w+)\s*:\s*(\w+)(?:<\s*\w+\s*,\s*(\w+)\s*>)?", struct.group(1))} if struct else {}
+    pattern = r'\.register\(\s*"([^"]+)"\s*,\s*"[^"]*"\s*,\s*' + receiver + r'\.(\w+)\.clone\(\)'
+    return [(name, field, types.get(field)) for name, field in re.findall(pattern, src)]
+
+
 def agent_metrics() -> dict[str, str]:
-    """Exposed series name -> Rust field, from metrics.rs."""
+    """Exposed series name -> Rust field, from metrics.rs and the sources' own counters it
+    registers (SYSLOG_RS)."""
     src = METRICS_RS.read_text()
     prefix = re.search(r'Registry::with_prefix\("([^"]+)"\)', src)
     if not prefix:
         sys.exit(f"check_grafana: no Registry::with_prefix(...) in {METRICS_RS}")
-    struct = re.search(r"pub struct Metrics\s*\{(.*?)^\}", src, re.S | re.M)
-    types = dict(re.findall(r"pub (\w+)\s*:\s*(\w+)", struct.group(1))) if struct else {}
     names: dict[str, str] = {}
-    for name, field in re.findall(r'\.register\(\s*"([^"]+)"\s*,\s*"[^"]*"\s*,\s*m\.(\w+)\.clone\(\)', src):
-        kind = types.get(field)
+    found = registrations(METRICS_RS, "Metrics", "m") + registrations(SYSLOG_RS, "SyslogMetrics", "self")
+    for name, field, kind in found:
         if kind not in SUFFIXES:
-            sys.exit(f"check_grafana: {METRICS_RS}: metric {name} has type {kind}, unknown to this script")
+            sys.exit(f"check_grafana: metric {name} has type {kind}, unknown to this script")
         for suffix in SUFFIXES[kind]:
             names[f"{prefix.group(1)}_{name}{suffix}"] = field
     if not names:

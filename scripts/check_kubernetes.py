@@ -45,6 +45,7 @@ AGENT_TABLES = {
     "detection": ("agent/src/config.rs", "DetectionConfig"),
     "batch": ("agent/src/config.rs", "BatchConfig"),
     "log[]": ("agent/src/config.rs", "LogSource"),
+    "journald[]": ("agent/src/config.rs", "JournaldSource"),
     "tail": ("agent/src/config.rs", "TailConfig"),
     "spool": ("agent/src/spool.rs", "SpoolConfig"),
     "metrics": ("agent/src/config.rs", "MetricsConfig"),

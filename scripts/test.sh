@@ -55,6 +55,16 @@ ensure_chromium() {
 }
 ensure_chromium
 
+# systemd-journal-remote writes journal files from export-format input: tests/journald.rs makes
+# the journal the agent's [[journald]] source reads (with journalctl, from systemd).
+ensure_journal_remote() {
+  if [ -x /lib/systemd/systemd-journal-remote ] && command -v journalctl >/dev/null; then return 0; fi
+  log "installing systemd-journal-remote"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-journal-remote >/dev/null
+}
+ensure_journal_remote
+
 # Debian's promtool (package prometheus), for `promtool check metrics` on the agent's /metrics
 # (tests/security.rs).
 ensure_promtool() {
@@ -66,6 +76,14 @@ ensure_promtool() {
   if command -v systemctl >/dev/null; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 }
 ensure_promtool
+
+# cargo-deb, for the Debian packages' install/remove test (scripts/test_deb.sh).
+ensure_cargo_deb() {
+  if cargo deb --version >/dev/null 2>&1; then return 0; fi
+  log "installing cargo-deb"
+  cargo install cargo-deb --locked --version 3.8.0 --quiet
+}
+ensure_cargo_deb
 
 # A one-shot build gains nothing from incremental compilation, and its caches double the
 # size of target/: say how much room there is, since a full disk is the commonest CI failure.
@@ -86,4 +104,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test --workspace"
 cargo test --workspace --locked
+
+# The Debian packages: built (from the dev profile's binaries, see the script), installed with
+# dpkg -i on this machine, checked, reinstalled and purged. It installs packages: root only.
+log "Debian packages: build, dpkg -i, check, purge (scripts/test_deb.sh)"
+CUSTOS_DEB_PROFILE=dev bash scripts/test_deb.sh
 du -sh target >&2 || true

@@ -9,6 +9,10 @@
 # never replaced nor purged by a test).
 #
 #   CUSTOS_DEB_NO_BUILD=1   reuse the .deb files already in $CARGO_TARGET_DIR/debian
+#   CUSTOS_DEB_PROFILE=dev  package the binaries of the dev profile (default: release, what an
+#                           operator ships); scripts/test.sh uses dev, whose libraries the test
+#                           build has just compiled, so CI does not spend a fat-LTO release build
+#                           on checking the packaging (the packages differ only in the binaries)
 #
 # Every cargo command runs under `flock /tmp/custos-cargo.lock` (when flock exists): builds on a
 # shared machine are serialised.
@@ -57,8 +61,10 @@ command -v flock >/dev/null 2>&1 && LOCK=(flock /tmp/custos-cargo.lock)
 declare -A DEB
 for p in custos-agent custos-collector; do
   if [ -z "${CUSTOS_DEB_NO_BUILD:-}" ]; then
-    echo "== cargo deb -p $p (release build)" >&2
-    "${LOCK[@]}" cargo deb -p "$p" --locked --output "$OUT/" >"$LOGS/cargo-deb-$p.log" 2>&1 || {
+    echo "== cargo deb -p $p --profile ${CUSTOS_DEB_PROFILE:-release}" >&2
+    FAST=()
+    [ "${CUSTOS_DEB_PROFILE:-release}" = release ] || FAST=(--fast)   # a test package: quick compression
+    "${LOCK[@]}" cargo deb -p "$p" --locked --profile "${CUSTOS_DEB_PROFILE:-release}" "${FAST[@]}" --output "$OUT/" >"$LOGS/cargo-deb-$p.log" 2>&1 || {
       tail -n 40 "$LOGS/cargo-deb-$p.log" >&2
       echo "FAILED test_deb: cargo deb -p $p" >&2
       exit 1

@@ -120,6 +120,10 @@ enum Command {
         /// defaults), so a forensic scan judges as the running agent does.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Files scanned at once, each by one thread (default: one per core). The output is the
+        /// same whatever the number: files in the order of the walk, each file's findings whole.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
     },
 }
 
@@ -215,7 +219,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, phone_regions, detect, config } => {
+        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, phone_regions, detect, config, threads } => {
             let anomaly = match config.as_deref().map(AgentConfig::load_anomaly).transpose() {
                 Ok(a) => a.unwrap_or_default(),
                 Err(e) => {
@@ -238,9 +242,9 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            let opts = custos_agent::scan::ScanOptions { json, show_values, matches, detect, anomaly };
+            // Not `stdout().lock()`: the lock cannot move to the threads of `--threads`.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+            let opts = custos_agent::scan::ScanOptions { json, show_values, matches, detect, anomaly, threads };
             match custos_agent::scan::scan_locations(&engine, &locations, sample_rows, &opts, &mut out) {
                 Ok(s) => {
                     if std::io::Write::flush(&mut out).is_err() {

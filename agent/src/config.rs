@@ -22,6 +22,9 @@
 //! read_from = "end"
 //! detect = ["access_log"]             # export-anomaly heuristics, see crate::anomaly
 //!
+//! [[syslog]]                          # a syslog receiver, see crate::syslog
+//! listen = "udp://0.0.0.0:5514"
+//!
 //! [[scan]]                            # scheduled data-store scans, see crate::datastore
 //! location = "sqlite:///var/lib/app/crm.db"
 //! interval_s = 3600
@@ -204,6 +207,21 @@ impl LogDetect {
     }
 }
 
+/// How the lines of a `[[log]]` source are wrapped (`format = …`, see [`crate::container`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Each line is what the application wrote.
+    #[default]
+    Plain,
+    /// CRI container logs (containerd, CRI-O): `TIME STREAM F|P MESSAGE`.
+    Cri,
+    /// Docker `json-file` logs: `{"log":…,"stream":…,"time":…}`.
+    Docker,
+    /// CRI or Docker, told apart line by line (a line starting with `{` is Docker's).
+    Auto,
+}
+
 /// Where to start reading a log file seen for the first time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -239,9 +257,15 @@ pub struct AgentConfig {
     /// Log files to tail.
     #[serde(default, rename = "log")]
     pub logs: Vec<LogSource>,
+    /// The systemd journal, read through `journalctl` (see [`crate::journald`]).
+    #[serde(default, rename = "journald")]
+    pub journald: Vec<JournaldSource>,
     /// How often files are read and globs rescanned.
     #[serde(default)]
     pub tail: TailConfig,
+    /// Syslog listeners (UDP, TCP, TLS), see [`crate::syslog`].
+    #[serde(default, rename = "syslog")]
+    pub syslogs: Vec<crate::syslog::config::SyslogSource>,
     /// The on-disk spool.
     #[serde(default)]
     pub spool: crate::spool::SpoolConfig,
@@ -402,10 +426,49 @@ pub struct LogSource {
     /// `finding_rate`); none by default.
     #[serde(default)]
     pub detect: Vec<LogDetect>,
+    /// How lines are wrapped: `plain` (default), `cri`, `docker` or `auto` (container logs).
+    #[serde(default)]
+    pub format: LogFormat,
 }
 
 fn default_max_line() -> usize {
     1 << 20
+}
+
+/// A `[[journald]]` source: entries of the systemd journal, read through
+/// `journalctl --output=json --follow` with a persisted cursor (see [`crate::journald`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournaldSource {
+    /// Only entries of these systemd units (`_SYSTEMD_UNIT`, e.g. `nginx.service`); all when
+    /// empty.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Only entries with these syslog identifiers (`SYSLOG_IDENTIFIER`); with `units`, an entry
+    /// matching either is read.
+    #[serde(default)]
+    pub identifiers: Vec<String>,
+    /// A journal directory to read instead of the system's (a host journal mounted into a
+    /// container, journal files copied for analysis).
+    #[serde(default)]
+    pub directory: Option<PathBuf>,
+    /// Where to start on the very first run (no cursor saved yet): `end` (default) reads only
+    /// new entries, `beginning` the whole journal.
+    #[serde(default)]
+    pub read_from: ReadFrom,
+    /// The `journalctl` to run (default: `journalctl` on the `PATH`).
+    #[serde(default = "default_journalctl")]
+    pub journalctl: PathBuf,
+    /// Longest journal entry (its JSON) read; a longer one is skipped and counted.
+    #[serde(default = "default_max_entry")]
+    pub max_entry_bytes: usize,
+}
+
+fn default_journalctl() -> PathBuf {
+    PathBuf::from("journalctl")
+}
+fn default_max_entry() -> usize {
+    4 << 20
 }
 
 impl AgentConfig {
@@ -452,6 +515,14 @@ impl AgentConfig {
                 job.location = format!("{scheme}{}", base.join(p).display());
             }
         }
+        for j in &mut self.journald {
+            if let Some(d) = &mut j.directory {
+                abs(d);
+            }
+        }
+        for s in &mut self.syslogs {
+            s.resolve(base);
+        }
         for log in &mut self.logs {
             for p in &mut log.paths {
                 if Path::new(p.as_str()).is_relative() {
@@ -486,6 +557,27 @@ impl AgentConfig {
                 return Err(ConfigError::field(path, text, "max_line_bytes", "must be at least 256"));
             }
         }
+        for j in &self.journald {
+            if j.max_entry_bytes < 4096 {
+                return Err(ConfigError::field(path, text, "journald.max_entry_bytes", "must be at least 4096"));
+            }
+            if let Some(d) = &j.directory
+                && !d.is_dir()
+            {
+                return Err(ConfigError::field(
+                    path,
+                    text,
+                    "journald.directory",
+                    format!("{} is not a directory; give the directory holding the *.journal files", d.display()),
+                ));
+            }
+            for (field, names) in [("journald.units", &j.units), ("journald.identifiers", &j.identifiers)] {
+                // Each name becomes one journalctl argument: no option smuggled in.
+                if names.iter().any(|n| n.is_empty() || n.starts_with('-') || n.chars().any(char::is_control)) {
+                    return Err(ConfigError::field(path, text, field, "names must be non-empty, not start with '-', and hold no control character"));
+                }
+            }
+        }
         if let Some(c) = self.detection.min_confidence
             && !(0.0..=1.0).contains(&c)
         {
@@ -508,6 +600,9 @@ impl AgentConfig {
             }
         }
         if let Err((field, reason)) = self.anomaly.check() {
+            return Err(ConfigError::field(path, text, field, reason));
+        }
+        if let Err((field, reason)) = crate::syslog::config::check_all(&self.syslogs) {
             return Err(ConfigError::field(path, text, field, reason));
         }
         if self.batch.max_findings == 0 || self.batch.max_in_flight == 0 {
@@ -551,6 +646,20 @@ mod tests {
         let unknown = text.replace("interval_s = 600", "intervall_s = 600");
         let e = parse_toml::<AgentConfig>(Path::new("agent.toml"), &unknown).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("scan.intervall_s"), "{e}");
+    }
+
+    #[test]
+    fn container_formats_and_journald_sources_parse_strictly() {
+        let base =
+            "agent_id = \"a\"\ndata_dir = \"x\"\n[collector]\nurl = \"https://x\"\nca = \"a\"\ncert = \"b\"\nkey = \"c\"\n[fingerprint]\nkey_file = \"k\"\n";
+        let text = format!("{base}[[log]]\npaths = [\"/var/log/pods/*/*/*.log\"]\nformat = \"cri\"\n\n[[journald]]\nunits = [\"nginx.service\"]\n");
+        let cfg = parse_toml::<AgentConfig>(Path::new("agent.toml"), &text).unwrap();
+        assert_eq!(cfg.logs[0].format, LogFormat::Cri);
+        assert_eq!((cfg.journald[0].units.len(), cfg.journald[0].read_from, cfg.journald[0].directory.is_none()), (1, ReadFrom::End, true));
+        let e = parse_toml::<AgentConfig>(Path::new("agent.toml"), &text.replace("\"cri\"", "\"crio\"")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (12, Some("log.format")), "{e}");
+        let e = parse_toml::<AgentConfig>(Path::new("agent.toml"), &text.replace("units =", "unit =")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (15, Some("journald.unit")), "{e}");
     }
 
     #[test]

@@ -185,6 +185,19 @@ impl FindingFactory {
 }
 
 impl FindingFactory {
+    /// Completes the findings of a container log message (whose locator is the container):
+    /// the file they were read in goes in the evidence (`file`, masked like any name), and the
+    /// runtime's time of the message, when known, is their observation time.
+    pub fn place_in_file(&self, engine: &Engine, findings: &mut [pb::Finding], file: &std::path::Path, event_ms: Option<i64>) {
+        let file = redact_locator(engine, &file.to_string_lossy());
+        for f in findings {
+            f.evidence.insert("file".to_string(), file.clone());
+            if let Some(t) = event_ms {
+                f.observed_at_ms = t;
+            }
+        }
+    }
+
     /// The fingerprint key (data-store classification fingerprints values under it).
     pub fn key(&self) -> &FingerprintKey {
         &self.key

@@ -21,7 +21,8 @@
 //! Where things are: [`run`] wires a running agent (the reader thread, scheduled scans, the
 //! transport); [`reader`] is the tailing loop (source → detector → finding → spool);
 //! [`discovery`] finds files (log globs, directories to scan); [`scan`] is the one-shot
-//! `custos-agent scan`. The binary (`custos-agent`, `src/cli.rs`) is a thin layer: argument
+//! `custos-agent scan`; [`syslog`] receives syslog messages (UDP, TCP, TLS) and scans them
+//! like log lines. The binary (`custos-agent`, `src/cli.rs`) is a thin layer: argument
 //! grammar and printing.
 
 #![deny(missing_docs)]
@@ -30,12 +31,14 @@
 pub mod anomaly;
 pub mod checkpoint;
 pub mod config;
+pub mod container;
 pub mod datastore;
 pub mod dead_letter;
 pub mod discovery;
 pub mod egress;
 pub mod enrollment;
 pub mod finding;
+pub mod journald;
 pub mod lookup;
 pub mod metrics;
 pub mod mode;
@@ -48,6 +51,7 @@ pub mod run;
 pub mod scan;
 pub mod spool;
 pub mod subject;
+pub mod syslog;
 pub mod tail;
 pub mod transport;
 

@@ -30,6 +30,16 @@ pub struct Metrics {
     pub overlong_lines: Counter,
     /// Files currently followed.
     pub files_followed: Gauge,
+    /// Container log lines whose wrapper did not decode (scanned as they are).
+    pub container_lines_malformed: Counter,
+    /// Reassembled container messages cut at `max_line_bytes`.
+    pub container_messages_overlong: Counter,
+    /// Journal entries read (`[[journald]]`).
+    pub journal_entries: Counter,
+    /// Journal entries skipped: not JSON, or longer than `max_entry_bytes`.
+    pub journal_entries_malformed: Counter,
+    /// Times `journalctl` was (re)started after it could not start or exited.
+    pub journal_restarts: Counter,
     /// Unacknowledged findings in the spool.
     pub spool_depth: Gauge,
     /// Unacknowledged bytes in the spool.
@@ -50,6 +60,8 @@ pub struct Metrics {
     pub reconnects: Counter,
     /// Findings the collector acknowledged but refused to store (see the dead-letter record).
     pub findings_refused: Counter,
+    /// The syslog receiver's counters (`custos_agent_syslog_*`).
+    pub syslog: crate::syslog::counters::SyslogMetrics,
     registry: Registry,
 }
 
@@ -61,6 +73,11 @@ impl Default for Metrics {
             findings: Counter::default(),
             overlong_lines: Counter::default(),
             files_followed: Gauge::default(),
+            container_lines_malformed: Counter::default(),
+            container_messages_overlong: Counter::default(),
+            journal_entries: Counter::default(),
+            journal_entries_malformed: Counter::default(),
+            journal_restarts: Counter::default(),
             spool_depth: Gauge::default(),
             spool_bytes: Gauge::default(),
             spool_full: Gauge::default(),
@@ -71,6 +88,7 @@ impl Default for Metrics {
             send_latency: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             reconnects: Counter::default(),
             findings_refused: Counter::default(),
+            syslog: Default::default(),
             registry: Registry::with_prefix("custos_agent"),
         };
         let mut r = Registry::with_prefix("custos_agent");
@@ -78,6 +96,15 @@ impl Default for Metrics {
         r.register("bytes_read", "Bytes read from sources", m.bytes_read.clone());
         r.register("findings", "Personal-data findings produced", m.findings.clone());
         r.register("overlong_lines", "Lines longer than max_line_bytes, scanned in pieces", m.overlong_lines.clone());
+        r.register(
+            "container_lines_malformed",
+            "Container log lines whose CRI or Docker wrapper did not decode, scanned as they are",
+            m.container_lines_malformed.clone(),
+        );
+        r.register("container_messages_overlong", "Reassembled container messages cut at max_line_bytes", m.container_messages_overlong.clone());
+        r.register("journal_entries", "Journal entries read", m.journal_entries.clone());
+        r.register("journal_entries_malformed", "Journal entries skipped: not JSON or longer than max_entry_bytes", m.journal_entries_malformed.clone());
+        r.register("journal_restarts", "Times journalctl was restarted after it failed to start or exited", m.journal_restarts.clone());
         r.register("files_followed", "Files currently followed", m.files_followed.clone());
         r.register("spool_depth", "Unacknowledged findings in the spool", m.spool_depth.clone());
         r.register("spool_bytes", "Unacknowledged bytes in the spool", m.spool_bytes.clone());
@@ -89,6 +116,7 @@ impl Default for Metrics {
         r.register("send_latency_seconds", "Time from sending a batch to its acknowledgement", m.send_latency.clone());
         r.register("reconnects", "Reconnections to the collector", m.reconnects.clone());
         r.register("findings_refused", "Findings the collector refused to store (listed in dead-letter.jsonl)", m.findings_refused.clone());
+        m.syslog.register(&mut r);
         Metrics { registry: r, ..m }
     }
 }

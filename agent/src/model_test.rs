@@ -155,6 +155,7 @@ impl World {
             max_line_bytes: 1 << 20,
             include_compressed: false,
             detect: Vec::new(),
+            format: Default::default(),
         };
         let ctx = ReaderContext {
             engine: engine(),

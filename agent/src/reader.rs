@@ -8,7 +8,8 @@
 
 use crate::anomaly;
 use crate::checkpoint::Checkpoints;
-use crate::config;
+use crate::config::{self, LogFormat};
+use crate::container;
 use crate::discovery;
 use crate::finding::FindingFactory;
 use crate::metrics::Metrics;
@@ -70,6 +71,48 @@ pub struct Reader {
     last_piece: Option<(String, u64)>,
     last_checkpoint: Instant,
     checkpoint_dirty: bool,
+    /// Container messages split over several lines, put back together.
+    reassembler: container::Reassembler,
+    systems: SystemNames,
+    /// When undecodable container lines were last logged (once a minute at most: the metric
+    /// counts them all).
+    malformed_logged: Option<Instant>,
+}
+
+/// A text to scan: a line of a plain log, or a message of a container log.
+struct Text<'a> {
+    path: &'a std::path::Path,
+    /// The container, for container logs (the locator then; the path goes in the evidence).
+    system: Option<&'a str>,
+    identity: &'a str,
+    line: u64,
+    offset: u64,
+    bytes: &'a [u8],
+    /// `Some(report_before)` for a piece of an overlong line.
+    piece: Option<usize>,
+    /// The runtime's time of the message (the findings' observation time).
+    time_ms: Option<i64>,
+}
+
+impl<'a> Text<'a> {
+    fn of_message(m: &container::Message<'a>, system: Option<&'a str>) -> Text<'a> {
+        Text { path: m.path, system, identity: m.identity, line: m.line, offset: m.offset, bytes: m.bytes, piece: None, time_ms: m.time_ms }
+    }
+}
+
+/// The container of the last container log seen (lines come in runs of one file).
+#[derive(Default)]
+struct SystemNames {
+    last: Option<(std::path::PathBuf, Option<String>)>,
+}
+
+impl SystemNames {
+    fn of(&mut self, path: &std::path::Path) -> Option<&str> {
+        if self.last.as_ref().is_none_or(|(p, _)| p != path) {
+            self.last = Some((path.to_path_buf(), container::system_name(path)));
+        }
+        self.last.as_ref().and_then(|(_, s)| s.as_deref())
+    }
 }
 
 impl Reader {
@@ -92,6 +135,9 @@ impl Reader {
             last_piece: None,
             last_checkpoint: Instant::now(),
             checkpoint_dirty: false,
+            reassembler: container::Reassembler::default(),
+            systems: SystemNames::default(),
+            malformed_logged: None,
         }
     }
 
@@ -109,30 +155,32 @@ impl Reader {
     }
 
     fn poll_once(&mut self, rescan: bool) -> anyhow::Result<Polled> {
-        let Reader { ctx, tailer, pending, detections, watches, anomalies, last_piece, .. } = self;
+        let Reader { ctx, tailer, pending, detections, watches, anomalies, last_piece, reassembler, systems, .. } = self;
         let shutdown = ctx.shutdown.clone();
         let stop = || *shutdown.borrow();
         let mut spool_error: Option<std::io::Error> = None;
         let now_ms = custos_proto::time::now_ms;
+        let mut decoded = container::DecodeStats::default();
+        let mut malformed_at: Option<(std::path::PathBuf, container::DecodeError)> = None;
         let stats = {
-            let mut on_line = |l: tail::LogLine<'_>| {
+            let mut scan = |t: Text<'_>| {
                 detections.clear();
-                ctx.engine.scan(l.bytes, detections);
-                if l.piece {
+                ctx.engine.scan(t.bytes, detections);
+                if let Some(report_before) = t.piece {
                     // Pieces of an overlong line overlap: a match is reported by the piece it
                     // starts in before the cut, and not again by the next one (which also
                     // sees the tail of a match that started before its first byte).
                     let skip_to = match last_piece.as_ref() {
-                        Some((identity, end)) if identity == l.identity && *end > l.offset => (*end - l.offset) as usize,
+                        Some((identity, end)) if identity == t.identity && *end > t.offset => (*end - t.offset) as usize,
                         _ => 0,
                     };
-                    detections.retain(|d| d.start < l.report_before && d.start >= skip_to);
-                    let end = detections.iter().map(|d| l.offset + d.end as u64).max().unwrap_or(0);
-                    *last_piece = Some((l.identity.to_string(), end));
+                    detections.retain(|d| d.start < report_before && d.start >= skip_to);
+                    let end = detections.iter().map(|d| t.offset + d.end as u64).max().unwrap_or(0);
+                    *last_piece = Some((t.identity.to_string(), end));
                 }
                 if !watches.is_empty() {
                     let before = anomalies.len();
-                    watches.line(l.path, l.identity, l.line, l.offset, l.bytes, detections.len(), now_ms(), anomalies);
+                    watches.line(t.path, t.identity, t.line, t.offset, t.bytes, detections.len(), now_ms(), anomalies);
                     for a in anomalies.drain(before..) {
                         pending.push(anomaly_finding(&ctx.engine, &ctx.factory, &a));
                     }
@@ -140,12 +188,18 @@ impl Reader {
                 if detections.is_empty() {
                     return;
                 }
-                let source =
-                    pb::Source { kind: pb::SourceKind::LogFile as i32, locator: l.path.to_string_lossy().into_owned(), identity: l.identity.to_string() };
+                let locator = match t.system {
+                    Some(system) => system.to_string(),
+                    None => t.path.to_string_lossy().into_owned(),
+                };
+                let source = pb::Source { kind: pb::SourceKind::LogFile as i32, locator, identity: t.identity.to_string() };
                 let before = pending.len();
-                ctx.factory.line_findings(&ctx.engine, &source, l.line, l.offset, detections, l.bytes, pending);
-                if watches.is_egress(l.path)
-                    && let Some(outbound) = crate::egress::outbound(l.bytes)
+                ctx.factory.line_findings(&ctx.engine, &source, t.line, t.offset, detections, t.bytes, pending);
+                if t.system.is_some() {
+                    ctx.factory.place_in_file(&ctx.engine, &mut pending[before..], t.path, t.time_ms);
+                }
+                if watches.is_egress(t.path)
+                    && let Some(outbound) = crate::egress::outbound(t.bytes)
                 {
                     crate::finding::with_destination(&ctx.engine, &outbound, &mut pending[before..]);
                 }
@@ -159,6 +213,26 @@ impl Reader {
                     }
                     pending.clear();
                 }
+            };
+            let mut on_line = |l: tail::LogLine<'_>| {
+                let source = ctx.sources.get(l.source);
+                let format = source.map_or(LogFormat::Plain, |s| s.format);
+                if format == LogFormat::Plain || l.piece {
+                    // Plain logs, and pieces of an overlong wrapper line (scanned as they are).
+                    let system = if format == LogFormat::Plain { None } else { systems.of(l.path) };
+                    let piece = l.piece.then_some(l.report_before);
+                    scan(Text { path: l.path, system, identity: l.identity, line: l.line, offset: l.offset, bytes: l.bytes, piece, time_ms: None });
+                    return;
+                }
+                let max = source.map_or(1 << 20, |s| s.max_line_bytes);
+                let mut why_malformed = |why| {
+                    if malformed_at.is_none() {
+                        malformed_at = Some((l.path.to_path_buf(), why));
+                    }
+                };
+                reassembler.line(format, l.path, l.identity, l.line, l.offset, l.bytes, max, &mut decoded, &mut why_malformed, &mut |m| {
+                    scan(Text::of_message(&m, systems.of(m.path)))
+                });
             };
             let mut warn = |p: &std::path::Path, e: &str| tracing::warn!(path = %p.display(), error = %e, "cannot read log file; skipping it for now");
             let mut stats = tailer.poll(rescan, &mut on_line, &mut warn);
@@ -176,10 +250,26 @@ impl Reader {
                 }
                 if !tailer.needs_checkpoint() {
                     tailer.flush_partial_lines(&mut on_line);
+                    // The end of what there is: unfinished container messages go out as they are.
+                    reassembler.flush(None, &mut |m| scan(Text::of_message(&m, systems.of(m.path))));
                 }
+            } else if !reassembler.is_empty() {
+                // Messages of files the tailer left for good will not be finished.
+                reassembler.flush(Some(&tailer.checkpoints()), &mut |m| scan(Text::of_message(&m, systems.of(m.path))));
             }
             stats
         };
+        if decoded.malformed > 0 || decoded.overlong > 0 {
+            ctx.metrics.container_lines_malformed.inc_by(decoded.malformed);
+            ctx.metrics.container_messages_overlong.inc_by(decoded.overlong);
+            if let Some((path, why)) = malformed_at
+                && self.malformed_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+            {
+                self.malformed_logged = Some(Instant::now());
+                // Which file and why, never what the line held.
+                tracing::warn!(path = %path.display(), lines = decoded.malformed, reason = why, "container log lines did not decode; scanned as they are");
+            }
+        }
         if !watches.is_empty() {
             watches.tick(now_ms(), anomalies);
             if ctx.mode == RunMode::Once && !tailer.needs_checkpoint() {
@@ -225,7 +315,9 @@ impl Reader {
     pub fn checkpoint(&mut self) -> anyhow::Result<()> {
         // The findings of every line before the checkpoint must be durable first.
         self.ctx.spool.sync()?;
-        let c = self.tailer.checkpoints();
+        let mut c = self.tailer.checkpoints();
+        // Not past the first line of an unfinished container message (read again after a kill).
+        self.reassembler.hold_back(&mut c);
         for path in [&self.ctx.checkpoints_path, &self.ctx.checkpoints_copy] {
             c.save(path).map_err(|e| anyhow::anyhow!("{}: cannot save checkpoints: {e}", path.display()))?;
         }

@@ -103,6 +103,48 @@ impl Agent {
             (RunMode::Once, false) => (None, Some((scheduler, scans))),
             (RunMode::Follow, false) => (Some(std::thread::Builder::new().name("custos-datastore".into()).spawn(move || scan_loop(scheduler, scans))?), None),
         };
+        // One thread per [[journald]] source, beside the reader.
+        let mut journals = Vec::new();
+        for source in &self.config.journald {
+            let ctx = crate::journald::JournalContext {
+                engine: self.engine.clone(),
+                factory: self.factory.clone(),
+                source: source.clone(),
+                spool: spool.clone(),
+                metrics: metrics.clone(),
+                cursor_path: crate::journald::cursor_path(&data_dir, source),
+                read_whole: resume.read_whole,
+                mode,
+                shutdown: shutdown.clone(),
+                checkpoint_interval: std::time::Duration::from_millis(self.config.tail.checkpoint_interval_ms),
+            };
+            journals.push(std::thread::Builder::new().name("custos-journald".into()).spawn(move || {
+                let r = crate::journald::journal_loop(ctx);
+                if let Err(e) = &r {
+                    tracing::error!(error = %e, "a journald source stopped");
+                }
+                r
+            })?);
+        }
+        // Syslog listeners bind before any source is read: a port that cannot be had fails the
+        // start, loudly. A one-shot run has no stream to end, so it listens to none.
+        let syslog = match (mode, self.config.syslogs.is_empty()) {
+            (_, true) => None,
+            (RunMode::Once, false) => {
+                tracing::warn!("[[syslog]] listeners are not started by a one-shot run");
+                None
+            }
+            (RunMode::Follow, false) => {
+                let ctx = crate::syslog::scanner::ScanContext {
+                    engine: self.engine.clone(),
+                    factory: self.factory.clone(),
+                    spool: spool.clone(),
+                    metrics: metrics.clone(),
+                    shutdown: shutdown.clone(),
+                };
+                Some(crate::syslog::start(&self.config.syslogs, ctx).await?)
+            }
+        };
         let reader = {
             let ctx = reader::ReaderContext {
                 engine: self.engine.clone(),
@@ -125,11 +167,26 @@ impl Agent {
                     Some((scheduler, scans)) => scan_loop(scheduler, scans).and_then(|()| reader::read_loop(ctx)),
                     None => reader::read_loop(ctx),
                 };
+                // "Done" (in once mode) means the journal sources are done too.
+                for j in journals {
+                    match j.join() {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => {} // logged when it stopped
+                        Err(_) => tracing::error!("a journald thread panicked"),
+                    }
+                }
                 let _ = done_tx.send(true);
                 r
             })?
         };
         transport.run(spool.clone(), metrics, progress, shutdown, done_rx).await;
+        if let Some(t) = syslog {
+            match tokio::task::spawn_blocking(move || t.join()).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => tracing::error!(error = %e, "the syslog receiver stopped"),
+                _ => tracing::error!("the syslog scanner thread panicked"),
+            }
+        }
         let joined = tokio::task::spawn_blocking(move || reader.join()).await;
         if let Some(t) = scan_thread {
             match tokio::task::spawn_blocking(move || t.join()).await {

@@ -84,6 +84,8 @@ pub struct LogLine<'a> {
     /// pieces of its line follow is given again, whole, at the start of the next piece, so a
     /// value across the boundary is seen whole (see [`piece_cut`]).
     pub report_before: usize,
+    /// Index of the `[[log]]` source the file was found by (its format, its watches).
+    pub source: usize,
 }
 
 /// Bytes a piece of an overlong line shares with the next one: longer than any value.
@@ -135,6 +137,8 @@ struct Followed {
     partial_offset: u64,
     pieces: u32,
     max_line: usize,
+    /// Index of the source that found it.
+    src: usize,
     /// The path still points at this file.
     present: bool,
     last_growth: Instant,
@@ -412,6 +416,7 @@ impl Tailer {
             partial_offset: start.offset,
             pieces: 0,
             max_line: source.max_line_bytes.max(1),
+            src,
             present: true,
             last_growth: Instant::now(),
             compressed,
@@ -604,6 +609,7 @@ impl Followed {
                             bytes: window,
                             piece: true,
                             report_before: cut,
+                            source: self.src,
                         });
                         stats.lines += 1;
                         drop(identity);
@@ -632,7 +638,7 @@ impl Followed {
             };
             let identity = self.identity(offset + window.len() as u64);
             let report_before = if window.len() == rest.len() { usize::MAX } else { cut };
-            emit(LogLine { path: &self.path, identity: &identity, line, offset, bytes: window, piece, report_before });
+            emit(LogLine { path: &self.path, identity: &identity, line, offset, bytes: window, piece, report_before, source: self.src });
             stats.lines += 1;
             if window.len() == rest.len() {
                 break;
@@ -658,6 +664,7 @@ impl Followed {
             bytes: &partial,
             piece,
             report_before: usize::MAX,
+            source: self.src,
         });
         drop(identity);
         stats.lines += 1;

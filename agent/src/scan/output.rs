@@ -245,7 +245,7 @@ fn write_json_str(b: &mut Vec<u8>, s: &[u8]) {
 
 /// Where `scan` writes, and how: the table or JSON Lines, raw values or not.
 pub struct ScanOutput<'a> {
-    out: &'a mut dyn Write,
+    out: &'a mut (dyn Write + Send),
     json: bool,
     show_values: bool,
     lines: JsonLines,
@@ -259,8 +259,20 @@ pub struct ScanOutput<'a> {
 
 impl<'a> ScanOutput<'a> {
     /// An output to `out` (JSON Lines with `json`; raw values only with `show_values`).
-    pub fn new(engine: &Engine, out: &'a mut dyn Write, json: bool, show_values: bool) -> ScanOutput<'a> {
+    pub fn new(engine: &Engine, out: &'a mut (dyn Write + Send), json: bool, show_values: bool) -> ScanOutput<'a> {
         ScanOutput { out, json, show_values, lines: JsonLines::new(engine), column_header: false, after_matches: false, anomaly_header: false }
+    }
+
+    /// The form of this output, `(json, show_values)`: a file scanned on another thread is
+    /// written in the same form (the match table's header is this output's).
+    pub fn form(&self) -> (bool, bool) {
+        (self.json, self.show_values)
+    }
+
+    /// The writer underneath, once the matches buffered so far are written.
+    pub fn writer(&mut self) -> io::Result<&mut (dyn Write + Send)> {
+        self.flush_matches()?;
+        Ok(&mut *self.out)
     }
 
     /// A name from the data as printed: as is with `--show-values`, else masked.

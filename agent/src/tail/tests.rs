@@ -3,7 +3,14 @@ use super::*;
 use std::io::Write;
 
 fn source(dir: &Path, read_from: ReadFrom, max_line: usize) -> LogSource {
-    LogSource { paths: vec![format!("{}/*.log", dir.display())], read_from, max_line_bytes: max_line, include_compressed: false, detect: Vec::new() }
+    LogSource {
+        paths: vec![format!("{}/*.log", dir.display())],
+        read_from,
+        max_line_bytes: max_line,
+        include_compressed: false,
+        detect: Vec::new(),
+        format: Default::default(),
+    }
 }
 
 fn collect(t: &mut Tailer) -> Vec<(u64, String)> {

@@ -125,6 +125,7 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
                 max_line_bytes: 1 << 20,
                 include_compressed: false,
                 detect: Vec::new(),
+                format: Default::default(),
             },
             // A web proxy's log: personal data in outbound requests, with their destination.
             LogSource {
@@ -133,9 +134,12 @@ pub(super) async fn run(opts: QuickstartOptions) -> anyhow::Result<()> {
                 max_line_bytes: 1 << 20,
                 include_compressed: false,
                 detect: vec![custos_agent::config::LogDetect::Egress],
+                format: Default::default(),
             },
         ],
+        journald: Vec::new(),
         tail: Default::default(),
+        syslogs: Vec::new(),
         spool: Default::default(),
         metrics: None,
         // One scheduled data-store scan over the bundled export, so the quickstart also shows

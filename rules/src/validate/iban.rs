@@ -139,15 +139,101 @@ fn bban_matches(structure: &str, bban: &[u8]) -> bool {
     pos == bban.len()
 }
 
+/// The Belgian bank codes in use (the first three digits of the BBAN), as ranges: the National
+/// Bank of Belgium's grouped list of 01/01/2026 (as python-stdnum ships it, `be/banks.dat`),
+/// adjacent ranges merged. An account under a code no bank holds is not a real account, however
+/// its check digits add up. A new bank's code needs an update here.
+const BE_BANK_CODES: &[(u16, u16)] = &[
+    (0, 111),
+    (113, 116),
+    (119, 127),
+    (129, 134),
+    (137, 137),
+    (140, 150),
+    (171, 171),
+    (175, 176),
+    (185, 185),
+    (189, 214),
+    (220, 499),
+    (501, 501),
+    (504, 504),
+    (507, 510),
+    (512, 515),
+    (521, 525),
+    (538, 538),
+    (541, 541),
+    (546, 546),
+    (548, 560),
+    (562, 579),
+    (581, 581),
+    (583, 583),
+    (585, 588),
+    (590, 601),
+    (603, 605),
+    (607, 607),
+    (610, 613),
+    (624, 625),
+    (630, 631),
+    (634, 636),
+    (638, 638),
+    (640, 640),
+    (642, 654),
+    (657, 658),
+    (663, 664),
+    (666, 680),
+    (682, 689),
+    (693, 696),
+    (699, 709),
+    (719, 719),
+    (722, 722),
+    (725, 765),
+    (772, 806),
+    (817, 817),
+    (823, 826),
+    (828, 828),
+    (830, 840),
+    (845, 845),
+    (850, 853),
+    (859, 860),
+    (862, 863),
+    (865, 866),
+    (868, 868),
+    (871, 871),
+    (873, 873),
+    (876, 881),
+    (883, 884),
+    (887, 888),
+    (890, 899),
+    (903, 908),
+    (910, 911),
+    (913, 917),
+    (920, 920),
+    (922, 924),
+    (926, 926),
+    (929, 931),
+    (934, 934),
+    (936, 936),
+    (939, 943),
+    (945, 945),
+    (948, 961),
+    (963, 964),
+    (967, 969),
+    (971, 971),
+    (973, 984),
+    (989, 999),
+];
+
 /// The national check digits inside the BBAN, for the countries that define them (the same
-/// ones python-stdnum checks: BE, ES, ME, NO). France's RIB key is not checked: account numbers
+/// ones python-stdnum checks: BE, ES, ME, NO; for BE also the bank code). France's RIB key is not checked: account numbers
 /// made up by test-data generators rarely carry a right one, and the mod-97 of the IBAN
 /// already catches a mistyped digit.
 fn national_check(cc: &[u8], bban: &[u8]) -> bool {
     match cc {
         // Belgian account number: the last two digits are the first ten mod 97 (97 for 0).
-        b"BE" => match (mod_decimal(&bban[..10], 97), mod_decimal(&bban[10..], 100)) {
-            (Some(r), Some(check)) => (if r == 0 { 97 } else { r }) == check,
+        b"BE" => match (mod_decimal(&bban[..10], 97), mod_decimal(&bban[10..], 100), mod_decimal(&bban[..3], 1000)) {
+            (Some(r), Some(check), Some(bank)) => {
+                (if r == 0 { 97 } else { r }) == check && BE_BANK_CODES.iter().any(|&(lo, hi)| (lo..=hi).contains(&(bank as u16)))
+            }
             _ => false,
         },
         // Spanish CCC: bank+branch and account each have a mod-11 digit (weights 2^i).
@@ -210,6 +296,9 @@ mod tests {
         assert!(iban(b"QQ89370400440532013000").is_none(), "unknown country");
         assert!(iban(b"NL56 3003 0A17 1643 00").is_none(), "letter where NL wants digits");
         assert!(iban(b"BE41091811735141").is_none(), "Belgian account check");
+        assert!(iban(b"BE83138811735115").is_none(), "Belgian bank code 138 is no bank's");
+        assert!(iban(b"BE68539007547034").is_none(), "bank code 539 is no bank's either");
+        assert!(iban(b"BE31538007547055").is_some(), "bank code 538 is a bank's");
         assert!(iban(b"ES2121000418450200051331").is_none(), "Spanish CCC check");
         assert_eq!(iban(b"de89 3704 0044 0532 0130 00").unwrap(), b"DE89370400440532013000");
     }
