@@ -8,11 +8,16 @@
 //!   FR, DE, ES, IT, NL, BE, PL, GB, US). A region whose plan dials a trunk `0` needs it written:
 //!   `612 34 56 78` is a Spanish mobile, `30 901820` is not a Berlin number.
 //! - An extension (`x123`, `ext. 12`) is not part of the normalised value, which is E.164.
+//!
+//! The plans are read from a copy of the crate's metadata kept in step with it by a test
+//! (`phone/table.rs`): loading the crate's own database cost every process 0.13 s.
 
 use super::checksum::{Compact, digits};
 use phonenumber::country::Id;
-use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
 use std::collections::HashMap;
+use table::{Desc, Region, Table};
+
+mod table;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -68,12 +73,8 @@ impl PhoneRegions {
             self.ids
                 .iter()
                 .filter_map(|id| {
-                    let meta = DATABASE.by_id(id.as_ref())?;
-                    Some(RegionPlan {
-                        code: meta.country_code().to_string().into_bytes(),
-                        prefix: meta.national_prefix().map(str::to_string),
-                        plan: plan(meta)?,
-                    })
+                    let region = Table::get().by_id(id.as_ref())?;
+                    Some(RegionPlan { code: region.code.to_string().into_bytes(), prefix: region.prefix.map(str::to_string), plan: plan(region)? })
                 })
                 .collect()
         })
@@ -170,26 +171,13 @@ struct Plan {
 type Regex = regex::bytes::Regex;
 
 impl Plan {
-    fn new(meta: &Metadata) -> Option<Plan> {
-        let compile = |d: &Descriptor| -> Option<(Regex, Vec<u16>)> {
-            let re = Regex::new(&format!("(?x-u)^(?:{})$", d.national_number().as_str())).ok()?;
-            Some((re, d.possible_length().to_vec()))
+    fn new(region: &Region) -> Option<Plan> {
+        let compile = |d: &Desc| -> Option<(Regex, Vec<u16>)> {
+            let re = Regex::new(&format!("(?x-u)^(?:{})$", d.pattern)).ok()?;
+            Some((re, d.lengths.clone()))
         };
-        let ds = meta.descriptors();
-        let types = [
-            ds.fixed_line(),
-            ds.mobile(),
-            ds.toll_free(),
-            ds.premium_rate(),
-            ds.shared_cost(),
-            ds.personal_number(),
-            ds.voip(),
-            ds.pager(),
-            ds.uan(),
-            ds.voicemail(),
-        ];
-        let general = compile(ds.general())?;
-        let types: Vec<(Regex, Vec<u16>)> = types.into_iter().flatten().filter_map(compile).collect();
+        let general = compile(&region.general)?;
+        let types: Vec<(Regex, Vec<u16>)> = region.types.iter().filter_map(compile).collect();
         let mut lengths = general.1.clone();
         if lengths.is_empty() {
             lengths = types.iter().flat_map(|t| t.1.iter().copied()).collect();
@@ -218,14 +206,14 @@ impl Plan {
 }
 
 /// The compiled plan of a region (by its id in the metadata), compiled on first use.
-fn plan(meta: &Metadata) -> Option<Arc<Plan>> {
-    static PLANS: OnceLock<RwLock<HashMap<String, Option<Arc<Plan>>>>> = OnceLock::new();
+fn plan(region: &Region) -> Option<Arc<Plan>> {
+    static PLANS: OnceLock<RwLock<HashMap<&'static str, Option<Arc<Plan>>>>> = OnceLock::new();
     let plans = PLANS.get_or_init(|| RwLock::new(HashMap::new()));
-    if let Some(p) = plans.read().ok()?.get(meta.id()) {
+    if let Some(p) = plans.read().ok()?.get(region.id) {
         return p.clone();
     }
-    let p = Plan::new(meta).map(Arc::new);
-    plans.write().ok()?.insert(meta.id().to_string(), p.clone());
+    let p = Plan::new(region).map(Arc::new);
+    plans.write().ok()?.insert(region.id, p.clone());
     p
 }
 
@@ -239,7 +227,7 @@ fn plans_of_code(code: u16) -> Option<Plans> {
     if let Some(p) = codes.read().ok()?.get(&code) {
         return p.clone();
     }
-    let plans = DATABASE.by_code(&code).map(|metas| Arc::new(metas.into_iter().filter_map(plan).collect::<Vec<_>>()));
+    let plans = Table::get().by_code(code).map(|regions| Arc::new(regions.filter_map(plan).collect::<Vec<_>>()));
     codes.write().ok()?.insert(code, plans.clone());
     plans
 }
