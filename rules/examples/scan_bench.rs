@@ -3,10 +3,10 @@
 //! (`valgrind --tool=callgrind target/release/examples/scan_bench FILE...`: instruction counts
 //! are repeatable on a busy machine, wall times are not).
 //!
-//! `cargo run --release -p custos-rules --example scan_bench -- [--rounds N] FILE...`
+//! `cargo run --release -p custos-rules --example scan_bench -- [--rounds N] [--no-prefilter] FILE...`
 //!
 //! Prints, per round, the time of one pass over all files (each file scanned whole, as one
-//! haystack) and the number of detections.
+//! haystack) and the number of detections; with `--no-prefilter`, of the single-pass engine.
 
 use custos_rules::{Engine, EngineOptions, RuleSet};
 use std::time::Instant;
@@ -18,10 +18,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rounds = args.get(1).ok_or("--rounds N")?.parse()?;
         args.drain(..2);
     }
+    let prefilter = args.first().map(String::as_str) != Some("--no-prefilter");
+    if !prefilter {
+        args.remove(0);
+    }
     let files = args.iter().map(std::fs::read).collect::<Result<Vec<_>, _>>()?;
     let bytes: usize = files.iter().map(Vec::len).sum();
     let t = Instant::now();
-    let engine = Engine::new(RuleSet::default_packs()?, EngineOptions::default())?;
+    let engine = Engine::new(RuleSet::default_packs()?, EngineOptions { prefilter, ..EngineOptions::default() })?;
     println!("engine built in {:.3} s", t.elapsed().as_secs_f64());
     let mut out = Vec::new();
     for round in 0..rounds {
