@@ -14,12 +14,11 @@
 
 use super::checksum::{Compact, digits};
 use phonenumber::country::Id;
-use std::collections::HashMap;
 use table::{Desc, Region, Table};
 
 mod table;
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 
 /// The regions whose national forms (without country code) are recognised, with their plans
 /// (compiled on first use, once for every clone).
@@ -217,16 +216,9 @@ impl Plan {
     }
 }
 
-/// The compiled plan of a region (by its id in the metadata), compiled on first use.
+/// The compiled plan of a region, compiled on first use and kept with the region.
 fn plan(region: &Region) -> Option<Arc<Plan>> {
-    static PLANS: OnceLock<RwLock<HashMap<&'static str, Option<Arc<Plan>>>>> = OnceLock::new();
-    let plans = PLANS.get_or_init(|| RwLock::new(HashMap::new()));
-    if let Some(p) = plans.read().ok()?.get(region.id) {
-        return p.clone();
-    }
-    let p = Plan::new(region).map(Arc::new);
-    plans.write().ok()?.insert(region.id, p.clone());
-    p
+    region.plan.get_or_init(|| Plan::new(region).map(Arc::new)).clone()
 }
 
 /// The plans of the regions sharing a country code.

@@ -38,6 +38,8 @@ pub(super) struct Region {
     pub(super) prefix: Option<&'static str>,
     pub(super) general: Desc,
     pub(super) types: Vec<Desc>,
+    /// Its patterns compiled, on first use.
+    pub(super) plan: OnceLock<Option<std::sync::Arc<super::Plan>>>,
 }
 
 /// The regions, by country code and by id.
@@ -63,7 +65,14 @@ impl Table {
                 (Some("R"), Some(id), Some(code), Some(prefix)) => {
                     let Ok(code) = code.parse() else { continue };
                     let prefix = (prefix != "-").then_some(prefix);
-                    regions.push(Region { id, code, prefix, general: Desc { kind: "general", pattern: "", lengths: Vec::new() }, types: Vec::new() });
+                    regions.push(Region {
+                        id,
+                        code,
+                        prefix,
+                        general: Desc { kind: "general", pattern: "", lengths: Vec::new() },
+                        types: Vec::new(),
+                        plan: OnceLock::new(),
+                    });
                 }
                 (Some("D"), Some(kind), Some(lengths), Some(pattern)) => {
                     let Some(region) = regions.last_mut() else { continue };
