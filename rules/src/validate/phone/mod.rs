@@ -216,9 +216,11 @@ impl Plan {
     }
 }
 
-/// The compiled plan of a region, compiled on first use and kept with the region.
+/// The compiled plan of a region, compiled on first use, kept by its index in the table.
 fn plan(region: &Region) -> Option<Arc<Plan>> {
-    region.plan.get_or_init(|| Plan::new(region).map(Arc::new)).clone()
+    static PLANS: OnceLock<Vec<OnceLock<Option<Arc<Plan>>>>> = OnceLock::new();
+    let plans = PLANS.get_or_init(|| Table::get().regions.iter().map(|_| OnceLock::new()).collect());
+    plans.get(region.index)?.get_or_init(|| Plan::new(region).map(Arc::new)).clone()
 }
 
 /// The plans of the regions sharing a country code.

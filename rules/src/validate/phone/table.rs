@@ -38,8 +38,8 @@ pub(super) struct Region {
     pub(super) prefix: Option<&'static str>,
     pub(super) general: Desc,
     pub(super) types: Vec<Desc>,
-    /// Its patterns compiled, on first use.
-    pub(super) plan: OnceLock<Option<std::sync::Arc<super::Plan>>>,
+    /// Its position in [`Table::regions`] (where its compiled plan is kept).
+    pub(super) index: usize,
 }
 
 /// The regions, by country code and by id.
@@ -71,7 +71,7 @@ impl Table {
                         prefix,
                         general: Desc { kind: "general", pattern: "", lengths: Vec::new() },
                         types: Vec::new(),
-                        plan: OnceLock::new(),
+                        index: regions.len(),
                     });
                 }
                 (Some("D"), Some(kind), Some(lengths), Some(pattern)) => {
