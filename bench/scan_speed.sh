@@ -12,8 +12,9 @@
 #        CORPUS               an existing dense corpus directory (default: generated, seed 2, cached)
 #        QUIET_CORPUS         an existing quiet corpus directory (default: generated, seed 2, cached)
 # Prints, for each corpus, MB/s for Custos, rg -o (every match with offsets) and rg -c (count
-# matching lines), each the best of three runs, the ratios, and peak RSS; the quiet corpus' lines
-# start with "quiet". Needs rg (Debian: apt-get install ripgrep), taskset and /usr/bin/time.
+# matching lines), each the best of three runs, the ratios, and peak RSS, and whether the
+# findings are byte-identical to those of the single-pass engine (scan --no-prefilter); the
+# quiet corpus' lines start with "quiet". Needs rg (Debian: apt-get install ripgrep), taskset and /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -50,13 +51,17 @@ bench_one() {
     (cd "$dir" && cat $FILES >/dev/null)   # warm page cache
     # Output to /dev/null, as rg_scan.sh does for ripgrep (writing 100 MB of JSON to a file
     # would time the page cache, not the scan); the findings are counted in a run of their own.
-    (cd "$dir" && taskset -c 0 /usr/bin/time -v -o "$TMP/time" "$BIN" scan --json --matches $FILES >/dev/null) || [ $? -eq 1 ]
+    (cd "$dir" && taskset -c 0 /usr/bin/time -v -o "$TMP/time" "$BIN" scan --json --matches --threads 1 $FILES >/dev/null) || [ $? -eq 1 ]
     s=$(grep 'Elapsed (wall' "$TMP/time" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
     rss=$(grep 'Maximum resident' "$TMP/time" | awk '{print $NF}')
     if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; best_rss=$rss; fi
   done
   (cd "$dir" && "$BIN" scan --json --matches $FILES >"$TMP/findings.jsonl") || [ $? -eq 1 ]
   findings=$(wc -l <"$TMP/findings.jsonl")
+  # The prefilter must not change what is found: the single-pass engine's output, byte for byte.
+  (cd "$dir" && "$BIN" scan --json --matches --no-prefilter $FILES >"$TMP/single.jsonl") || [ $? -eq 1 ]
+  if cmp -s "$TMP/findings.jsonl" "$TMP/single.jsonl"; then same=yes; else same="NO (diff the two outputs of scan --json --matches [--no-prefilter])"; fi
+  echo "${prefix}findings identical to scan --no-prefilter (single pass): $same"
 
   # ripgrep gets the same best of three as Custos (one rg_scan.sh run times each mode once).
   : >"$TMP/rg.out"

@@ -124,6 +124,11 @@ enum Command {
         /// same whatever the number: files in the order of the walk, each file's findings whole.
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
+        /// Validate every candidate (the single-pass engine) instead of leaving unvalidated
+        /// those that lack the context word they need: the same findings, more slowly; for
+        /// checking the prefilter on one's own data.
+        #[arg(long)]
+        no_prefilter: bool,
     },
 }
 
@@ -219,7 +224,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, phone_regions, detect, config, threads } => {
+        Command::Scan { locations, sample_rows, json, rules, show_values, matches, min_confidence, phone_regions, detect, config, threads, no_prefilter } => {
             let anomaly = match config.as_deref().map(AgentConfig::load_anomaly).transpose() {
                 Ok(a) => a.unwrap_or_default(),
                 Err(e) => {
@@ -235,7 +240,7 @@ pub fn main() -> ExitCode {
                 }
             };
             let regions: Option<Vec<String>> = phone_regions.map(|l| l.split(',').map(str::to_string).collect());
-            let engine = match custos_agent::load_engine(rules.as_deref(), min_confidence, regions.as_deref()) {
+            let engine = match custos_agent::load_engine_with(rules.as_deref(), min_confidence, regions.as_deref(), !no_prefilter) {
                 Ok(e) => e,
                 Err(e) => {
                     eprintln!("custos-agent: {e:#}");

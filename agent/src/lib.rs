@@ -56,5 +56,5 @@ pub mod tail;
 pub mod transport;
 
 pub use mode::RunMode;
-pub use run::{Agent, hostname, load_engine};
+pub use run::{Agent, hostname, load_engine, load_engine_with};
 pub use transport::Delivery;

@@ -27,11 +27,23 @@ pub fn hostname() -> String {
 /// Loads the default rule packs plus the packs of `extra` (a directory), and compiles them;
 /// `phone_regions` replaces the default regions of national phone formats.
 pub fn load_engine(extra: Option<&std::path::Path>, min_confidence: Option<f32>, phone_regions: Option<&[String]>) -> anyhow::Result<Engine> {
+    load_engine_with(extra, min_confidence, phone_regions, true)
+}
+
+/// [`load_engine`], with the engine's candidate prefilter on or off (`scan --no-prefilter`:
+/// the single-pass engine, which finds the same values more slowly; for checking the prefilter
+/// on one's own data).
+pub fn load_engine_with(
+    extra: Option<&std::path::Path>,
+    min_confidence: Option<f32>,
+    phone_regions: Option<&[String]>,
+    prefilter: bool,
+) -> anyhow::Result<Engine> {
     let mut rules = RuleSet::default_packs()?;
     if let Some(dir) = extra {
         rules.add_dir(dir)?;
     }
-    let mut options = EngineOptions::default();
+    let mut options = EngineOptions { prefilter, ..EngineOptions::default() };
     if let Some(c) = min_confidence {
         options.min_confidence = c;
     }

@@ -111,6 +111,8 @@ pub(super) struct Caches {
     pub(super) rivals: Vec<(PatternID, Option<usize>)>,
     /// The patterns matching at a start, when `meta` names them (fallback).
     pub(super) set: PatternSet,
+    /// (pattern, end) of the candidates at a start left unvalidated by the prefilter.
+    pub(super) unchecked: Vec<(PatternID, usize)>,
 }
 
 /// Builds the caches of a pool (a boxed closure: the pool is a field of [`Engine`]).
@@ -170,6 +172,7 @@ impl Automata {
             ends: Vec::new(),
             rivals: Vec::new(),
             set: PatternSet::new(self.forward.pattern_len()),
+            unchecked: Vec::new(),
         }
     }
 }

@@ -52,11 +52,16 @@ pub struct EngineOptions {
     /// The regions whose national phone formats are recognised (international forms are
     /// recognised for every region).
     pub phone_regions: PhoneRegions,
+    /// The candidate prefilter (on by default): a candidate that needs a context word it does
+    /// not have is not validated unless its validity could change where the search resumes.
+    /// Off, every candidate is validated (the single-pass engine, kept to check the prefilter
+    /// against: the findings are the same, byte for byte).
+    pub prefilter: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { min_confidence: 0.5, phone_regions: PhoneRegions::default() }
+        EngineOptions { min_confidence: 0.5, phone_regions: PhoneRegions::default(), prefilter: true }
     }
 }
 
@@ -143,15 +148,24 @@ enum Outcome {
     Silenced,
     /// Not a value of this detector.
     Refused,
+    /// Needs a positive context word it does not have, and was not validated (the prefilter):
+    /// silenced if its validator accepts it, refused otherwise — which only matters for where
+    /// the search resumes (see [`Engine::settle`]).
+    Unchecked,
 }
 
 impl Outcome {
-    /// The candidate when found; records the end of a silenced one.
-    fn found(self, silenced: &mut Option<usize>, end: usize) -> Option<Candidate> {
+    /// The candidate when found; records the end of a silenced one, and the pattern and end of
+    /// an unchecked one.
+    fn found(self, silenced: &mut Option<usize>, unchecked: &mut Vec<(PatternID, usize)>, pid: PatternID, end: usize) -> Option<Candidate> {
         match self {
             Outcome::Found(c) => Some(c),
             Outcome::Silenced => {
                 *silenced = Some(silenced.map_or(end, |e: usize| e.max(end)));
+                None
+            }
+            Outcome::Unchecked => {
+                unchecked.push((pid, end));
                 None
             }
             Outcome::Refused => None,
@@ -336,13 +350,18 @@ impl Engine {
                 continue;
             }
             let mut silenced = None;
-            let first = self.confirm(hay, start, end, m.pattern(), false).found(&mut silenced, end);
+            c.unchecked.clear();
+            let first = self.confirm(hay, start, end, m.pattern(), false).found(&mut silenced, &mut c.unchecked, m.pattern(), end);
             let best = match first {
                 // Collisions are between digit runs (a BSN that is also a phone number, a
                 // Steuer-ID that is also a PESEL); a value with letters or `@` has no rival.
                 Some(c) if c.positive || !is_digit_run(&hay[c.detection.start..c.detection.end]) => Some(c),
                 first => self.best_at(c, hay, start, m.pattern(), first, &mut silenced),
             };
+            if best.is_none() && !c.unchecked.is_empty() {
+                let fallback = if self.hides_inside(m.pattern(), &hay[start..end]) { end } else { next_token(hay, start) };
+                silenced = self.settle(hay, start, silenced, &mut c.unchecked, fallback);
+            }
             match (best, silenced) {
                 (Some(found), _) => {
                     // A value found after its key (a name after `name=`, or PID-5 after the
@@ -484,7 +503,7 @@ impl Engine {
             }
             // Once there is a valid candidate, only a rival with a positive word replaces it, and
             // what is silenced no longer matters: a rival without one is skipped unvalidated.
-            if let Some(found) = self.confirm(hay, start, end, pid, best.is_some()).found(silenced, end) {
+            if let Some(found) = self.confirm(hay, start, end, pid, best.is_some()).found(silenced, &mut c.unchecked, pid, end) {
                 match &best {
                     None => {
                         if found.positive {
@@ -508,13 +527,53 @@ impl Engine {
         }
     }
 
-    /// See [`Engine::judge`].
+    /// See [`Engine::judge`]; with the prefilter, a candidate that needs a positive context
+    /// word and has none is [`Outcome::Unchecked`], its validator not run.
     fn confirm(&self, hay: &[u8], start: usize, end: usize, pid: PatternID, only_positive: bool) -> Outcome {
+        if self.options.prefilter && !only_positive && self.lacks_its_word(hay, start, end, pid) {
+            return Outcome::Unchecked;
+        }
         match self.judge(hay, start, end, pid, only_positive) {
             Some(Ok(c)) => Outcome::Found(c),
             Some(Err(())) => Outcome::Silenced,
             None => Outcome::Refused,
         }
+    }
+
+    /// Whether pattern `pid`'s candidate needs a positive context word (its detector requires
+    /// one, or the pattern is one of its `context_patterns`) and has none: then it cannot be
+    /// reported, whatever its validator says. The window is [`Engine::judge`]'s.
+    fn lacks_its_word(&self, hay: &[u8], start: usize, end: usize, pid: PatternID) -> bool {
+        let det = &self.detectors[self.owner[pid.as_usize()]];
+        let ctx = &det.spec.context;
+        if !(ctx.required || self.needs_context[pid.as_usize()]) {
+            return false;
+        }
+        let before = &hay[start.saturating_sub(ctx.window)..start];
+        let after = &hay[end..(end + ctx.window).min(hay.len())];
+        Context::around(det.context.as_ref(), before, after) != Context::Positive
+    }
+
+    /// Where the search resumes after a start where nothing was found (the prefilter's
+    /// bookkeeping): after the furthest silenced candidate, else at `fallback`. `silenced` is
+    /// what the validated candidates said; an unchecked candidate is validated only when its
+    /// validity could move that place, furthest end first, until one is valid. A bare digit
+    /// run without its context word, the commonest case, ends where `fallback` is anyway.
+    fn settle(&self, hay: &[u8], start: usize, silenced: Option<usize>, unchecked: &mut [(PatternID, usize)], fallback: usize) -> Option<usize> {
+        if silenced.is_none() && unchecked.iter().all(|u| u.1 == fallback) {
+            return silenced;
+        }
+        unchecked.sort_unstable_by_key(|u| std::cmp::Reverse(u.1));
+        for &(pid, end) in unchecked.iter() {
+            if silenced.is_some_and(|s| end <= s) {
+                break;
+            }
+            // Without a positive word it cannot be found: valid means silenced.
+            if self.judge(hay, start, end, pid, false).is_some() {
+                return Some(end);
+            }
+        }
+        silenced
     }
 
     /// `None`: not this detector's value; `Some(Err(()))`: its value, but not to be reported.

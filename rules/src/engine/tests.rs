@@ -257,3 +257,39 @@ fn the_identifiers_between_a_key_and_its_name_are_found_too() {
     assert!(ids.contains(&"fr_nir") && ids.contains(&"person_name"), "{ids:?}");
     assert!(found.windows(2).all(|w| w[0].start < w[1].start), "in order");
 }
+
+/// A pack of two detectors where a silenced candidate hides a shorter one inside it: `pair`
+/// (`P12 34`, needs the word `pair`) and `two` (any two digits).
+fn hiding_pack(prefilter: bool) -> Engine {
+    let toml = r#"
+[pack]
+name = "hiding"
+[[detector]]
+id = "pair"
+category = "identity"
+patterns = ['\bP[0-9]{2} [0-9]{2}\b']
+confidence = 0.9
+priority = 20
+context = { positive = ["pair"], required = true, window = 16 }
+[[detector]]
+id = "two"
+category = "identity"
+patterns = ['\b[0-9]{2}\b']
+confidence = 0.9
+priority = 10
+"#;
+    let mut set = RuleSet::default();
+    set.add(RulePack::parse(Path::new("hiding.toml"), toml).unwrap()).unwrap();
+    Engine::new(set, EngineOptions { prefilter, ..EngineOptions::default() }).unwrap()
+}
+
+#[test]
+fn a_value_silenced_for_want_of_its_word_still_hides_what_is_inside_it_with_the_prefilter() {
+    for prefilter in [false, true] {
+        let e = hiding_pack(prefilter);
+        // `P12 34` is a pair without its word: not reported, and `34` inside it is not a value.
+        assert!(found(&e, "code P12 34").is_empty(), "prefilter {prefilter}");
+        assert_eq!(found(&e, "pair P12 34"), [("pair".to_string(), "P12 34".to_string())]);
+        assert_eq!(found(&e, "code 12 3"), [("two".to_string(), "12".to_string())]);
+    }
+}

@@ -8,13 +8,17 @@
 //!   FR, DE, ES, IT, NL, BE, PL, GB, US). A region whose plan dials a trunk `0` needs it written:
 //!   `612 34 56 78` is a Spanish mobile, `30 901820` is not a Berlin number.
 //! - An extension (`x123`, `ext. 12`) is not part of the normalised value, which is E.164.
+//!
+//! The plans are read from a copy of the crate's metadata kept in step with it by a test
+//! (`phone/table.rs`): loading the crate's own database cost every process 0.13 s.
 
 use super::checksum::{Compact, digits};
 use phonenumber::country::Id;
-use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
-use std::collections::HashMap;
+use table::{Desc, Region, Table};
+
+mod table;
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 
 /// The regions whose national forms (without country code) are recognised, with their plans
 /// (compiled on first use, once for every clone).
@@ -68,12 +72,8 @@ impl PhoneRegions {
             self.ids
                 .iter()
                 .filter_map(|id| {
-                    let meta = DATABASE.by_id(id.as_ref())?;
-                    Some(RegionPlan {
-                        code: meta.country_code().to_string().into_bytes(),
-                        prefix: meta.national_prefix().map(str::to_string),
-                        plan: plan(meta)?,
-                    })
+                    let region = Table::get().by_id(id.as_ref())?;
+                    Some(RegionPlan { code: region.code.to_string().into_bytes(), prefix: region.prefix.map(str::to_string), plan: plan(region)? })
                 })
                 .collect()
         })
@@ -167,29 +167,28 @@ struct Plan {
     lengths: Vec<u16>,
 }
 
-type Regex = regex::bytes::Regex;
+type Regex = regex_automata::meta::Regex;
+
+/// A national-number pattern of the metadata, whole-string (`^…$`), in `(?x)` mode as the
+/// metadata writes them. Without the full DFA `regex` builds for a small pattern: candidates
+/// are short and few, and building those DFAs for the nine default regions was 40 ms of every
+/// process that met a phone candidate.
+fn compile(pattern: &str) -> Option<Regex> {
+    Regex::builder()
+        .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false).ignore_whitespace(true))
+        .configure(Regex::config().dfa(false))
+        .build(&format!("^(?:{pattern})$"))
+        .ok()
+}
 
 impl Plan {
-    fn new(meta: &Metadata) -> Option<Plan> {
-        let compile = |d: &Descriptor| -> Option<(Regex, Vec<u16>)> {
-            let re = Regex::new(&format!("(?x-u)^(?:{})$", d.national_number().as_str())).ok()?;
-            Some((re, d.possible_length().to_vec()))
+    fn new(region: &Region) -> Option<Plan> {
+        let compile = |d: &Desc| -> Option<(Regex, Vec<u16>)> {
+            let re = compile(d.pattern)?;
+            Some((re, d.lengths.clone()))
         };
-        let ds = meta.descriptors();
-        let types = [
-            ds.fixed_line(),
-            ds.mobile(),
-            ds.toll_free(),
-            ds.premium_rate(),
-            ds.shared_cost(),
-            ds.personal_number(),
-            ds.voip(),
-            ds.pager(),
-            ds.uan(),
-            ds.voicemail(),
-        ];
-        let general = compile(ds.general())?;
-        let types: Vec<(Regex, Vec<u16>)> = types.into_iter().flatten().filter_map(compile).collect();
+        let general = compile(&region.general)?;
+        let types: Vec<(Regex, Vec<u16>)> = region.types.iter().filter_map(compile).collect();
         let mut lengths = general.1.clone();
         if lengths.is_empty() {
             lengths = types.iter().flat_map(|t| t.1.iter().copied()).collect();
@@ -217,31 +216,21 @@ impl Plan {
     }
 }
 
-/// The compiled plan of a region (by its id in the metadata), compiled on first use.
-fn plan(meta: &Metadata) -> Option<Arc<Plan>> {
-    static PLANS: OnceLock<RwLock<HashMap<String, Option<Arc<Plan>>>>> = OnceLock::new();
-    let plans = PLANS.get_or_init(|| RwLock::new(HashMap::new()));
-    if let Some(p) = plans.read().ok()?.get(meta.id()) {
-        return p.clone();
-    }
-    let p = Plan::new(meta).map(Arc::new);
-    plans.write().ok()?.insert(meta.id().to_string(), p.clone());
-    p
+/// The compiled plan of a region, compiled on first use, kept by its index in the table.
+fn plan(region: &Region) -> Option<Arc<Plan>> {
+    static PLANS: OnceLock<Vec<OnceLock<Option<Arc<Plan>>>>> = OnceLock::new();
+    let plans = PLANS.get_or_init(|| Table::get().regions.iter().map(|_| OnceLock::new()).collect());
+    plans.get(region.index)?.get_or_init(|| Plan::new(region).map(Arc::new)).clone()
 }
 
 /// The plans of the regions sharing a country code.
 type Plans = Arc<Vec<Arc<Plan>>>;
 
-/// The plans of the regions of country code `code` (`None`: no such code), kept once looked up.
+/// The plans of the regions of country code `code` (`None`: no such code), kept once looked up
+/// (by code, without a lock or a hash: every international candidate asks).
 fn plans_of_code(code: u16) -> Option<Plans> {
-    static CODES: OnceLock<RwLock<HashMap<u16, Option<Plans>>>> = OnceLock::new();
-    let codes = CODES.get_or_init(|| RwLock::new(HashMap::new()));
-    if let Some(p) = codes.read().ok()?.get(&code) {
-        return p.clone();
-    }
-    let plans = DATABASE.by_code(&code).map(|metas| Arc::new(metas.into_iter().filter_map(plan).collect::<Vec<_>>()));
-    codes.write().ok()?.insert(code, plans.clone());
-    plans
+    static CODES: [OnceLock<Option<Plans>>; 1000] = [const { OnceLock::new() }; 1000];
+    CODES.get(usize::from(code))?.get_or_init(|| Table::get().by_code(code).map(|regions| Arc::new(regions.filter_map(plan).collect::<Vec<_>>()))).clone()
 }
 
 /// `+`, the country code and the national number.
