@@ -9,6 +9,11 @@ pub fn email(raw: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (local, domain) = (&raw[..at], &raw[at + 1..]);
+    // RFC 1035: a domain name is at most 253 characters written out (255 octets on the wire);
+    // RFC 5321 (with its erratum 1690): an address is at most 254.
+    if domain.len() > 253 || raw.len() > 254 {
+        return None;
+    }
     if local.starts_with(b".") || local.ends_with(b".") || local.windows(2).any(|w| w == b"..") {
         return None;
     }
@@ -43,6 +48,12 @@ mod tests {
         assert!(email(b"a..b@example.com").is_none());
         assert!(email(b"a@example.c0m").is_none());
         assert!(email(b"a@-x.com").is_none());
+        let long_domain = format!("me@{}.com", vec!["a".repeat(63); 4].join("."));
+        assert!(email(long_domain.as_bytes()).is_none(), "a domain of more than 253 characters");
+        let too_long = format!("me@{}.{}.com", vec!["a".repeat(63); 3].join("."), "b".repeat(57));
+        assert!(email(too_long.as_bytes()).is_none(), "an address of 256 characters");
+        let longest = format!("m@{}.{}.com", vec!["a".repeat(63); 3].join("."), "b".repeat(56));
+        assert!(email(longest.as_bytes()).is_some(), "an address of 254 characters");
         assert_eq!(email(b"John@Example.COM").unwrap(), b"john@example.com");
         assert!(email(b"test@xn--hxajbheg2az3al.xn--jxalpdlp").is_some(), "punycode TLD");
     }
