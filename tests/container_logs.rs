@@ -7,37 +7,17 @@
 //! of their fingerprints is exactly the expected set (a message read from its closing line
 //! alone would lose its address; one read twice under another position would store two).
 
-use custos_rules::FingerprintKey;
 use custos_tests::*;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn key() -> FingerprintKey {
-    let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    FingerprintKey::new((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect::<Vec<u8>>()).unwrap()
-}
-
-fn expected(ids: impl Iterator<Item = usize>) -> BTreeSet<String> {
-    let k = key();
-    ids.map(|i| k.fingerprint("email", format!("subject{i}@example.com").as_bytes()).to_hex()).collect()
-}
-
-fn stored(db: &Path) -> (i64, BTreeSet<String>) {
-    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    c.busy_timeout(Duration::from_secs(5)).unwrap();
-    let n: i64 = c.query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0)).unwrap();
-    let mut st = c.prepare("SELECT lower(hex(fingerprint)) FROM findings").unwrap();
-    let set = st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(|r| r.unwrap()).collect();
-    (n, set)
-}
 
 /// Exactly `n` findings stored, whose fingerprints are exactly `want`.
 fn assert_exactly(db: &Path, n: i64, want: &BTreeSet<String>, context: &str) {
     let arrived = wait_for(Duration::from_secs(60), || (db.is_file() && count(db, "SELECT COUNT(*) FROM findings") >= n).then_some(())).is_some();
     // A duplicate would arrive late: give it the time to.
     std::thread::sleep(Duration::from_millis(1500));
-    let (count, set) = stored(db);
+    let (count, set) = stored_fingerprints(db);
     assert!(arrived, "only {count} of {n} findings arrived; {context}");
     assert_eq!(count, n, "duplicates stored; {context}");
     let missing: Vec<_> = want.difference(&set).take(5).collect();
@@ -143,7 +123,7 @@ fn cri_and_docker_messages_are_stored_once_across_kills_even_mid_partial_line() 
     write(&cri, &lines[4..]);
     write(&docker, &docker_lines(i));
     let agent = d.start_agent(&cfg, "agent");
-    let want: BTreeSet<String> = expected(0..=n);
+    let want: BTreeSet<String> = subject_fingerprints(0..=n);
     // Each address is in both files: one finding per file and message.
     assert_exactly(&d.db(), 2 * (n as i64 + 1), &want, &format!("agent log:\n{}", agent.stderr()));
     let per_locator = |loc: &str| count(&d.db(), &format!("SELECT COUNT(*) FROM findings WHERE locator = '{loc}'"));
@@ -161,7 +141,7 @@ fn a_container_finding_points_into_its_file_at_the_runtimes_time_and_holds_no_va
     append(&docker, "{\"log\": \"unterminated\n{\"stream\":\"stdout\"}\n[1,2]\n");
     let _collector = d.start_collector();
     let agent = d.start_agent(&cfg, "agent");
-    assert_exactly(&d.db(), 3, &expected([0, 1, 2].into_iter()), &format!("agent log:\n{}", agent.stderr()));
+    assert_exactly(&d.db(), 3, &subject_fingerprints([0, 1, 2]), &format!("agent log:\n{}", agent.stderr()));
     let c = rusqlite::Connection::open_with_flags(d.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let (line, line_offset, start, observed, evidence): (i64, i64, i64, i64, String) = c
         .query_row("SELECT line, line_offset, start, observed_at, evidence FROM findings WHERE locator = 'k8s/shop/web-7d9f/api' AND line = 1", [], |r| {

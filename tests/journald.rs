@@ -7,7 +7,6 @@
 //! carry addresses too, and are not read (the source names `shop.service` only). "Exactly once"
 //! means: one finding per `shop.service` entry, and exactly the expected fingerprints.
 
-use custos_rules::FingerprintKey;
 use custos_tests::*;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -16,25 +15,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const JOURNAL_REMOTE: &str = "/lib/systemd/systemd-journal-remote";
-
-fn key() -> FingerprintKey {
-    let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    FingerprintKey::new((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect::<Vec<u8>>()).unwrap()
-}
-
-fn expected(n: usize) -> BTreeSet<String> {
-    let k = key();
-    (0..n).map(|i| k.fingerprint("email", format!("subject{i}@example.com").as_bytes()).to_hex()).collect()
-}
-
-fn stored(db: &Path) -> (i64, BTreeSet<String>) {
-    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    c.busy_timeout(Duration::from_secs(5)).unwrap();
-    let n: i64 = c.query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0)).unwrap();
-    let mut st = c.prepare("SELECT lower(hex(fingerprint)) FROM findings").unwrap();
-    let set = st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(|r| r.unwrap()).collect();
-    (n, set)
-}
 
 /// The journal's time of entry `i`: later entries, later times (a cursor resumes in time order).
 fn realtime_us(i: usize) -> u64 {
@@ -134,15 +114,17 @@ fn journal_entries_are_stored_once_across_kills_and_entries_written_mid_stream_a
     let agent = d.start_agent(&cfg, "agent");
     wait_count(&d.db(), 4000);
     std::thread::sleep(Duration::from_millis(1500)); // a duplicate would arrive late
-    let (n, set) = stored(&d.db());
+    let (n, set) = stored_fingerprints(&d.db());
     let context = format!("agent log:\n{}", agent.stderr());
     assert_eq!(n, 4000, "one finding per shop.service entry; {context}");
-    assert!(set == expected(4000), "the expected fingerprints; {context}");
+    assert!(set == subject_fingerprints(0..4000), "the expected fingerprints; {context}");
     let c = rusqlite::Connection::open_with_flags(d.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let (locator, observed): (String, i64) = c
-        .query_row("SELECT locator, observed_at FROM findings WHERE fingerprint = ?1", [key().fingerprint("email", b"subject8@example.com").0.to_vec()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT locator, observed_at FROM findings WHERE fingerprint = ?1",
+            [fingerprint_key().fingerprint("email", b"subject8@example.com").0.to_vec()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!(locator, "journald/shop.service", "the system is host:journald/UNIT");
     assert_eq!(observed, (realtime_us(8) / 1000) as i64, "the entry's own time (__REALTIME_TIMESTAMP)");
@@ -187,8 +169,8 @@ fn read_from_end_keeps_the_end_it_saw_so_entries_written_while_the_agent_is_down
     let agent = d.start_agent(&cfg, "agent");
     wait_count(&d.db(), 30);
     std::thread::sleep(Duration::from_millis(1500));
-    let (n, set) = stored(&d.db());
-    let want: BTreeSet<String> = expected(80).difference(&expected(50)).cloned().collect();
+    let (n, set) = stored_fingerprints(&d.db());
+    let want: BTreeSet<String> = subject_fingerprints(0..80).difference(&subject_fingerprints(0..50)).cloned().collect();
     assert_eq!(n, 30, "agent log:\n{}", agent.stderr());
     assert_eq!(set, want, "exactly the entries written after the first start");
 }

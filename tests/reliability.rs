@@ -6,37 +6,14 @@
 //! key. "Nothing lost, nothing duplicated" means: the collector holds exactly one finding per
 //! line written, and the set of their fingerprints is exactly the expected set.
 
-use custos_rules::FingerprintKey;
 use custos_tests::*;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-fn key() -> FingerprintKey {
-    FingerprintKey::new(hex_decode("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")).unwrap()
-}
-
-fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
 fn line(i: usize) -> String {
     format!("2026-11-25T10:00:00Z INFO request {i} from subject{i}@example.com ok\n")
-}
-
-fn expected(n: usize) -> BTreeSet<String> {
-    let k = key();
-    (0..n).map(|i| k.fingerprint("email", format!("subject{i}@example.com").as_bytes()).to_hex()).collect()
-}
-
-fn stored(db: &Path) -> (i64, BTreeSet<String>) {
-    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    c.busy_timeout(Duration::from_secs(5)).unwrap();
-    let n: i64 = c.query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0)).unwrap();
-    let mut st = c.prepare("SELECT lower(hex(fingerprint)) FROM findings").unwrap();
-    let set = st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(|r| r.unwrap()).collect();
-    (n, set)
 }
 
 fn wait_for_count(db: &Path, n: i64, secs: u64) -> bool {
@@ -45,10 +22,10 @@ fn wait_for_count(db: &Path, n: i64, secs: u64) -> bool {
 
 fn assert_exactly(db: &Path, n: usize, context: &str) {
     let ok = wait_for_count(db, n as i64, 60);
-    let (count, set) = stored(db);
+    let (count, set) = stored_fingerprints(db);
     assert!(ok, "only {count} of {n} findings arrived; {context}");
     assert_eq!(count, n as i64, "duplicates stored; {context}");
-    let want = expected(n);
+    let want = subject_fingerprints(0..n);
     let missing: Vec<_> = want.difference(&set).take(5).collect();
     assert!(missing.is_empty() && set == want, "set differs (missing e.g. {missing:?}); {context}");
 }
@@ -109,8 +86,8 @@ fn an_agent_fails_over_to_the_next_collector_when_its_collector_is_killed() {
     write_lines(&log, 500, 1000);
     let db2 = d.root().join("collector2-data/custos.db");
     let both = || {
-        let (n1, s1) = stored(&d.db());
-        let (n2, s2) = if db2.is_file() { stored(&db2) } else { (0, BTreeSet::new()) };
+        let (n1, s1) = stored_fingerprints(&d.db());
+        let (n2, s2) = if db2.is_file() { stored_fingerprints(&db2) } else { (0, BTreeSet::new()) };
         (n1, n2, s1.union(&s2).cloned().collect::<BTreeSet<String>>())
     };
     let all = wait_for(Duration::from_secs(60), || {
@@ -119,7 +96,7 @@ fn an_agent_fails_over_to_the_next_collector_when_its_collector_is_killed() {
     });
     let (n1, n2, union) = both();
     assert!(all.is_some(), "only {} of 1000 findings reached a collector; agent log:\n{}", union.len(), agent.stderr());
-    assert_eq!(union, expected(1000), "nothing lost across the failover");
+    assert_eq!(union, subject_fingerprints(0..1000), "nothing lost across the failover");
     assert!(n2 >= 500, "the second collector took over: it holds {n2}");
     // A batch in flight when the first collector died may be stored by both; none twice by one.
     assert!(n1 + n2 <= 1000 + 100, "stored {n1} + {n2}");

@@ -282,6 +282,33 @@ pub fn wait_listening(port: u16, timeout: Duration) -> bool {
 }
 
 /// Runs a query returning one integer against the collector's SQLite file.
+/// The fingerprint key of every [`Deployment`] (its `fingerprint.key`), in hex.
+pub const FINGERPRINT_KEY_HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/// The key a [`Deployment`]'s agents fingerprint with: a test can compute what they send.
+pub fn fingerprint_key() -> custos_rules::FingerprintKey {
+    let bytes: Vec<u8> = (0..FINGERPRINT_KEY_HEX.len()).step_by(2).map(|i| u8::from_str_radix(&FINGERPRINT_KEY_HEX[i..i + 2], 16).unwrap()).collect();
+    custos_rules::FingerprintKey::new(bytes).unwrap()
+}
+
+/// The fingerprints (hex) of the addresses `subject{i}@example.com` for the `ids`: what the
+/// store must hold when each of them was written once.
+pub fn subject_fingerprints(ids: impl IntoIterator<Item = usize>) -> std::collections::BTreeSet<String> {
+    let k = fingerprint_key();
+    ids.into_iter().map(|i| k.fingerprint("email", format!("subject{i}@example.com").as_bytes()).to_hex()).collect()
+}
+
+/// The findings a collector's SQLite store holds: how many, and their distinct fingerprints
+/// (hex). A duplicate shows as a count above the set's size.
+pub fn stored_fingerprints(db: &Path) -> (i64, std::collections::BTreeSet<String>) {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    let n: i64 = c.query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0)).unwrap();
+    let mut st = c.prepare("SELECT lower(hex(fingerprint)) FROM findings").unwrap();
+    let set = st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(|r| r.unwrap()).collect();
+    (n, set)
+}
+
 pub fn count(db: &Path, sql: &str) -> i64 {
     let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     c.busy_timeout(Duration::from_secs(5)).unwrap();
@@ -318,7 +345,7 @@ impl Deployment {
         ca.write_key(&root.join("pki"), "ca.key");
         ca.server(&root.join("pki"));
         std::fs::write(root.join("register.toml"), register).unwrap();
-        std::fs::write(root.join("fingerprint.key"), "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff").unwrap();
+        std::fs::write(root.join("fingerprint.key"), FINGERPRINT_KEY_HEX).unwrap();
         let port = free_port();
         std::fs::write(
             root.join("collector.toml"),

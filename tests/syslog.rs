@@ -10,7 +10,6 @@
 //! received would) and the second half. "Exactly once" means: one finding per message, the
 //! exact set of fingerprints, nothing resent stored twice.
 
-use custos_rules::FingerprintKey;
 use custos_tests::*;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -18,25 +17,6 @@ use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-fn key() -> FingerprintKey {
-    let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    FingerprintKey::new((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect::<Vec<u8>>()).unwrap()
-}
-
-fn expected(range: std::ops::Range<usize>) -> BTreeSet<String> {
-    let k = key();
-    range.map(|i| k.fingerprint("email", format!("subject{i}@example.com").as_bytes()).to_hex()).collect()
-}
-
-fn stored(db: &Path) -> (i64, BTreeSet<String>) {
-    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    c.busy_timeout(Duration::from_secs(5)).unwrap();
-    let n: i64 = c.query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0)).unwrap();
-    let mut st = c.prepare("SELECT lower(hex(fingerprint)) FROM findings").unwrap();
-    let set = st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(|r| r.unwrap()).collect();
-    (n, set)
-}
 
 fn wait_for_count(db: &Path, n: i64) -> bool {
     wait_for(Duration::from_secs(60), || (db.is_file() && count(db, "SELECT COUNT(*) FROM findings") >= n).then_some(())).is_some()
@@ -116,7 +96,7 @@ fn syslog_messages_from_tcp_udp_and_logger_are_stored_once_each_across_a_kill_9(
     // 4 messages of the structured-data kind carry a second address (`subject{i+100}`).
     let first_half = 50 + 4;
     let db = d.db();
-    assert!(wait_for_count(&db, first_half), "only {:?} stored before the kill; agent log:\n{}", stored(&db).0, agent.stderr());
+    assert!(wait_for_count(&db, first_half), "only {:?} stored before the kill; agent log:\n{}", stored_fingerprints(&db).0, agent.stderr());
 
     // Killed with everything so far stored; then restarted on the same data directory.
     agent.kill();
@@ -132,11 +112,11 @@ fn syslog_messages_from_tcp_udp_and_logger_are_stored_once_each_across_a_kill_9(
     let all_arrived = wait_for_count(&db, total);
     // What was resent is stored once: give a straggler time to show up before counting.
     std::thread::sleep(Duration::from_secs(2));
-    let (n, set) = stored(&db);
+    let (n, set) = stored_fingerprints(&db);
     let context = format!("agent log:\n{}\ncollector log:\n{}", agent.stderr(), collector.stderr());
     assert!(all_arrived, "only {n} of {total} findings arrived; {context}");
     assert_eq!(n, total, "duplicates stored; {context}");
-    let want: BTreeSet<String> = expected(0..103).union(&expected(140..144)).cloned().collect();
+    let want: BTreeSet<String> = subject_fingerprints(0..103).union(&subject_fingerprints(140..144)).cloned().collect();
     assert_eq!(set, want, "the stored fingerprints are not exactly one per address sent");
 
     // The system is the sender's host and application, as the register names it.
@@ -334,8 +314,8 @@ fn a_tls_listener_with_a_client_ca_takes_only_senders_it_signed() {
     let db = d.db();
     assert!(wait_for_count(&db, 2), "agent log:\n{}\ncollector log:\n{}", agent.stderr(), collector.stderr());
     std::thread::sleep(Duration::from_secs(1));
-    let (n, set) = stored(&db);
-    assert_eq!((n, set), (2, expected(2..4)), "only the signed sender's two messages");
+    let (n, set) = stored_fingerprints(&db);
+    assert_eq!((n, set), (2, subject_fingerprints(2..4)), "only the signed sender's two messages");
     assert_eq!(count(&db, "SELECT COUNT(*) FROM findings WHERE host = 'mail-01' AND locator = 'syslog/shop'"), 2);
     let body = metrics_text(metrics).unwrap();
     assert_eq!(metric(&body, "custos_agent_syslog_received_total{transport=\"tls\"}"), 2.0, "{body}");

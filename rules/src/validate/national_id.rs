@@ -235,14 +235,38 @@ pub fn se_personnummer(raw: &[u8]) -> Option<Vec<u8>> {
     luhn(ten).then(|| ten.to_vec())
 }
 
-/// Danish CPR number: DDMMYY-SSSS with a real day and month. The modulus-11 check was dropped
-/// in 2007, so there is no check digit: the pack requires context.
+/// Danish CPR number: DDMMYY-SSSS with a real birth date, its century told by the first digit
+/// of the serial (CPR-kontoret's table, as python-stdnum reads it), and not in the future. The
+/// modulus-11 check was dropped in 2007, so there is no check digit: the pack requires context.
 pub fn dk_cpr(raw: &[u8]) -> Option<Vec<u8>> {
     let d = digits(raw);
     if d.len() != 10 {
         return None;
     }
-    is_date(2000, two(&d[2..])?, two(&d)?).then(|| d.to_vec())
+    let (day, month, yy) = (two(&d)?, two(&d[2..])?, two(&d[4..])?);
+    let year = match d[6] {
+        b'5'..=b'8' if yy >= 58 => 1800 + yy,
+        b'0'..=b'3' => 1900 + yy,
+        b'4' | b'9' if yy >= 37 => 1900 + yy,
+        _ => 2000 + yy,
+    };
+    (is_date(year, month, day) && (year, month, day) <= today()).then(|| d.to_vec())
+}
+
+/// Today's (year, month, day), UTC: a birth date after it is not one.
+fn today() -> (u32, u32, u32) {
+    let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year as u32, month as u32, day as u32)
 }
 
 /// Finnish henkilötunnus: DDMMYY, century sign (`+` 1800s, `-`/`U`–`Y` 1900s, `A`–`F` 2000s),
@@ -473,6 +497,17 @@ mod tests {
         assert!(ok(it_fiscal_code, "RSSMRA85T10A56NH"), "omocodia: last digit of the municipality as N");
         assert!(!ok(it_fiscal_code, "RSSMRA85T10A562T"));
         assert!(!ok(it_fiscal_code, "RSSMRA85Z10A562S"), "Z is not a month letter");
+    }
+
+    #[test]
+    fn danish_cpr_century_from_the_serial_and_no_birth_in_the_future() {
+        assert!(ok(dk_cpr, "211062-5629"), "serial 5xxx, year 62: born in 1862");
+        assert!(ok(dk_cpr, "010190-1234"), "serial 1xxx: the 1900s");
+        assert!(ok(dk_cpr, "0101104000"), "serial 4xxx, year 10: 2010");
+        assert!(!ok(dk_cpr, "211052-5629"), "serial 5xxx, year 52: 2052, not born yet");
+        assert!(!ok(dk_cpr, "300290-1234"), "no 30 February");
+        let (year, month, day) = today();
+        assert!(year >= 2026 && (1..=12).contains(&month) && (1..=31).contains(&day));
     }
 
     #[test]
