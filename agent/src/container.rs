@@ -206,6 +206,13 @@ struct Pending {
     bytes: Vec<u8>,
 }
 
+impl Pending {
+    /// What has been gathered, as a message starting where its first line did.
+    fn message(&self) -> Message<'_> {
+        Message { path: &self.path, identity: &self.identity, line: self.line, offset: self.offset, time_ms: self.time_ms, bytes: &self.bytes }
+    }
+}
+
 /// What [`Reassembler::line`] counted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeStats {
@@ -280,28 +287,14 @@ impl Reassembler {
             pending.bytes.extend_from_slice(&message[..room]);
             message = &message[room..];
             stats.overlong += 1;
-            out(Message {
-                path: &pending.path,
-                identity: &pending.identity,
-                line: pending.line,
-                offset: pending.offset,
-                time_ms: pending.time_ms,
-                bytes: &pending.bytes,
-            });
+            out(pending.message());
             pending = Pending { path: path.to_path_buf(), identity: identity.to_string(), line, offset, time_ms: d.time_ms, bytes: Vec::new() };
         }
         pending.bytes.extend_from_slice(message);
         if d.partial {
             self.pending.entry(key.to_string()).or_default()[slot] = Some(pending);
         } else {
-            out(Message {
-                path: &pending.path,
-                identity: &pending.identity,
-                line: pending.line,
-                offset: pending.offset,
-                time_ms: pending.time_ms,
-                bytes: &pending.bytes,
-            });
+            out(pending.message());
         }
         if self.pending.get(key).is_some_and(|p| p.iter().all(Option::is_none)) {
             self.pending.remove(key);
@@ -335,7 +328,7 @@ impl Reassembler {
         for key in gone {
             let Some(streams) = self.pending.remove(&key) else { continue };
             for p in streams.into_iter().flatten() {
-                out(Message { path: &p.path, identity: &p.identity, line: p.line, offset: p.offset, time_ms: p.time_ms, bytes: &p.bytes });
+                out(p.message());
             }
         }
     }

@@ -298,13 +298,7 @@ pub fn journal_loop(ctx: JournalContext) -> anyhow::Result<()> {
                     cursor = Some(at);
                 }
                 Err(e) => {
-                    ctx.metrics.journal_restarts.inc();
-                    tracing::error!(journalctl = %ctx.source.journalctl.display(), error = %e, retry_in_s = backoff.as_secs(), "cannot run journalctl: install systemd's journalctl or set `journalctl` in [[journald]]");
-                    if ctx.mode == RunMode::Once {
-                        anyhow::bail!("cannot run {}: {e}", ctx.source.journalctl.display());
-                    }
-                    sleep_unless_stopped(&ctx.shutdown, backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    cannot_run(&ctx, &e, &mut backoff)?;
                     continue;
                 }
             }
@@ -314,13 +308,7 @@ pub fn journal_loop(ctx: JournalContext) -> anyhow::Result<()> {
         let mut child = match Command::new(&ctx.source.journalctl).args(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
             Ok(c) => c,
             Err(e) => {
-                ctx.metrics.journal_restarts.inc();
-                tracing::error!(journalctl = %ctx.source.journalctl.display(), error = %e, retry_in_s = backoff.as_secs(), "cannot run journalctl: install systemd's journalctl or set `journalctl` in [[journald]]");
-                if ctx.mode == RunMode::Once {
-                    anyhow::bail!("cannot run {}: {e}", ctx.source.journalctl.display());
-                }
-                sleep_unless_stopped(&ctx.shutdown, backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(60));
+                cannot_run(&ctx, &e, &mut backoff)?;
                 continue;
             }
         };
@@ -374,6 +362,19 @@ fn stderr_of(child: &mut Child) -> String {
     }
     let said = String::from_utf8_lossy(&said[said.len().saturating_sub(1024)..]).trim().to_string();
     said.escape_debug().to_string()
+}
+
+/// journalctl could not be run: counted and logged; a one-shot run fails, a running agent
+/// waits out the back-off (doubled, at most a minute) before the caller tries again.
+fn cannot_run(ctx: &JournalContext, e: &io::Error, backoff: &mut Duration) -> anyhow::Result<()> {
+    ctx.metrics.journal_restarts.inc();
+    tracing::error!(journalctl = %ctx.source.journalctl.display(), error = %e, retry_in_s = backoff.as_secs(), "cannot run journalctl: install systemd's journalctl or set `journalctl` in [[journald]]");
+    if ctx.mode == RunMode::Once {
+        anyhow::bail!("cannot run {}: {e}", ctx.source.journalctl.display());
+    }
+    sleep_unless_stopped(&ctx.shutdown, *backoff);
+    *backoff = (*backoff * 2).min(Duration::from_secs(60));
+    Ok(())
 }
 
 fn sleep_unless_stopped(shutdown: &watch::Receiver<bool>, d: Duration) {
